@@ -1,0 +1,158 @@
+"""Command line: a thin shell over the Python API.
+
+``neurocine simulate | inspect | check | train | decode-frames | reconstruct | report | run``.
+Errors caused by input print one line (``neurocine: error: ...``) and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from neurocine.errors import NeurocineError
+
+
+def _add_skip_bad(p):
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable session files (listed) instead of stopping")
+    p.add_argument("--pattern", default="*.h5", help="glob for session files (default: *.h5)")
+    p.add_argument("--max-sessions", "--max_sessions", type=int, default=None, dest="max_sessions")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurocine", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("simulate", help="write realistic simulated sessions (the demo data)")
+    p.add_argument("--out", required=True, help="output folder (must not hold the simulator's files yet)")
+    p.add_argument("--sessions", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--format", choices=("kirby", "brainsets"), default="kirby", help="file layout (default: kirby)")
+    p.add_argument("--neurons", type=int, nargs="+", default=None, help="neurons per session (cycled)")
+    p.add_argument("--frame-size", type=int, nargs=2, default=(64, 128), metavar=("H", "W"))
+    p.add_argument("--grating-repeats", type=int, default=3, help="trials per grating condition (Allen: 15)")
+    p.add_argument("--spontaneous-s", type=float, default=30.0, help="length of each spontaneous epoch, s")
+
+    p = sub.add_parser("inspect", help="per-session shapes, rates, split counts, stimuli, and totals")
+    p.add_argument("data_dir")
+    _add_skip_bad(p)
+
+    p = sub.add_parser("check", help="load everything and draw a few batch-4 DataLoader batches")
+    p.add_argument("data_dir")
+    p.add_argument("--batch-size", type=int, default=4)
+    _add_skip_bad(p)
+
+    return parser
+
+
+def cmd_simulate(args) -> int:
+    from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
+
+    cfg = SimulationConfig(sessions=args.sessions, seed=args.seed, layout=args.format,
+                           neurons=tuple(args.neurons or DEFAULT_NEURONS), frame_shape=tuple(args.frame_size),
+                           grating_repeats=args.grating_repeats, spontaneous_s=args.spontaneous_s)
+    paths = simulate_dataset(args.out, cfg)
+    print(f"wrote {len(paths)} {args.format} sessions, natural_movie_one.npy "
+          f"(900, {cfg.frame_shape[0]}, {cfg.frame_shape[1]}) uint8 and ground truth to {args.out}")
+    return 0
+
+
+def _load(args):
+    from neurocine.data import load_sessions
+
+    sessions = load_sessions(args.data_dir, args.pattern, args.max_sessions, skip_bad=args.skip_bad, progress=False)
+    for path, reason in sessions.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    return sessions
+
+
+def describe_session(s) -> list[str]:
+    """Seed-style lines for one session (``test_allen_dataset``)."""
+    T = s.num_timepoints
+    lines = [f"Session {s.session_id} ({s.layout} layout): {s.path}",
+             f"   - df_over_f shape: {s.traces.shape}",
+             f"   - sampling rate: {s.sampling_rate:.2f} Hz",
+             *[f"   - {k}_mask: {int(s.mask(k).sum())} / {T} samples" for k in ("train", "valid", "test")],
+             f"   - domain: [{s.domain[0]:.5f}, {s.domain[1]:.3f}]"]
+    stim = []
+    if (s.movie_frame >= 0).any():
+        reps = np.unique(s.movie_repeat[s.movie_repeat >= 0])
+        stim.append(f"natural_movie_one ({len(reps)} repeats, {int((s.movie_frame >= 0).sum())} samples)")
+    if np.isfinite(s.grating_orientation).any():
+        n_dir = len(np.unique(s.grating_orientation[np.isfinite(s.grating_orientation)]))
+        n_tf = len(np.unique(s.grating_temporal_frequency[np.isfinite(s.grating_temporal_frequency)]))
+        stim.append(f"drifting_gratings ({n_dir} directions x {n_tf} temporal frequencies, "
+                    f"{int(np.isfinite(s.grating_orientation).sum())} samples)")
+    lines.append(f"   - stimuli: {', '.join(stim) or 'none'}")
+    if s.subject:
+        lines.append("   - subject: " + ", ".join(f"{k}={v}" for k, v in sorted(s.subject.items())))
+    return lines
+
+
+def summary_lines(sessions) -> list[str]:
+    """The seed's ``simple_allen_test`` totals."""
+    n = [s.num_neurons for s in sessions]
+    return [f"   Total sessions loaded: {len(sessions)}",
+            f"   Total neurons: {sum(n)}",
+            f"   Total train timepoints: {sum(int(s.train_mask.sum()) for s in sessions)}",
+            f"   Average neurons per session: {np.mean(n):.1f}"]
+
+
+def cmd_inspect(args) -> int:
+    sessions = _load(args)
+    for s in sessions:
+        print("\n".join(describe_session(s)))
+        print()
+    print("Summary")
+    print("\n".join(summary_lines(sessions)))
+    return 0
+
+
+def cmd_check(args) -> int:
+    from neurocine.data import load_dataset
+    from neurocine.config import DatasetConfig
+
+    sessions = _load(args)
+    ds = DatasetConfig(data_dir=args.data_dir, file_pattern=args.pattern)
+    for split in ("train", "valid", "test"):
+        parts = load_dataset(ds, split, sessions=sessions)
+        if split != "train":
+            print(f"{split}: " + ", ".join(f"{p.session_id} {p.shape}" for p in parts))
+            continue
+        from neurocine.data import make_dataloader
+
+        for i, part in enumerate(parts):
+            print(f"Session {i + 1} ({part.session_id}): train {part.shape}")
+            for b, (neural, time) in enumerate(make_dataloader(part, batch_size=args.batch_size)):
+                print(f"   Batch {b + 1}: neural={neural.shape}, time={time.shape}")
+                if not (np.isfinite(neural.numpy()).all() and np.isfinite(time.numpy()).all()):
+                    print("   non-finite values in a batch", file=sys.stderr)
+                    return 1
+                if b == 2:
+                    break
+    print("\n".join(summary_lines(sessions)))
+    print("All checks passed")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = globals().get(f"cmd_{args.command.replace('-', '_')}") or getattr(args, "handler", None)
+    try:
+        return int(handler(args) or 0)
+    except NeurocineError as exc:
+        print(f"neurocine: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # output piped into head & co.
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print("neurocine: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,211 @@
+"""The brainsets layout (neuro-galaxy ``allen_visual_coding_ophys_2016``), read and written
+through temporaldata (``Data.from_hdf5(lazy=True)`` / ``Data.to_hdf5``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
+
+from neurocine.errors import DataError
+from neurocine.io.hdf5 import open_h5, require
+from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording, atomic_h5
+from neurocine.session import Session, interval_values, intervals_mask, validate_session
+
+
+def _sorted_interval(interval, *cols: str) -> dict[str, np.ndarray]:
+    out = {"start": np.asarray(interval.start, dtype=np.float64), "end": np.asarray(interval.end, dtype=np.float64)}
+    for c in cols:
+        if c in interval.keys():
+            out[c] = np.asarray(getattr(interval, c))
+    order = np.argsort(out["start"], kind="stable")
+    return {k: v[order] for k, v in out.items()}
+
+
+def _attrs(obj) -> dict[str, str]:
+    if not isinstance(obj, Data):
+        return {}
+    return {k: (v.decode() if isinstance(v, bytes) else str(v))
+            for k, v in vars(obj).items() if not k.startswith("_") and not isinstance(v, (Data, ArrayDict, np.ndarray))}
+
+
+def read_brainsets(path: str | Path) -> Session:
+    """Read one brainsets-layout session file through temporaldata (lazily).
+
+    Split masks come from testing each sample time against the ``train_domain`` /
+    ``valid_domain`` / ``test_domain`` Intervals.
+
+    Raises:
+        DataError: missing keys, wrong shapes, NaNs, corrupt HDF5 (one line, names file).
+    """
+    path = Path(path)
+    with open_h5(path) as f:
+        ct_group = require(f, "calcium_traces", path, "a RegularTimeSeries group with df_over_f (T, N)")
+        dset = require(ct_group, "df_over_f", path, "(T, N) float dF/F")
+        if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
+            raise DataError(path, f"calcium_traces/df_over_f has shape {getattr(dset, 'shape', 'a group')}, "
+                                  "expected 2-D (T, N)")
+        for split in ("train", "valid", "test"):
+            require(f, f"{split}_domain", path, "an Interval of the split's time ranges")
+        try:
+            data = Data.from_hdf5(f, lazy=True)
+        except (KeyError, AssertionError, ValueError, TypeError) as exc:
+            raise DataError(path, f"temporaldata cannot parse this file ({type(exc).__name__}: {exc})") from exc
+        ct = data.calcium_traces
+        traces = np.asarray(ct.df_over_f, dtype=np.float32)
+        timestamps = np.asarray(ct.timestamps, dtype=np.float64)
+        rate = float(ct.sampling_rate) if hasattr(ct, "sampling_rate") else float(1.0 / np.median(np.diff(timestamps)))
+        masks = {}
+        for split in ("train", "valid", "test"):
+            iv = getattr(data, f"{split}_domain")
+            masks[split] = intervals_mask(timestamps, np.asarray(iv.start), np.asarray(iv.end))
+        dom = data.domain
+        domain = (float(np.min(dom.start)), float(np.max(dom.end)))
+        T = traces.shape[0]
+
+        movie_frame = np.full(T, -1, dtype=np.int64)
+        movie_repeat = np.full(T, -1, dtype=np.int64)
+        if "natural_movie_one" in data.keys():
+            nm = _sorted_interval(data.natural_movie_one, "frame", "repeat")
+            if "frame" in nm:
+                movie_frame = interval_values(timestamps, nm["start"], nm["end"], nm["frame"].astype(np.int64), -1)
+            if "repeat" in nm:
+                movie_repeat = interval_values(timestamps, nm["start"], nm["end"], nm["repeat"].astype(np.int64), -1)
+
+        orientation = np.full(T, np.nan, dtype=np.float32)
+        temporal_frequency = np.full(T, np.nan, dtype=np.float32)
+        if "drifting_gratings" in data.keys():
+            dg = _sorted_interval(data.drifting_gratings, "orientation", "temporal_frequency")
+            if "orientation" in dg:
+                orientation = interval_values(timestamps, dg["start"], dg["end"],
+                                              dg["orientation"].astype(np.float32), np.nan).astype(np.float32)
+            if "temporal_frequency" in dg:
+                temporal_frequency = interval_values(timestamps, dg["start"], dg["end"],
+                                                     dg["temporal_frequency"].astype(np.float32), np.nan).astype(np.float32)
+
+        running = None
+        if "running" in data.keys():
+            rt = np.asarray(data.running.timestamps, dtype=np.float64)
+            rs = np.asarray(data.running.running_speed, dtype=np.float64).reshape(len(rt), -1)[:, 0]
+            if len(rt) > 1:
+                running = np.interp(timestamps, rt, rs, left=np.nan, right=np.nan).astype(np.float32)
+
+        if "rois" in data.keys():
+            unit_ids = np.array([str(x.decode() if isinstance(x, bytes) else x) for x in data.rois.id], dtype=object)
+        else:
+            unit_ids = np.array([f"roi_{i}" for i in range(traces.shape[1])], dtype=object)
+        subject = _attrs(data.subject) if "subject" in data.keys() else {}
+        if "device" in data.keys():
+            dev = _attrs(data.device)
+            for key in ("target_area", "imaging_depth"):
+                if key in dev:
+                    subject.setdefault(key, dev[key])
+        session_id = path.stem
+        if "session" in data.keys():
+            session_id = _attrs(data.session).get("id", session_id)
+
+    session = Session(
+        session_id=session_id, traces=traces, timestamps=timestamps, sampling_rate=rate,
+        train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
+        domain=domain, movie_frame=movie_frame, movie_repeat=movie_repeat,
+        grating_orientation=orientation, grating_temporal_frequency=temporal_frequency,
+        unit_ids=unit_ids, layout="brainsets", path=path, subject=subject, running_speed=running)
+    return validate_session(session, path)
+
+
+def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
+                         trial_start: np.ndarray, trial_end: np.ndarray) -> dict[str, list[tuple[float, float]]]:
+    """brainsets' split rule for one stimulus: per epoch, by time, snapped to trial edges.
+
+    One epoch: the first 60 % train, next 10 % valid, last 30 % test. Several epochs: in
+    each epoch the first half is train (its first 5/6) and valid (its last 1/6), the
+    second half is test.
+
+    Returns:
+        ``{"train": [(start, end), ...], "valid": [...], "test": [...]}``, seconds.
+    """
+    def snap(t, lo, hi):
+        edges = np.concatenate([trial_start[(trial_start >= lo) & (trial_start <= hi)], [lo, hi]])
+        return float(edges[np.argmin(np.abs(edges - t))])
+
+    out = {"train": [], "valid": [], "test": []}
+    fractions = (0.6, 0.7) if len(epoch_start) == 1 else (5 / 12, 0.5)
+    for lo, hi in zip(epoch_start, epoch_end):
+        first_trial = trial_start[(trial_start >= lo) & (trial_start < hi)]
+        last_end = trial_end[(trial_end > lo) & (trial_end <= hi)]
+        lo_t = float(first_trial.min()) if len(first_trial) else float(lo)
+        hi_t = float(last_end.max()) if len(last_end) else float(hi)
+        a = snap(lo_t + fractions[0] * (hi_t - lo_t), lo_t, hi_t)
+        b = snap(lo_t + fractions[1] * (hi_t - lo_t), lo_t, hi_t)
+        out["train"].append((lo_t, a))
+        out["valid"].append((a, b))
+        out["test"].append((b, hi_t))
+    return out
+
+
+def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False) -> Path:
+    """Write ``rec`` in the brainsets layout with ``temporaldata.Data.to_hdf5``
+    (atomically; refuses to overwrite)."""
+    path = Path(path)
+    T, N = rec.traces.shape
+    ts = rec.timestamps
+    t_end = rec.start_time + T / rec.sampling_rate
+    splits = {"train": [], "valid": [], "test": []}
+    movie_ep = rec.epochs.get("natural_movie_one")
+    if movie_ep is not None:
+        rep_start = np.array([rec.movie_frame_start[rec.movie_repeat == r].min() for r in np.unique(rec.movie_repeat)])
+        rep_end = np.array([rec.movie_frame_end[rec.movie_repeat == r].max() for r in np.unique(rec.movie_repeat)])
+        for k, v in split_epochs_by_time(*movie_ep, rep_start, rep_end).items():
+            splits[k] += v
+    grating_ep = rec.epochs.get("drifting_gratings")
+    if grating_ep is not None:
+        for k, v in split_epochs_by_time(*grating_ep, rec.grating_start, rec.grating_end).items():
+            splits[k] += v
+
+    def as_interval(pairs):
+        pairs = sorted(pairs)
+        return Interval(start=np.array([p[0] for p in pairs], dtype=np.float64),
+                        end=np.array([p[1] for p in pairs], dtype=np.float64))
+
+    tf_ids = np.array([TEMPORAL_FREQUENCIES_HZ.index(float(x)) for x in rec.grating_temporal_frequency], dtype=np.int64)
+    fields = dict(
+        brainset=Data(id="allen_visual_coding_ophys_2016", origin_version="neurocine-simulator"),
+        subject=Data(**{k: str(v) for k, v in rec.subject.items() if k not in ("target_area",)}),
+        session=Data(id=rec.session_id, session_type="three_session_A"),
+        device=Data(id=f"{rec.session_id}_2p", recording_tech="two_photon_imaging",
+                    imaging_depth=str(rec.subject.get("imaging_depth", "175")),
+                    target_area=str(rec.subject.get("target_area", "VISp"))),
+        calcium_traces=RegularTimeSeries(df_over_f=rec.traces.astype(np.float32),
+                                         sampling_rate=float(rec.sampling_rate), domain_start=float(rec.start_time)),
+        rois=ArrayDict(id=np.array([f"{rec.session_id}_{i}" for i in range(N)]),
+                       imaging_plane_xy=rec.roi_xy.astype(np.float64), area=rec.roi_area.astype(np.float64),
+                       width=rec.roi_width.astype(np.float64), height=rec.roi_height.astype(np.float64)),
+        natural_movie_one=Interval(start=rec.movie_frame_start.astype(np.float64),
+                                   end=rec.movie_frame_end.astype(np.float64),
+                                   timestamps=(rec.movie_frame_start + rec.movie_frame_end) / 2,
+                                   frame=rec.movie_frame.astype(np.int64), repeat=rec.movie_repeat.astype(np.int64),
+                                   timekeys=["start", "end", "timestamps"]),
+        drifting_gratings=Interval(start=rec.grating_start.astype(np.float64), end=rec.grating_end.astype(np.float64),
+                                   timestamps=(rec.grating_start + rec.grating_end) / 2,
+                                   orientation=rec.grating_direction.astype(np.float64),
+                                   temporal_frequency=rec.grating_temporal_frequency.astype(np.float64),
+                                   orientation_id=np.round(rec.grating_direction / 45).astype(np.int64),
+                                   temporal_frequency_id=tf_ids,
+                                   timekeys=["start", "end", "timestamps"]),
+        train_domain=as_interval(splits["train"]),
+        valid_domain=as_interval(splits["valid"]),
+        test_domain=as_interval(splits["test"]),
+        domain=Interval(start=float(rec.start_time), end=float(t_end)),
+    )
+    if rec.running_speed is not None:
+        fields["running"] = IrregularTimeSeries(timestamps=ts.astype(np.float64),
+                                                running_speed=rec.running_speed.astype(np.float32)[:, None],
+                                                domain="auto")
+    for name, (s, e) in rec.epochs.items():
+        fields[f"{name}_domain"] = Interval(start=np.asarray(s, np.float64), end=np.asarray(e, np.float64))
+    data = Data(**fields)
+    with atomic_h5(path, overwrite) as f:
+        data.to_hdf5(f)
+    return path

@@ -1,0 +1,56 @@
+"""Opening HDF5 files with one-line errors."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+
+from neurocine.errors import DataError
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+@contextmanager
+def open_h5(path: str | Path):
+    """Open ``path`` read-only; any read failure inside the block becomes a DataError.
+
+    Raises:
+        DataError: missing file, not HDF5, or corrupt/truncated HDF5.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    try:
+        is_h5 = h5py.is_hdf5(path)
+    except OSError as exc:
+        raise DataError(path, f"cannot be read ({_first_line(exc)})") from exc
+    if not is_h5:
+        raise DataError(path, "not an HDF5 file (expected a kirby or brainsets session .h5)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
+    try:
+        yield f
+    except DataError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
+    finally:
+        try:
+            f.close()
+        except Exception:  # closing a broken file can fail too; the error above matters
+            pass
+
+
+def require(group: h5py.Group, key: str, path, expected: str):
+    """``group[key]`` or a DataError naming the key and what was expected."""
+    if key not in group:
+        full = f"{group.name.rstrip('/')}/{key}".lstrip("/")
+        raise DataError(path, f"missing '{full}' (expected {expected})")
+    return group[key]

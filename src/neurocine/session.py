@@ -1,0 +1,167 @@
+"""The :class:`Session`: one recording, in memory, independent of its file layout."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from neurocine.errors import DataError
+
+SPLITS = ("train", "valid", "test")
+
+
+@dataclass
+class Session:
+    """One two-photon session with per-timepoint stimulus labels.
+
+    Attributes:
+        session_id: Allen ophys session id (the file stem), e.g. ``"501021421"``.
+        traces: ``(T, N) float32`` dF/F, time on axis 0.
+        timestamps: ``(T,) float64`` sample times in seconds.
+        sampling_rate: Imaging rate in Hz (~30).
+        train_mask, valid_mask, test_mask: ``(T,) bool``; True inside that split's
+            trials/epochs. Most of a session (spontaneous activity, other stimuli) is in
+            no split.
+        domain: ``(start, end)`` of the recording in seconds.
+        movie_frame: ``(T,) int64`` natural_movie_one frame shown at each sample
+            (0..899), -1 outside the movie.
+        movie_repeat: ``(T,) int64`` repeat of natural_movie_one (0..9), -1 outside.
+        grating_orientation: ``(T,) float32`` drifting-grating direction in degrees
+            (0, 45, ..., 315), NaN outside grating trials.
+        grating_temporal_frequency: ``(T,) float32`` grating temporal frequency in Hz
+            (1, 2, 4, 8, 15), NaN outside grating trials.
+        unit_ids: ``(N,)`` str ROI ids.
+        layout: ``"kirby"`` or ``"brainsets"``: the file layout it was read from.
+        path: The file it was read from (None when built in memory).
+        subject: Subject metadata (id, cre_line, target_area, ...), strings.
+        running_speed: ``(T,) float32`` cm/s interpolated at sample times, NaN where
+            the file has none.
+    """
+
+    session_id: str
+    traces: np.ndarray
+    timestamps: np.ndarray
+    sampling_rate: float
+    train_mask: np.ndarray
+    valid_mask: np.ndarray
+    test_mask: np.ndarray
+    domain: tuple[float, float]
+    movie_frame: np.ndarray
+    movie_repeat: np.ndarray
+    grating_orientation: np.ndarray
+    grating_temporal_frequency: np.ndarray
+    unit_ids: np.ndarray
+    layout: str = "kirby"
+    path: Path | None = None
+    subject: dict = field(default_factory=dict)
+    running_speed: np.ndarray | None = None
+
+    @property
+    def num_timepoints(self) -> int:
+        """T, the number of samples."""
+        return int(self.traces.shape[0])
+
+    @property
+    def num_neurons(self) -> int:
+        """N, the number of ROIs."""
+        return int(self.traces.shape[1])
+
+    def mask(self, split: str) -> np.ndarray:
+        """The ``(T,) bool`` mask of ``split`` (``"train"``, ``"valid"``, ``"test"``, or
+        ``"all"`` for every sample)."""
+        if split == "all":
+            return np.ones(self.num_timepoints, dtype=bool)
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; expected one of {SPLITS + ('all',)}")
+        return getattr(self, f"{split}_mask")
+
+    def stimuli(self) -> list[str]:
+        """Names of the stimuli with at least one labelled sample."""
+        found = []
+        if (self.movie_frame >= 0).any():
+            found.append("natural_movie_one")
+        if np.isfinite(self.grating_orientation).any():
+            found.append("drifting_gratings")
+        return found
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in SPLITS)
+        return (f"Session({self.session_id!r}, traces={self.traces.shape}, "
+                f"{self.sampling_rate:.2f} Hz, {counts}, layout={self.layout!r})")
+
+
+def interval_values(timestamps: np.ndarray, start: np.ndarray, end: np.ndarray,
+                    values: np.ndarray, fill, close_gaps: float = 1e-6) -> np.ndarray:
+    """Per-sample value of the interval each sample falls in.
+
+    Args:
+        timestamps: ``(T,)`` sample times, s, increasing.
+        start, end: ``(K,)`` interval edges, s, sorted by start and disjoint.
+        values: ``(K,)`` value of each interval.
+        fill: Value for samples in no interval.
+        close_gaps: Gaps between consecutive intervals shorter than this (s) are closed,
+            so float rounding between abutting frame intervals leaves no sample unlabelled.
+
+    Returns:
+        ``(T,)`` array of ``values.dtype`` (or of ``fill``'s type when wider).
+    """
+    out = np.full(timestamps.shape, fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    if len(start) == 0:
+        return out
+    if close_gaps > 0 and len(start) > 1:
+        gap = start[1:] - end[:-1]
+        end = np.concatenate([np.where((gap > 0) & (gap < close_gaps), start[1:], end[:-1]), end[-1:]])
+    idx = np.searchsorted(start, timestamps, side="right") - 1
+    inside = idx >= 0
+    inside[inside] &= timestamps[inside] < end[idx[inside]]
+    out[inside] = values[idx[inside]]
+    return out
+
+
+def intervals_mask(timestamps: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """``(T,) bool``: True where a sample time lies in ``[start_k, end_k)`` for some k."""
+    order = np.argsort(start, kind="stable")
+    return interval_values(timestamps, np.asarray(start)[order], np.asarray(end)[order],
+                           np.ones(len(start), dtype=bool), False, close_gaps=0.0)
+
+
+def validate_session(session: Session, path: str | Path | None = None) -> Session:
+    """Check shapes and values; raise a one-line :class:`DataError` naming ``path``.
+
+    Checks: traces 2-D with N >= 1 and T >= 2, finite; timestamps strictly increasing and
+    of length T; masks of length T, each split non-empty; labels of length T.
+    """
+    where = path if path is not None else session.session_id
+    tr = session.traces
+    if tr.ndim != 2:
+        raise DataError(where, f"calcium_traces/df_over_f has shape {tr.shape}, expected 2-D (T, N)")
+    if tr.shape[1] == 0:
+        raise DataError(where, "calcium_traces/df_over_f has 0 neurons, expected (T, N) with N >= 1")
+    if tr.shape[0] < 2:
+        raise DataError(where, f"calcium_traces/df_over_f has {tr.shape[0]} timepoints, expected T >= 2")
+    bad = int(tr.size - np.count_nonzero(np.isfinite(tr)))
+    if bad:
+        raise DataError(where, f"calcium_traces/df_over_f contains {bad} NaN/inf values, expected finite dF/F")
+    ts = session.timestamps
+    if ts.shape != (tr.shape[0],):
+        raise DataError(where, f"timestamps have shape {ts.shape}, expected ({tr.shape[0]},) to match df_over_f")
+    steps = np.diff(ts)
+    if not np.all(steps > 0):
+        first = int(np.argmax(~(steps > 0)))
+        raise DataError(where, f"timestamps are not strictly increasing (at sample {first + 1}: "
+                               f"{ts[first]:.4f} -> {ts[first + 1]:.4f} s)")
+    for split in SPLITS:
+        m = session.mask(split)
+        if m.shape != ts.shape:
+            raise DataError(where, f"{split}_mask has shape {m.shape}, expected ({tr.shape[0]},)")
+        if not m.any():
+            raise DataError(where, f"split '{split}' is empty: no samples in {split}_mask / {split}_domain")
+    for name in ("movie_frame", "movie_repeat", "grating_orientation", "grating_temporal_frequency"):
+        arr = getattr(session, name)
+        if arr.shape != ts.shape:
+            raise DataError(where, f"{name} labels have shape {arr.shape}, expected ({tr.shape[0]},)")
+    if len(session.unit_ids) != tr.shape[1]:
+        raise DataError(where, f"{len(session.unit_ids)} unit ids for {tr.shape[1]} neurons in df_over_f")
+    return session

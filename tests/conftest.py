@@ -1,0 +1,138 @@
+"""Shared fixtures: tiny session files written *independently of our simulator and
+writers* (raw h5py for kirby, temporaldata for brainsets), and small simulated datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+RATE = 30.0
+T0 = 5.609
+
+
+def kirby_arrays(T=600, N=7, seed=0):
+    """Known content for a kirby fixture: returns a dict of everything written."""
+    rng = np.random.default_rng(seed)
+    traces = rng.normal(0.2, 0.3, (T, N)).astype(np.float32)
+    ts = T0 + np.arange(T) / RATE
+    # movie: 2 repeats of 60 frames, starting at sample 100; repeat 0 train, repeat 1 test
+    m_start = ts[100] - 0.001
+    k = np.arange(120)
+    f_start = m_start + k / RATE
+    f_end = f_start + 1 / RATE
+    frame_number = (k % 60).astype(np.float32)[:, None]
+    # gratings: 4 trials of 1 s (30 samples) starting at samples 300, 350, 400, 450
+    g_start = ts[[300, 350, 400, 450]] - 0.001
+    g_end = g_start + 1.0
+    orientation = np.array([0, 2, 5, 7], dtype=np.int64)  # x45 deg
+    temp_freq = np.array([0, 1, 3, 4], dtype=np.int64)  # 1, 2, 8, 15 Hz
+    train = np.zeros(T, bool); valid = np.zeros(T, bool); test = np.zeros(T, bool)
+    train[100:160] = True   # movie repeat 0
+    test[160:220] = True    # movie repeat 1
+    train[300:330] = True; train[350:380] = True; valid[400:430] = True; test[450:480] = True
+    return dict(traces=traces, ts=ts, f_start=f_start, f_end=f_end, frame_number=frame_number,
+                g_start=g_start, g_end=g_end, orientation=orientation, temp_freq=temp_freq,
+                train=train, valid=valid, test=test, T=T, N=N)
+
+
+def write_kirby_fixture(path: Path, a: dict, *, drop=(), traces=None, extra=None) -> Path:
+    """Raw h5py writer of the kirby layout (FORMATS.md section 1)."""
+    with h5py.File(path, "w") as f:
+        f.attrs["object"] = "Data"
+        ct = f.create_group("calcium_traces")
+        ct.attrs["object"] = "RegularTimeSeries"
+        ct.attrs["sampling_rate"] = RATE
+        if "df_over_f" not in drop:
+            ct.create_dataset("df_over_f", data=a["traces"] if traces is None else traces)
+        for split in ("train", "valid", "test"):
+            ct.create_dataset(f"{split}_mask", data=a[split])
+        cd = ct.create_group("domain")
+        cd.create_dataset("start", data=[T0])
+        cd.create_dataset("end", data=[T0 + (a["T"] - 1) / RATE])
+        u = f.create_group("units")
+        u.attrs["object"] = "ArrayDict"
+        u.create_dataset("id", data=np.array([f"allen_brain_observatory_calcium/123/{i}" for i in range(a["N"])], "S"))
+        nm = f.create_group("natural_movie_one")
+        nm.attrs["object"] = "Interval"
+        nm.create_dataset("start", data=a["f_start"]); nm.create_dataset("end", data=a["f_end"])
+        nm.create_dataset("timestamps", data=(a["f_start"] + a["f_end"]) / 2)
+        nm.create_dataset("frame_number", data=a["frame_number"])
+        ep = f.create_group("natural_movie_one_epochs")
+        ep.create_dataset("start", data=a["f_start"][[0, 60]]); ep.create_dataset("end", data=a["f_end"][[59, 119]])
+        ep.create_dataset("repeat_num", data=np.array([0, 1], dtype=np.int64))
+        dg = f.create_group("drifting_gratings")
+        dg.create_dataset("start", data=a["g_start"]); dg.create_dataset("end", data=a["g_end"])
+        dg.create_dataset("orientation", data=a["orientation"]); dg.create_dataset("temp_freq", data=a["temp_freq"])
+        s = f.create_group("subject")
+        s.attrs["id"] = "mouse-1"; s.attrs["cre_line"] = "CUX2_CREERT2"; s.attrs["target_area"] = "VIS_P"
+        d = f.create_group("domain")
+        d.create_dataset("start", data=[T0]); d.create_dataset("end", data=[T0 + (a["T"] - 1) / RATE])
+        if extra:
+            extra(f)
+    return path
+
+
+def write_brainsets_fixture(path: Path, T=600, N=5, seed=1) -> dict:
+    """temporaldata writer of the brainsets layout (FORMATS.md section 2)."""
+    from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
+
+    rng = np.random.default_rng(seed)
+    traces = rng.normal(0, 1, (T, N)).astype(np.float32)
+    t0 = 2.0
+    k = np.arange(90)
+    f_start = t0 + 3.0 + k / RATE
+    f_end = f_start + 1 / RATE
+    data = Data(
+        subject=Data(id="m2", species="Mus musculus"),
+        session=Data(id="777000111"),
+        device=Data(id="d", imaging_depth="275", target_area="VISp"),
+        calcium_traces=RegularTimeSeries(df_over_f=traces, sampling_rate=RATE, domain_start=t0),
+        rois=ArrayDict(id=np.array([f"roi{i}" for i in range(N)]), imaging_plane_xy=rng.uniform(0, 512, (N, 2))),
+        natural_movie_one=Interval(start=f_start, end=f_end, timestamps=(f_start + f_end) / 2,
+                                   frame=(k % 45).astype(np.int64), repeat=(k // 45).astype(np.int64),
+                                   timekeys=["start", "end", "timestamps"]),
+        drifting_gratings=Interval(start=np.array([10.0, 13.0]), end=np.array([12.0, 15.0]),
+                                   orientation=np.array([90.0, 270.0]), temporal_frequency=np.array([4.0, 15.0]),
+                                   orientation_id=np.array([2, 6]), temporal_frequency_id=np.array([2, 4])),
+        running=IrregularTimeSeries(timestamps=t0 + np.arange(0, T, 3) / RATE,
+                                    running_speed=np.arange(0, T, 3, dtype=np.float32)[:, None] / 10, domain="auto"),
+        train_domain=Interval(start=np.array([5.0, 10.0]), end=np.array([6.0, 12.0])),
+        valid_domain=Interval(start=np.array([6.0]), end=np.array([6.5])),
+        test_domain=Interval(start=np.array([6.5, 13.0]), end=np.array([8.0, 15.0])),
+        domain=Interval(start=t0, end=t0 + T / RATE),
+    )
+    with h5py.File(path, "w") as f:
+        data.to_hdf5(f)
+    return dict(traces=traces, t0=t0, f_start=f_start, f_end=f_end, k=k, T=T, N=N)
+
+
+SMALL_SIM = dict(neurons=(20, 30, 25), grating_repeats=1, spontaneous_s=2.0, frame_shape=(16, 32))
+
+
+@pytest.fixture(scope="session")
+def sim_dir(tmp_path_factory) -> Path:
+    """Three small simulated kirby sessions (20, 30, 25 neurons), read-only by convention."""
+    from neurocine.io.simulate import simulate_dataset
+
+    d = tmp_path_factory.mktemp("sim")
+    simulate_dataset(d, sessions=3, seed=0, progress=False, **SMALL_SIM)
+    return d
+
+
+@pytest.fixture(scope="session")
+def sim_sessions(sim_dir):
+    from neurocine import load_sessions
+
+    return load_sessions(sim_dir)
+
+
+@pytest.fixture
+def kirby_file(tmp_path) -> tuple[Path, dict]:
+    a = kirby_arrays()
+    return write_kirby_fixture(tmp_path / "123.h5", a), a
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

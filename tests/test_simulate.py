@@ -1,0 +1,105 @@
+"""The simulator: determinism, layouts, split rules, and that its data look like V1."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SMALL_SIM
+from neurocine import DataError, load_sessions
+from neurocine.io.simulate import calcium_from_spikes, simulate_dataset, simulate_movie
+
+
+def test_round_trip_kirby(sim_dir, sim_sessions):
+    assert [s.num_neurons for s in sim_sessions] == [20, 30, 25]
+    movie = np.load(sim_dir / "natural_movie_one.npy")
+    assert movie.shape == (900, 16, 32) and movie.dtype == np.uint8
+    for s in sim_sessions:
+        assert s.layout == "kirby" and s.sampling_rate == 30.0
+        # movie repeats 8/1/1 in order
+        assert set(np.unique(s.movie_repeat[s.train_mask & (s.movie_frame >= 0)])) == set(range(8))
+        assert set(np.unique(s.movie_repeat[s.valid_mask & (s.movie_frame >= 0)])) == {8}
+        assert set(np.unique(s.movie_repeat[s.test_mask & (s.movie_frame >= 0)])) == {9}
+        assert (s.movie_frame >= 0).sum() == 9000
+        # every movie frame index shows up in each repeat
+        assert set(np.unique(s.movie_frame[s.movie_repeat == 9])) == set(range(900))
+        truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
+        assert truth["spikes"].shape == s.traces.shape
+
+
+def test_grating_trials_split_70_10_20(sim_sessions):
+    s = sim_sessions[0]
+    g = np.isfinite(s.grating_orientation)
+    onsets = np.flatnonzero(g & ~np.roll(g, 1))  # 2 s trials separated by 1 s gray
+    split_of = [("train" if s.train_mask[i] else "valid" if s.valid_mask[i] else "test") for i in onsets]
+    counts = {k: split_of.count(k) / len(onsets) for k in ("train", "valid", "test")}
+    assert len(onsets) == 40
+    assert counts == pytest.approx({"train": 0.7, "valid": 0.1, "test": 0.2}, abs=0.03)
+
+
+def test_round_trip_brainsets(tmp_path):
+    paths = simulate_dataset(tmp_path, sessions=1, layout="brainsets", seed=0, progress=False, **SMALL_SIM)
+    (s,) = load_sessions(tmp_path)
+    assert s.layout == "brainsets" and s.session_id == paths[0].stem
+    assert s.running_speed is not None and np.isfinite(s.running_speed).all()
+    # one movie epoch: 60/10/30 by time, snapped to repeats
+    assert set(np.unique(s.movie_repeat[s.train_mask & (s.movie_frame >= 0)])) == set(range(6))
+    assert set(np.unique(s.movie_repeat[s.valid_mask & (s.movie_frame >= 0)])) == {6}
+    assert set(np.unique(s.movie_repeat[s.test_mask & (s.movie_frame >= 0)])) == {7, 8, 9}
+
+
+def test_same_seed_same_data_other_seed_other_data(tmp_path, sim_sessions):
+    simulate_dataset(tmp_path / "a", sessions=1, seed=0, progress=False, **SMALL_SIM)
+    simulate_dataset(tmp_path / "b", sessions=1, seed=1, progress=False, **SMALL_SIM)
+    (a,), (b,) = load_sessions(tmp_path / "a"), load_sessions(tmp_path / "b")
+    np.testing.assert_array_equal(a.traces, sim_sessions[0].traces)
+    assert a.session_id == sim_sessions[0].session_id and a.session_id != b.session_id
+    assert not np.array_equal(np.load(tmp_path / "a/natural_movie_one.npy"), np.load(tmp_path / "b/natural_movie_one.npy"))
+
+
+def test_refuses_to_overwrite(sim_dir):
+    before = {p.name: p.stat().st_mtime_ns for p in sim_dir.iterdir()}
+    with pytest.raises(DataError, match="refusing to overwrite"):
+        simulate_dataset(sim_dir, sessions=3, seed=0, progress=False, **SMALL_SIM)
+    assert {p.name: p.stat().st_mtime_ns for p in sim_dir.iterdir()} == before
+
+
+def test_movie_has_natural_image_statistics():
+    movie = simulate_movie(900, (64, 128), seed=0).astype(np.float64)
+    # 1/f amplitude spectrum: log-log slope of radially averaged power near -2
+    f = np.abs(np.fft.fftshift(np.fft.fft2(movie[100] - movie[100].mean()))) ** 2
+    yy, xx = np.indices(f.shape)
+    r = np.hypot(yy - 32, xx - 64).astype(int)
+    radial = np.bincount(r.ravel(), f.ravel()) / np.bincount(r.ravel())
+    k = np.arange(2, 30)
+    slope = np.polyfit(np.log(k), np.log(radial[k]), 1)[0]
+    assert -3.5 < slope < -1.5
+    # smooth motion within shots (neighbouring frames alike), with a few hard cuts
+    diffs = np.abs(np.diff(movie, axis=0)).mean(axis=(1, 2))
+    cuts = diffs > 8 * np.median(diffs)
+    assert 2 <= cuts.sum() <= 8
+    assert np.median(diffs) < 0.2 * movie.std()  # random frame pairs differ by ~1.1 std
+
+
+def test_calcium_kernel_rises_fast_and_decays_slowly():
+    spikes = np.zeros((200, 1))
+    spikes[10, 0] = 1
+    c = calcium_from_spikes(spikes, 30.0, np.array([0.7]))[:, 0]
+    peak = int(np.argmax(c))
+    assert 10 <= peak <= 14 and c.max() == pytest.approx(1.0, rel=1e-3)
+    t_half = (np.flatnonzero(c[peak:] < 0.5)[0]) / 30.0
+    assert 0.3 < t_half < 0.7  # ~ decay * ln 2
+
+
+def test_responsive_neurons_repeat_across_movie_repeats(sim_dir, sim_sessions):
+    s = sim_sessions[1]
+    truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
+    responses = np.stack([s.traces[(s.movie_repeat == r)][:900] for r in range(10)])  # (10, 900, N)
+    reliability = []
+    for j in range(s.num_neurons):
+        c = np.corrcoef(responses[:, :, j])
+        reliability.append(c[np.triu_indices(10, 1)].mean())
+    reliability = np.array(reliability)
+    resp = truth["rf_responsive"]
+    assert reliability[resp].mean() > 0.2
+    assert reliability[resp].mean() > reliability[~resp].mean() + 0.15
