@@ -87,7 +87,8 @@ class ModelConfig:
     learning_mode: str = "stimulus_aligned"
     conditional: str = "time_delta"
     time_offsets: int = 10
-    temperature: float = 1.0
+    temperature: float = 0.2
+    stimulus_jitter: int = 15
     temperature_mode: str = "constant"
     min_temperature: float | None = 0.1
     distance: str = "cosine"

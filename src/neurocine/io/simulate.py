@@ -6,7 +6,7 @@ What it models:
   (pink) random field, panned smoothly by an Ornstein-Uhlenbeck camera path, with a few
   scene cuts; saved as ``natural_movie_one.npy`` ``(900, H, W) uint8``.
 * **Neurons**: linear-nonlinear V1 cells with localized Gabor receptive fields (simple:
-  half-rectified linear; complex: quadrature energy); ~35 % visually unresponsive;
+  half-rectified linear; complex: quadrature energy); ~55 % visually unresponsive (Allen: most ROIs respond weakly or unreliably to natural movies);
   drifting-grating responses from each RF's Fourier amplitude at the grating's spatial
   frequency, log-Gaussian temporal-frequency tuning, and direction bias in ~30 %;
   running modulates gain; Poisson spikes.
@@ -180,13 +180,13 @@ def sample_receptive_fields(n: int, frame_shape: tuple[int, int], rng: np.random
         x=np.clip(rng.normal(cx, 0.22 * W, n), 0, W - 1), y=np.clip(rng.normal(cy, 0.22 * H, n), 0, H - 1),
         sigma=sigma, theta_deg=theta, wavelength=sigma * rng.uniform(2.0, 3.5, n),
         phase=rng.uniform(0, 2 * np.pi, n), complex_cell=rng.random(n) < 0.4,
-        responsive=rng.random(n) < 0.65, direction_bias=np.where(rng.random(n) < 0.3, rng.uniform(0.4, 0.9, n), 0.0),
+        responsive=rng.random(n) < 0.45, direction_bias=np.where(rng.random(n) < 0.3, rng.uniform(0.4, 0.9, n), 0.0),
         preferred_direction_deg=(theta + 90 + dir_sign) % 360,  # drift is orthogonal to the bars
         preferred_tf_hz=2.0 ** rng.uniform(0, 3, n),
-        baseline_hz=rng.lognormal(np.log(0.8), 0.5, n), peak_hz=rng.lognormal(np.log(8.0), 0.4, n),
+        baseline_hz=rng.lognormal(np.log(0.8), 0.5, n), peak_hz=rng.lognormal(np.log(4.0), 0.5, n),
         running_gain=np.where(rng.random(n) < 0.4, rng.uniform(0.2, 0.8, n), 0.0),
         calcium_decay_s=rng.uniform(0.5, 1.0, n), spike_amplitude=rng.lognormal(np.log(0.15), 0.3, n),
-        noise_sd=rng.uniform(0.03, 0.08, n))
+        noise_sd=rng.uniform(0.05, 0.12, n))
 
 
 def movie_drive(rf: ReceptiveFields, movie: np.ndarray) -> np.ndarray:

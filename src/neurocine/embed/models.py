@@ -1,0 +1,98 @@
+"""Encoders and criterions: thin wrappers over CEBRA's own registry and losses.
+
+Architectures come from ``cebra.models.init`` (``offset10-model``, ``offset5-model``,
+``offset1-model``, ``offset36-model``, ...) and losses from ``cebra.models.criterions``;
+nothing here re-implements them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import cebra.models
+import torch
+from cebra.models import criterions
+from torch import nn
+
+from neurocine.errors import ConfigError
+
+
+def available_models() -> list[str]:
+    """Names in CEBRA's model registry."""
+    return sorted(cebra.models.get_options())
+
+
+def init_encoder(name: str, num_neurons: int, num_units: int, num_output: int) -> nn.Module:
+    """``cebra.models.init(name, ...)`` with a one-line error for unknown names."""
+    options = cebra.models.get_options()
+    if name not in options:
+        near = [o for o in options if o.startswith(name.split("-")[0])][:6]
+        raise ConfigError(f"model.model_architecture: unknown model {name!r} (e.g. {', '.join(near or options[:6])})")
+    return cebra.models.init(name, num_neurons=num_neurons, num_units=num_units, num_output=num_output)
+
+
+def receptive_field(encoder: nn.Module) -> tuple[int, int]:
+    """``(left, right)``: the window ``[c - left, c + right)`` the encoder sees for sample c."""
+    off = encoder.get_offset()
+    return int(off.left), int(off.right)
+
+
+class MultiSessionEncoder(nn.Module):
+    """One CEBRA encoder per session (inputs differ in N), one shared output space.
+
+    Args:
+        name: CEBRA architecture name.
+        num_neurons: Neurons per session.
+        num_units: Hidden units.
+        num_output: Output dimension.
+    """
+
+    def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int):
+        super().__init__()
+        self.encoders = nn.ModuleList(init_encoder(name, n, num_units, num_output) for n in num_neurons)
+        self.num_neurons = [int(n) for n in num_neurons]
+        self.left, self.right = receptive_field(self.encoders[0])
+        self.num_output = int(num_output)
+
+    def __len__(self) -> int:
+        return len(self.encoders)
+
+    def forward(self, session: int, windows: torch.Tensor) -> torch.Tensor:
+        """``windows (B, N_s, left + right)`` -> ``(B, D)``."""
+        return self.encoders[session](windows)
+
+
+def make_criterion(distance: str = "cosine", temperature_mode: str = "constant", temperature: float = 1.0,
+                   min_temperature: float | None = 0.1) -> nn.Module:
+    """CEBRA's InfoNCE: cosine or euclidean similarity, fixed or learnable temperature."""
+    if distance not in ("cosine", "euclidean"):
+        raise ConfigError(f"model.distance: {distance!r}, expected 'cosine' or 'euclidean'")
+    if temperature_mode == "constant":
+        cls = criterions.FixedCosineInfoNCE if distance == "cosine" else criterions.FixedEuclideanInfoNCE
+        return cls(temperature=temperature)
+    if temperature_mode == "auto":
+        cls = criterions.LearnableCosineInfoNCE if distance == "cosine" else criterions.LearnableEuclideanInfoNCE
+        return cls(temperature=temperature, min_temperature=min_temperature)
+    raise ConfigError(f"model.temperature_mode: {temperature_mode!r}, expected 'constant' or 'auto'")
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:K``, ``mps`` or ``cuda_if_available``; asking for an absent
+    accelerator falls back to CPU with a warning (configs are shared between machines)."""
+    name = str(name)
+    if name == "cuda_if_available":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        warnings.warn(f"device={name!r} but CUDA is not available; using the CPU", RuntimeWarning, stacklevel=2)
+        return torch.device("cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        warnings.warn("device='mps' but MPS is not available; using the CPU", RuntimeWarning, stacklevel=2)
+        return torch.device("cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError as exc:
+        raise ConfigError(f"device: {name!r} is not a device (cpu, cuda, cuda_if_available, mps)") from exc
