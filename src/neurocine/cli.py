@@ -44,7 +44,87 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4)
     _add_skip_bad(p)
 
+    for name, helptext in (("train", "train CEBRA embeddings (stage 1)"),
+                           ("run", "all stages: train -> decode-frames -> reconstruct -> report")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("--config", required=True, help="YAML config (see configs/allen.yaml)")
+        p.add_argument("--data_dir", "--data-dir", dest="data_dir")
+        p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=int)
+        p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
+        p.add_argument("--max_iterations", "--max-iterations", dest="max_iterations", type=int)
+        p.add_argument("--device")
+        p.add_argument("--mode", choices=("separate", "pad", "first_only"))
+        p.add_argument("--out", help="results folder (default: output_dir of the config)")
+        p.add_argument("--resume", action="store_true", help="continue training from out/checkpoint.pt")
+        p.add_argument("--force", action="store_true", help="recompute stages whose outputs exist")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+    for name, helptext in (("decode-frames", "frame identification from a results folder (stage 2)"),
+                           ("reconstruct", "HalfUNet reconstruction of movie frames (stage 3)"),
+                           ("report", "figures and report.html (stage 4)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("results", help="results folder written by 'neurocine train'")
+        p.add_argument("--force", action="store_true", help="recompute even if outputs exist")
+        p.add_argument("--quiet", action="store_true")
     return parser
+
+
+def resolve_config(args):
+    """Config file + CLI overrides."""
+    from neurocine.config import Config
+
+    cfg = Config.load(args.config)
+    cfg = cfg.override({"dataset.data_dir": args.data_dir, "dataset.max_sessions": args.max_sessions,
+                        "dataset.mode": args.mode, "model.batch_size": args.batch_size,
+                        "model.max_iterations": args.max_iterations, "model.device": args.device,
+                        "output_dir": args.out})
+    return cfg
+
+
+def cmd_train(args) -> int:
+    from neurocine import pipeline
+
+    cfg = resolve_config(args)
+    t = time_now()
+    pipeline.stage_train(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
+    print(f"wall time per stage: train {time_now() - t:.1f} s")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from neurocine import pipeline
+
+    cfg = resolve_config(args)
+    pipeline.run_all(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
+    print(f"results in {cfg.output_dir}")
+    return 0
+
+
+def cmd_decode_frames(args) -> int:
+    from neurocine import pipeline
+
+    pipeline.stage_decode_frames(args.results, force=args.force, progress=not args.quiet)
+    return 0
+
+
+def cmd_reconstruct(args) -> int:
+    from neurocine import pipeline
+
+    pipeline.stage_reconstruct(args.results, force=args.force, progress=not args.quiet)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from neurocine import pipeline
+
+    path = pipeline.stage_report(args.results)
+    print(f"report: {path}")
+    return 0
+
+
+def time_now() -> float:
+    import time
+
+    return time.perf_counter()
 
 
 def cmd_simulate(args) -> int:

@@ -196,6 +196,7 @@ class Config:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(fd, "w") as fh:
             yaml.safe_dump(self.to_dict(), fh, sort_keys=False)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
         return path
 

@@ -175,7 +175,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     model.train()
     start = time.perf_counter() - state.seconds
     bar = tqdm(total=settings.max_steps, initial=state.step, desc="train", unit="step",
-               disable=not settings.progress or settings.rank != 0, dynamic_ncols=True)
+               disable=not settings.progress or settings.rank != 0, dynamic_ncols=True, mininterval=1.0)
     while state.step < settings.max_steps and not state.stopped_early:
         batches = [s.sample(settings.batch_size) for s in samplers]
         with _autocast(device, settings.mixed_precision):

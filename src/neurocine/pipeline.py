@@ -1,0 +1,279 @@
+"""The main job as stages over one results folder:
+
+``train`` (embeddings) -> ``decode-frames`` (frame ID) -> ``reconstruct`` (HalfUNet) ->
+``report``. Each stage reads the previous stages' outputs from the folder, and re-running
+a finished stage reuses its outputs unless ``force=True``. Every file is written
+atomically.
+
+Results folder::
+
+    config.yaml        the resolved config
+    model.pt           the CEBRA model (neurocine.CEBRA.load)
+    checkpoint.pt      training checkpoint (for --resume)
+    embeddings.h5      /<session_id>/<split>/{embedding, timestamps, index, movie_frame, ...}
+    metrics.json       training, frame_id, reconstruction (each with baselines and chance)
+    figures/*.png      loss curves, embedding, frame-ID error, reconstructions
+    report.html        one self-contained page
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neurocine.config import Config
+from neurocine.data import SplitData, load_sessions, normalize_sessions, pad_splits, split_sessions
+from neurocine.errors import ConfigError, DataError, NeurocineError
+
+SPLIT_NAMES = ("train", "valid", "test")
+
+
+# --------------------------------------------------------------------------- helpers
+def write_json_atomic(path: Path, data) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2, default=float)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def read_metrics(out: Path) -> dict:
+    p = out / "metrics.json"
+    if not p.exists():
+        return {}
+    try:
+        return json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataError(p, f"not valid JSON ({exc.msg} at line {exc.lineno})") from None
+
+
+def update_metrics(out: Path, key: str, value) -> dict:
+    metrics = read_metrics(out)
+    metrics[key] = value
+    write_json_atomic(out / "metrics.json", metrics)
+    return metrics
+
+
+def results_config(out: Path) -> Config:
+    p = out / "config.yaml"
+    if not p.exists():
+        raise DataError(out, "no config.yaml: run 'neurocine train' into this folder first")
+    return Config.load(p)
+
+
+def require_file(out: Path, name: str, stage: str) -> Path:
+    p = out / name
+    if not p.exists():
+        raise DataError(out, f"missing {name}: run 'neurocine {stage}' first")
+    return p
+
+
+def say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def prepared_sessions(cfg: Config, progress: bool = True):
+    """Load and normalise the sessions named by ``cfg.dataset``; returns
+    ``(sessions, {split: [SplitData per session]})``."""
+    ds = cfg.dataset
+    ds.validate()
+    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, progress=progress)
+    for path, reason in sessions.skipped:
+        say(f"skipped {path}: {reason}")
+    if ds.mode == "first_only":
+        sessions = sessions[:1]
+    norm = normalize_sessions(sessions, ds.normalize)
+    splits = {s: split_sessions(norm, s, ds.normalize_time) for s in SPLIT_NAMES}
+    return sessions, splits
+
+
+def fit_inputs(cfg: Config, parts: list[SplitData]):
+    """What the estimator trains on: per-session parts, or one padded part."""
+    return [pad_splits(parts)] if cfg.dataset.mode == "pad" else parts
+
+
+def embed_parts(model, cfg: Config, parts: list[SplitData]) -> list[np.ndarray]:
+    """Per-session embeddings of ``parts`` (``pad`` mode: through the one padded encoder)."""
+    if cfg.dataset.mode == "pad":
+        padded = pad_splits(parts)
+        emb = model.transform(padded, session_id=0)
+        return [emb[padded.session_index == i] for i in range(len(parts))]
+    return [model.transform(p, session_id=i) for i, p in enumerate(parts)]
+
+
+def build_estimator(cfg: Config, out: Path, progress: bool):
+    from neurocine.embed import CEBRA
+
+    m, t = cfg.model, cfg.training
+    return CEBRA(model_architecture=m.model_architecture, device=m.device, distance=m.distance,
+                 conditional=m.conditional, temperature=m.temperature, temperature_mode=m.temperature_mode,
+                 min_temperature=m.min_temperature, time_offsets=m.time_offsets, max_iterations=m.max_iterations,
+                 batch_size=m.batch_size, learning_rate=m.learning_rate, output_dimension=m.output_dimension,
+                 num_hidden_units=m.num_hidden_units, learning_mode=m.learning_mode,
+                 validate_every=t.validate_every,
+                 patience=t.early_stopping.patience if t.early_stopping.enabled else None,
+                 min_delta=t.early_stopping.min_delta, checkpoint_every=t.checkpoint_every,
+                 checkpoint_path=str(out / "checkpoint.pt"), mixed_precision=m.mixed_precision, compile=m.compile,
+                 seed=t.seed, verbose=progress, stimulus_jitter=m.stimulus_jitter)
+
+
+def behavior_labels(cfg: Config, parts: list[SplitData]):
+    if cfg.model.learning_mode not in ("behavior", "hybrid") or cfg.dataset.mode == "pad":
+        return None
+    return [p.movie_frame.astype(np.float64) for p in parts]
+
+
+# ------------------------------------------------------------------------------ train
+def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = False, progress: bool = True) -> dict:
+    """Train the CEBRA model and write model.pt, embeddings.h5, training metrics, figures."""
+    out = Path(out)
+    if (out / "model.pt").exists() and (out / "embeddings.h5").exists() and not force and not resume:
+        say(f"train: reusing {out / 'model.pt'} (use --force to retrain)")
+        return read_metrics(out).get("training", {})
+    out.mkdir(parents=True, exist_ok=True)
+    cfg.save(out / "config.yaml")
+    sessions, splits = prepared_sessions(cfg, progress)
+    n_batches = max(1, sum(len(p) for p in splits["train"]) // max(cfg.model.batch_size, 1))
+    steps = min(cfg.model.max_iterations, cfg.training.max_epochs * n_batches)
+    cfg.model.max_iterations = steps
+    model = build_estimator(cfg, out, progress)
+    say(f"train: {len(sessions)} sessions ({', '.join(str(s.num_neurons) for s in sessions)} neurons), "
+        f"{cfg.model.learning_mode}, {cfg.model.model_architecture}, batch {cfg.model.batch_size}, {steps} steps, "
+        f"device {cfg.model.device}")
+    t0 = time.perf_counter()
+    model.fit(fit_inputs(cfg, splits["train"]), behavior_labels(cfg, splits["train"]),
+              valid=fit_inputs(cfg, splits["valid"]), valid_y=behavior_labels(cfg, splits["valid"]), resume=resume)
+    seconds = time.perf_counter() - t0
+    model.save(out / "model.pt")
+    write_embeddings(out / "embeddings.h5", model, cfg, splits)
+    st = model.state_
+    metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
+               "final_train_loss": st.history[-1]["loss"] if st.history else None,
+               "stopped_early": st.stopped_early, "seconds": seconds,
+               "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
+               "device": str(model.device_), "sessions": [s.session_id for s in sessions],
+               "num_neurons": [s.num_neurons for s in sessions]}
+    update_metrics(out, "training", metrics)
+    from neurocine.report.figures import plot_embedding, plot_loss_curves
+
+    plot_loss_curves(st.history, st.valid_history, out / "figures" / "loss_curve.png")
+    plot_embedding(out / "embeddings.h5", out / "figures" / "embedding.png")
+    say(f"train: {st.step} steps in {seconds:.0f} s, best valid InfoNCE {st.best_valid:.4f} at step {st.best_step}"
+        + (" (early stop)" if st.stopped_early else ""))
+    return metrics
+
+
+def write_embeddings(path: Path, model, cfg: Config, splits: dict) -> None:
+    """embeddings.h5: per session and split, the embedding with timestamps and labels."""
+    from neurocine.io.recording import atomic_h5
+
+    with atomic_h5(path, overwrite=True) as f:
+        f.attrs["output_dimension"] = model.output_dimension
+        f.attrs["learning_mode"] = model.learning_mode_
+        for split, parts in splits.items():
+            embs = embed_parts(model, cfg, parts)
+            for p, e in zip(parts, embs):
+                g = f.require_group(p.session_id).create_group(split)
+                g.create_dataset("embedding", data=e.astype(np.float32))
+                g.create_dataset("timestamps", data=p.time)
+                g.create_dataset("index", data=p.index)
+                g.create_dataset("movie_frame", data=p.movie_frame)
+                g.create_dataset("movie_repeat", data=p.movie_repeat)
+                g.create_dataset("grating_orientation", data=p.grating_orientation)
+                g.create_dataset("grating_temporal_frequency", data=p.grating_temporal_frequency)
+
+
+def read_embeddings(path: Path) -> dict:
+    """``{session_id: {split: {"embedding", "movie_frame", ...}}}`` from embeddings.h5."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        for sid in f:
+            out[sid] = {split: {k: f[sid][split][k][()] for k in f[sid][split]} for split in f[sid]}
+    return out
+
+
+# ---------------------------------------------------------------------- decode frames
+def stage_decode_frames(out: Path, force: bool = False, progress: bool = True) -> dict:
+    """Frame-ID kNN of embeddings vs raw dF/F, PCA and chance -> metrics.json['frame_id']."""
+    from neurocine.decoders.frame_id import consistency, cross_session_frame_id, evaluate_frame_id
+
+    out = Path(out)
+    metrics = read_metrics(out)
+    if "frame_id" in metrics and not force:
+        say("decode-frames: reusing frame_id in metrics.json (use --force to recompute)")
+        return metrics["frame_id"]
+    emb_path = require_file(out, "embeddings.h5", "train")
+    cfg = results_config(out)
+    _, splits = prepared_sessions(cfg, progress=False)
+    emb = read_embeddings(emb_path)
+
+    def pack(split):
+        return {p.session_id: {"embedding": emb[p.session_id][split]["embedding"], "neural": p.neural,
+                               "frame": p.movie_frame} for p in splits[split] if p.session_id in emb}
+
+    train, test = pack("train"), pack("test")
+    dim = int(next(iter(train.values()))["embedding"].shape[1])
+    res = evaluate_frame_id(train, test, dim, cfg.decoding.n_neighbors, cfg.decoding.tolerance_frames)
+    predictions = res.pop("predictions")
+    if len(train) > 1 and cfg.dataset.mode == "separate" and cfg.model.learning_mode != "time_contrastive":
+        res["cross_session"] = cross_session_frame_id(train, test, cfg.decoding.n_neighbors,
+                                                      cfg.decoding.tolerance_frames)
+        res["consistency"] = consistency(train)
+    update_metrics(out, "frame_id", res)
+    save = {f"{sid}/{k}": v for sid, d in predictions.items() for k, v in d.items()}
+    _save_npz(out / "frame_id_predictions.npz", save)
+    from neurocine.report.figures import plot_frame_errors
+
+    plot_frame_errors(predictions, out / "figures" / "frame_id_error.png")
+    c, r = res["cebra"], res["raw_knn"]
+    say(f"decode-frames: accuracy within 1 s: CEBRA {c['accuracy_1s']:.3f}, raw dF/F kNN {r['accuracy_1s']:.3f}, "
+        f"PCA kNN {res['pca_knn']['accuracy_1s']:.3f}, chance {res['chance']['accuracy_1s']:.3f}")
+    return res
+
+
+def _save_npz(path: Path, arrays: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    os.close(fd)
+    np.savez_compressed(tmp, **arrays)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- run all
+def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: bool = False,
+            progress: bool = True, simulate_if_empty: bool = True) -> dict:
+    """All stages; returns ``{stage: seconds}``."""
+    out = Path(out or cfg.output_dir)
+    data_dir = Path(cfg.dataset.data_dir)
+    if simulate_if_empty and (not data_dir.exists() or not any(data_dir.glob(cfg.dataset.file_pattern))):
+        from neurocine.io.simulate import simulate_dataset
+
+        say(f"run: {data_dir} holds no sessions; simulating the 4 demo sessions into it first")
+        simulate_dataset(data_dir, progress=progress)
+    timings = {}
+    stages = [("train", lambda: stage_train(cfg, out, force, resume, progress)),
+              ("decode-frames", lambda: stage_decode_frames(out, force, progress))]
+    try:
+        from neurocine import reconstruction_stage  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        stages += [("reconstruct", lambda: reconstruction_stage.stage_reconstruct(out, force, progress)),
+                   ("report", lambda: reconstruction_stage.stage_report(out))]
+    for name, fn in stages:
+        t = time.perf_counter()
+        fn()
+        timings[name] = time.perf_counter() - t
+    say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+    update_metrics(out, "wall_time_s", timings)
+    return timings
+
+
+__all__ = ["stage_train", "stage_decode_frames", "run_all", "read_embeddings", "NeurocineError", "ConfigError"]

@@ -1,0 +1,92 @@
+"""Figures of each stage, written atomically as PNG."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def plot_loss_curves(history: list[dict], valid_history: list[dict], path: Path) -> Path:
+    """Train InfoNCE per step (and a running mean) with validation InfoNCE."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    if history:
+        steps = np.array([h["step"] for h in history])
+        loss = np.array([h["loss"] for h in history])
+        ax.plot(steps, loss, color="#9ecae1", lw=0.6, label="train (per step)")
+        w = max(1, len(loss) // 50)
+        if len(loss) >= w:
+            ax.plot(steps[w - 1:], np.convolve(loss, np.ones(w) / w, mode="valid"), color="#08519c", lw=1.5,
+                    label=f"train ({w}-step mean)")
+    if valid_history:
+        ax.plot([v["step"] for v in valid_history], [v["valid_loss"] for v in valid_history], "o-", color="#d94801",
+                ms=3, label="validation")
+    ax.set_xlabel("step")
+    ax.set_ylabel("InfoNCE")
+    ax.set_title("CEBRA training")
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
+
+
+def plot_embedding(embeddings_h5: Path, path: Path, split: str = "test", max_sessions: int = 4) -> Path:
+    """First three embedding dimensions of movie samples, coloured by movie frame, per session."""
+    import h5py
+
+    with h5py.File(embeddings_h5, "r") as f:
+        sids = list(f)[:max_sessions]
+        data = [(sid, f[sid][split]["embedding"][()], f[sid][split]["movie_frame"][()]) for sid in sids]
+    fig = plt.figure(figsize=(3.2 * len(data), 3.4))
+    for i, (sid, emb, frame) in enumerate(data):
+        ax = fig.add_subplot(1, len(data), i + 1, projection="3d")
+        m = frame >= 0
+        sc = ax.scatter(emb[m, 0], emb[m, 1], emb[m, 2] if emb.shape[1] > 2 else 0 * emb[m, 0], c=frame[m],
+                        cmap="viridis", s=1.5, vmin=0, vmax=899)
+        ax.set_title(f"{sid} ({split})", fontsize=8)
+        ax.set_xticks([]); ax.set_yticks([]); ax.set_zticks([])
+    fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame")
+    return save_figure(fig, path)
+
+
+def plot_frame_errors(predictions: dict, path: Path) -> Path:
+    """Absolute frame error over the movie (test repeat) per method, pooled over sessions."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.4))
+    colors = {"cebra": "#08519c", "raw_knn": "#d94801", "pca_knn": "#6a51a3"}
+    for method, color in colors.items():
+        errs = np.zeros(900)
+        counts = np.zeros(900)
+        for d in predictions.values():
+            if method in d:
+                np.add.at(errs, d["true"], np.abs(d[method] - d["true"]))
+                np.add.at(counts, d["true"], 1)
+        mean = errs / np.maximum(counts, 1)
+        w = 15
+        ax.plot(np.arange(900 - w + 1) + w // 2, np.convolve(mean, np.ones(w) / w, mode="valid"), color=color,
+                label=method.replace("_", " "))
+    ax.axhline(30, color="gray", ls="--", lw=0.8, label="1 s")
+    ax.set_xlabel("movie frame (test repeat)")
+    ax.set_ylabel("|frame error| (frames)")
+    ax.set_title("Frame identification error over the movie")
+    ax.legend(frameon=False, fontsize=8)
+    return save_figure(fig, path)
