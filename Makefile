@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.neurocine-installed
 
-.PHONY: install demo test test-all bench clean
+.PHONY: install demo test test-all bench clean browser
 
 install: $(STAMP)
 
@@ -20,7 +20,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/neurocine run --config configs/demo.yaml
 
-test: $(STAMP)
+# Debian's chromium renders report.html in a test; installed when absent and possible.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium for the report-rendering test"; \
+	    (DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null 2>&1 && \
+	      DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) || \
+	    echo "chromium could not be installed: the report-rendering test will be skipped"; \
+	  else echo "no chromium and no root apt-get: the report-rendering test will be skipped"; fi; }
+
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 test-all: $(STAMP)
@@ -28,6 +39,8 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/bench_load.py
+	$(PY) bench/bench_embed.py
+	$(PY) bench/bench_halfunet.py
 
 clean:
 	rm -rf $(VENV) results demo_data

@@ -132,6 +132,8 @@ class ReconstructionConfig:
     latent_dim: int | None = None
     patience: int = 10
     max_train_samples: int | None = 4000
+    output_shape: list[int] = field(default_factory=lambda: [64, 128])
+    gradient_checkpointing: bool = False
 
 
 @dataclass
@@ -220,6 +222,11 @@ def _build(cls, data: dict, prefix: str):
 
 
 def _coerce(value, hint, key: str):
+    if typing.get_origin(hint) is list:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"config key '{key}': {value!r} is not a list")
+        return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
     args = typing.get_args(hint)
     optional = type(None) in args
     base = next((a for a in args if a is not type(None)), hint) if args else hint

@@ -29,7 +29,7 @@ import numpy as np
 
 from neurocine.config import Config
 from neurocine.data import SplitData, load_sessions, normalize_sessions, pad_splits, split_sessions
-from neurocine.errors import ConfigError, DataError, NeurocineError
+from neurocine.errors import DataError
 
 SPLIT_NAMES = ("train", "valid", "test")
 
@@ -246,6 +246,123 @@ def _save_npz(path: Path, arrays: dict) -> None:
     os.replace(tmp, path)
 
 
+# ------------------------------------------------------------------------ reconstruct
+def load_movie(cfg: Config, output_shape) -> np.ndarray:
+    """natural_movie_one frames resized to ``output_shape``: ``(900, H, W) float32`` in [0, 1]."""
+    path = Path(cfg.dataset.movie_path) if cfg.dataset.movie_path else Path(cfg.dataset.data_dir) / "natural_movie_one.npy"
+    if not path.is_file():
+        raise DataError(path, "movie frames not found (expected a (900, H, W) uint8 .npy; for Allen data save "
+                              "allensdk's get_stimulus_template('natural_movie_one'), or set dataset.movie_path)")
+    try:
+        movie = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise DataError(path, f"not a readable .npy file ({type(exc).__name__})") from None
+    if movie.ndim != 3:
+        raise DataError(path, f"movie has shape {movie.shape}, expected (frames, H, W)")
+    scale = 255.0 if movie.dtype == np.uint8 or movie.max() > 1.5 else 1.0
+    frames = movie.astype(np.float32) / scale
+    if tuple(frames.shape[1:]) != tuple(output_shape):
+        import torch
+        import torch.nn.functional as F
+
+        frames = F.interpolate(torch.from_numpy(frames)[:, None], size=tuple(output_shape), mode="area")[:, 0].numpy()
+    return frames
+
+
+def stage_reconstruct(out: Path, force: bool = False, progress: bool = True) -> dict:
+    """HalfUNet from embeddings to movie frames (trained on train-split movie samples,
+    early-stopped on valid, scored on test) beside ridge from embeddings and from dF/F."""
+    from neurocine.decoders import halfunet_decoding, image_metrics, plot_reconstructions, ridge_reconstruction
+    from neurocine.decoders.reconstruction import decode_images
+
+    out = Path(out)
+    metrics = read_metrics(out)
+    if "reconstruction" in metrics and not force:
+        say("reconstruct: reusing reconstruction in metrics.json (use --force to recompute)")
+        return metrics["reconstruction"]
+    emb_path = require_file(out, "embeddings.h5", "train")
+    cfg = results_config(out)
+    rc = cfg.reconstruction
+    if not rc.enabled:
+        say("reconstruct: disabled in config (reconstruction.enabled: false)")
+        return {}
+    shape = tuple(rc.output_shape)
+    movie = load_movie(cfg, shape)
+    emb = read_embeddings(emb_path)
+    _, splits = prepared_sessions(cfg, progress=False)
+    rng = np.random.default_rng(cfg.training.seed)
+
+    def gather(split):
+        xs, frames, sess = [], [], []
+        for i, p in enumerate(splits[split]):
+            if p.session_id not in emb:
+                continue
+            m = p.movie_frame >= 0
+            xs.append(emb[p.session_id][split]["embedding"][m])
+            frames.append(p.movie_frame[m])
+            sess.append(np.full(int(m.sum()), i))
+        return np.concatenate(xs), np.concatenate(frames), np.concatenate(sess)
+
+    x_tr, f_tr, _ = gather("train")
+    x_va, f_va, _ = gather("valid")
+    x_te, f_te, s_te = gather("test")
+    if rc.max_train_samples and len(x_tr) > rc.max_train_samples:
+        keep = np.sort(rng.choice(len(x_tr), rc.max_train_samples, replace=False))
+        x_tr_fit, f_tr_fit = x_tr[keep], f_tr[keep]
+    else:
+        x_tr_fit, f_tr_fit = x_tr, f_tr
+    say(f"reconstruct: HalfUNet on {len(x_tr_fit)} train / {len(x_va)} valid / {len(x_te)} test frames at "
+        f"{shape[0]}x{shape[1]}")
+    tl, vl, _, decoder = halfunet_decoding(
+        x_tr_fit, x_va, movie[f_tr_fit][:, None], movie[f_va][:, None], num_epochs=rc.num_epochs, lr=rc.lr,
+        batch_size=rc.batch_size, device=cfg.model.device, output_shape=shape, latent_dim=rc.latent_dim,
+        loss_fn=rc.loss_fn, patience=rc.patience, seed=cfg.training.seed, progress=progress,
+        gradient_checkpointing=rc.gradient_checkpointing, return_decoder=True)
+    target = movie[f_te][:, None]
+    pred = decode_images(decoder, x_te).numpy()
+    ridge_emb = ridge_reconstruction(x_tr, movie[f_tr][:, None], x_te)
+    ridge_dff = np.empty_like(ridge_emb)
+    for i, p in enumerate(splits["train"]):
+        te = splits["test"][i]
+        m_tr, m_te = p.movie_frame >= 0, te.movie_frame >= 0
+        if not m_te.any():
+            continue
+        ridge_dff[s_te == i] = ridge_reconstruction(p.neural[m_tr], movie[p.movie_frame[m_tr]][:, None], te.neural[m_te])
+    res = {}
+    for name, images in (("halfunet", pred), ("ridge_embedding", ridge_emb), ("ridge_dff", ridge_dff)):
+        m = image_metrics(images, target, data_range=1.0)
+        res[name] = {k: m[k] for k in ("ssim", "psnr", "pixel_r")}
+    res.update({"n_test_frames": int(len(x_te)), "n_train_frames": int(len(x_tr_fit)), "output_shape": list(shape),
+                "architecture": decoder.architecture, "train_loss": tl, "best_valid_loss": vl,
+                "best_epoch": int(decoder.best_epoch), "loss_fn": rc.loss_fn})
+    update_metrics(out, "reconstruction", res)
+    from neurocine.embed.trainer import save_atomic
+
+    save_atomic({"state_dict": decoder.state_dict(), "input_dim": decoder.input_dim, "output_shape": list(shape),
+                 "latent_dim": decoder.latent_dim, "target_mean": decoder.target_mean,
+                 "target_std": decoder.target_std, "loss_fn": decoder.loss_fn}, out / "halfunet.pt")
+    order = np.argsort(f_te[s_te == 0], kind="stable") if (s_te == 0).any() else np.arange(len(f_te))
+    sel = np.flatnonzero(s_te == 0)[order] if (s_te == 0).any() else order
+    plot_reconstructions(target[sel], {"HalfUNet": pred[sel], "ridge": ridge_emb[sel]},
+                         out / "figures" / "reconstructions.png", n=5,
+                         title=f"test repeat, session {splits['test'][0].session_id}")
+    h, r = res["halfunet"], res["ridge_embedding"]
+    say(f"reconstruct: SSIM HalfUNet {h['ssim']:.3f}, ridge (embedding) {r['ssim']:.3f}, "
+        f"ridge (dF/F) {res['ridge_dff']['ssim']:.3f}")
+    return res
+
+
+def stage_report(out: Path) -> Path:
+    """report.html with every figure embedded and a table of the numbers."""
+    from neurocine.report.html import write_report
+
+    out = Path(out)
+    require_file(out, "metrics.json", "train")
+    path = write_report(out)
+    say(f"report: {path}")
+    return path
+
+
 # --------------------------------------------------------------------------- run all
 def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: bool = False,
             progress: bool = True, simulate_if_empty: bool = True) -> dict:
@@ -259,21 +376,20 @@ def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: b
         simulate_dataset(data_dir, progress=progress)
     timings = {}
     stages = [("train", lambda: stage_train(cfg, out, force, resume, progress)),
-              ("decode-frames", lambda: stage_decode_frames(out, force, progress))]
-    try:
-        from neurocine import reconstruction_stage  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        stages += [("reconstruct", lambda: reconstruction_stage.stage_reconstruct(out, force, progress)),
-                   ("report", lambda: reconstruction_stage.stage_report(out))]
+              ("decode-frames", lambda: stage_decode_frames(out, force, progress)),
+              ("reconstruct", lambda: stage_reconstruct(out, force, progress)),
+              ("report", lambda: stage_report(out))]
     for name, fn in stages:
         t = time.perf_counter()
         fn()
         timings[name] = time.perf_counter() - t
-    say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
+        if name != "report":
+            update_metrics(out, "wall_time_s", {**read_metrics(out).get("wall_time_s", {}), name: timings[name]})
     update_metrics(out, "wall_time_s", timings)
+    if (out / "report.html").exists():
+        stage_report(out)  # refresh the page with the final wall times
+    say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
 
 
-__all__ = ["stage_train", "stage_decode_frames", "run_all", "read_embeddings", "NeurocineError", "ConfigError"]
+__all__ = ["stage_train", "stage_decode_frames", "stage_reconstruct", "stage_report", "run_all", "read_embeddings"]

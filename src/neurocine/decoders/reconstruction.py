@@ -252,7 +252,8 @@ def image_metrics(pred, target, data_range: float | None = None) -> dict:
         a2, b2 = (a, b) if a.shape[0] > 1 else (a[0], b[0])
         win = min(7, min(a2.shape[-2:]) // 2 * 2 - 1) if min(a2.shape[-2:]) < 7 else 7
         ssim.append(structural_similarity(b2, a2, data_range=rng, win_size=win, **kw))
-        psnr.append(peak_signal_noise_ratio(b, a, data_range=rng))
+        with np.errstate(divide="ignore"):  # identical images: PSNR = inf
+            psnr.append(peak_signal_noise_ratio(b, a, data_range=rng))
         av, bv = a.ravel() - a.mean(), b.ravel() - b.mean()
         den = np.sqrt((av ** 2).sum() * (bv ** 2).sum())
         corr.append(float((av * bv).sum() / den) if den > 0 else 0.0)
