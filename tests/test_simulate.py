@@ -95,11 +95,11 @@ def test_responsive_neurons_repeat_across_movie_repeats(sim_dir, sim_sessions):
     s = sim_sessions[1]
     truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
     responses = np.stack([s.traces[(s.movie_repeat == r)][:900] for r in range(10)])  # (10, 900, N)
-    reliability = []
-    for j in range(s.num_neurons):
-        c = np.corrcoef(responses[:, :, j])
-        reliability.append(c[np.triu_indices(10, 1)].mean())
-    reliability = np.array(reliability)
+    # split-half reliability: mean of even repeats vs mean of odd repeats, per neuron
+    even, odd = responses[0::2].mean(0), responses[1::2].mean(0)
+    reliability = np.array([np.corrcoef(even[:, j], odd[:, j])[0, 1] for j in range(s.num_neurons)])
     resp = truth["rf_responsive"]
-    assert reliability[resp].mean() > 0.2
-    assert reliability[resp].mean() > reliability[~resp].mean() + 0.15
+    assert 0.2 < resp.mean() < 0.8  # a mix, as in Allen planes
+    assert reliability[resp].mean() > 0.1
+    assert reliability[resp].mean() > reliability[~resp].mean() + 0.1
+    assert abs(reliability[~resp].mean()) < 0.1

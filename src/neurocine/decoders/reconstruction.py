@@ -76,7 +76,7 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
                       output_shape=(128, 256), latent_dim: int | None = None, n_run: int | None = None,
                       loss_fn: str = "mse", *, patience: int | None = 10, seed: int = 0, weight_decay: float = 1e-4,
                       gradient_checkpointing: bool = False, mixed_precision: bool = True, progress: bool = True,
-                      return_decoder: bool = False):
+                      return_decoder: bool = False, input_noise: float = 0.0):
     """Train a :class:`HalfUNetDecoder` from embeddings to images.
 
     Args:
@@ -96,6 +96,8 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         gradient_checkpointing, mixed_precision: Memory and speed (bf16 autocast on CUDA).
         progress: tqdm bar.
         return_decoder: Also return the fitted decoder (best weights).
+        input_noise: Std of Gaussian noise added to training embeddings (augmentation
+            against overfitting when frames are few; 0 disables).
 
     Returns:
         ``(train_loss, valid_loss, predictions)``: the last epoch's train loss, the best
@@ -184,6 +186,8 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         for i in range(steps_per_epoch):
             idx = perm[i * batch_size:(i + 1) * batch_size]
             xb, yb = x_tr[idx].to(dev), y_tr[idx].to(dev)
+            if input_noise > 0:
+                xb = xb + input_noise * torch.randn(xb.shape, generator=g).to(dev)
             with autocast():
                 loss = loss_of(decoder(xb), yb)
             optimizer.zero_grad(set_to_none=True)
