@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ import yaml
 
 import neurocine
 from neurocine import ConfigError, load_dataset
-from neurocine.data import SplitData, pad_splits
+from neurocine.data import pad_splits
 from neurocine.embed import CEBRA
 from neurocine.embed.sampling import ContrastiveSampler, build_session_tensors, stimulus_keys, valid_centers
 
@@ -263,3 +262,9 @@ def test_stimulus_aligned_beats_raw_knn_on_demo_test_data(demo_dir):
     res = evaluate_frame_id(pack("train"), pack("test"), 32)
     assert res["cebra"]["accuracy_1s"] > res["raw_knn"]["accuracy_1s"] + 0.02, res
     assert res["raw_knn"]["accuracy_1s"] > 5 * res["chance"]["accuracy_1s"]
+
+
+@pytest.mark.slow
+def test_torch_compile_path_trains(splits):
+    m = CEBRA(max_iterations=20, compile=True, **FAST).fit(splits["train"])
+    assert _falls(m)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+import time
 
 import numpy as np
 
@@ -84,9 +84,9 @@ def cmd_train(args) -> int:
     from neurocine import pipeline
 
     cfg = resolve_config(args)
-    t = time_now()
+    t = time.perf_counter()
     pipeline.stage_train(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
-    print(f"wall time per stage: train {time_now() - t:.1f} s")
+    print(f"wall time per stage: train {time.perf_counter() - t:.1f} s")
     return 0
 
 
@@ -119,12 +119,6 @@ def cmd_report(args) -> int:
     path = pipeline.stage_report(args.results)
     print(f"report: {path}")
     return 0
-
-
-def time_now() -> float:
-    import time
-
-    return time.perf_counter()
 
 
 def cmd_simulate(args) -> int:
@@ -205,9 +199,9 @@ def cmd_check(args) -> int:
 
         for i, part in enumerate(parts):
             print(f"Session {i + 1} ({part.session_id}): train {part.shape}")
-            for b, (neural, time) in enumerate(make_dataloader(part, batch_size=args.batch_size)):
-                print(f"   Batch {b + 1}: neural={neural.shape}, time={time.shape}")
-                if not (np.isfinite(neural.numpy()).all() and np.isfinite(time.numpy()).all()):
+            for b, (neural, times) in enumerate(make_dataloader(part, batch_size=args.batch_size)):
+                print(f"   Batch {b + 1}: neural={neural.shape}, time={times.shape}")
+                if not (np.isfinite(neural.numpy()).all() and np.isfinite(times.numpy()).all()):
                     print("   non-finite values in a batch", file=sys.stderr)
                     return 1
                 if b == 2:

@@ -12,8 +12,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,7 +146,7 @@ class Config:
     output_dir: str = "results"
 
     @classmethod
-    def from_dict(cls, data: dict | None, where: str = "config") -> "Config":
+    def from_dict(cls, data: dict | None) -> "Config":
         """Build from a nested dict; unknown keys raise :class:`ConfigError`."""
         cfg = _build(cls, data or {}, "")
         cfg.dataset.validate()
@@ -193,14 +191,11 @@ class Config:
 
     def save(self, path: str | Path) -> Path:
         """Write YAML atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            yaml.safe_dump(self.to_dict(), fh, sort_keys=False)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-        return path
+        from neurocine.atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return Path(path)
 
 
 def _build(cls, data: dict, prefix: str):

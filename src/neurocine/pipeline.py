@@ -19,14 +19,13 @@ Results folder::
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from neurocine.atomic import atomic_path
 from neurocine.config import Config
 from neurocine.data import SplitData, load_sessions, normalize_sessions, pad_splits, split_sessions
 from neurocine.errors import DataError
@@ -36,12 +35,8 @@ SPLIT_NAMES = ("train", "valid", "test")
 
 # --------------------------------------------------------------------------- helpers
 def write_json_atomic(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2, default=float)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, default=float))
 
 
 def read_metrics(out: Path) -> dict:
@@ -239,11 +234,8 @@ def stage_decode_frames(out: Path, force: bool = False, progress: bool = True) -
 
 
 def _save_npz(path: Path, arrays: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    np.savez_compressed(tmp, **arrays)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 # ------------------------------------------------------------------------ reconstruct
@@ -386,8 +378,9 @@ def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: b
         if name != "report":
             update_metrics(out, "wall_time_s", {**read_metrics(out).get("wall_time_s", {}), name: timings[name]})
     update_metrics(out, "wall_time_s", timings)
-    if (out / "report.html").exists():
-        stage_report(out)  # refresh the page with the final wall times
+    from neurocine.report.html import write_report
+
+    write_report(out)  # refresh the page with the final wall times
     say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
 

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from neurocine.data import SplitData, contiguous_segments
+from neurocine.data import SplitData
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
 from neurocine.embed.sampling import ContrastiveSampler, build_session_tensors, stimulus_keys
 from neurocine.embed.trainer import TrainSettings, TrainState, save_atomic, train_contrastive

@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from neurocine.atomic import atomic_path
 from neurocine.embed.models import MultiSessionEncoder
 from neurocine.embed.sampling import Batch, ContrastiveSampler, SessionTensors, gather_windows
 
@@ -57,20 +56,25 @@ class TrainState:
     seconds: float = 0.0
 
 
-def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batch: Batch) -> tuple[torch.Tensor, ...]:
-    """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors."""
+def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batch: Batch,
+                encoders=None) -> tuple[torch.Tensor, ...]:
+    """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors.
+
+    ``encoders`` (optional) are callables used instead of ``model.encoders`` (e.g. the
+    ``torch.compile`` d versions of the same modules)."""
+    encoders = encoders if encoders is not None else model.encoders
     n = batch.ref.numel()
     sess = torch.cat([batch.ref_session, batch.pos_session, batch.ref_session])
     idx = torch.cat([batch.ref, batch.pos, batch.neg])
     if len(model) == 1:
-        out = model(0, gather_windows(sessions[0].neural, idx, model.left, model.right))
+        out = encoders[0](gather_windows(sessions[0].neural, idx, model.left, model.right))
     else:
         out = None
         for j in range(len(model)):
             m = (sess == j).nonzero().squeeze(1)
             if m.numel() == 0:
                 continue
-            emb = model(j, gather_windows(sessions[j].neural, idx[m], model.left, model.right))
+            emb = encoders[j](gather_windows(sessions[j].neural, idx[m], model.left, model.right))
             if out is None:
                 out = emb.new_zeros((3 * n, emb.shape[1]))
             out = out.index_copy(0, m, emb)
@@ -94,19 +98,9 @@ def _autocast(device: torch.device, enabled: bool):
 
 def save_atomic(obj, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -148,9 +142,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             s.generator.set_state(g)
         state = TrainState(**blob["state"])
         best_weights = blob["best_weights"]
-    forward = model
-    if settings.compile:
-        forward = torch.compile(model)
+    encoders = [torch.compile(e) for e in model.encoders] if settings.compile else None
 
     def validate() -> float:
         model.eval()
@@ -181,7 +173,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         with _autocast(device, settings.mixed_precision):
             loss = align = uniform = 0.0
             for b in batches:
-                ref, pos, neg = embed_batch(forward if not settings.compile else model, train_sessions, b)
+                ref, pos, neg = embed_batch(model, train_sessions, b, encoders)
                 l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions))
                 loss, align, uniform = loss + l, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)

@@ -7,8 +7,6 @@ split rules (``FORMATS.md``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurocine.errors import DataError
+from neurocine.atomic import atomic_path
 
 #: Allen drifting-grating temporal frequencies (Hz), indexed by ``temp_freq`` id.
 TEMPORAL_FREQUENCIES_HZ = (1.0, 2.0, 4.0, 8.0, 15.0)
@@ -78,18 +76,6 @@ def atomic_h5(path: str | Path, overwrite: bool = False):
     Raises:
         DataError: ``path`` exists and ``overwrite`` is False.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise DataError(path, "already exists; refusing to overwrite (remove it or choose another --out)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, overwrite) as tmp:
         with h5py.File(tmp, "w") as f:
             yield f
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; session files are ordinary data
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

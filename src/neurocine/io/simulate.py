@@ -23,14 +23,13 @@ saved beside each session as ``<session_id>_truth.npz``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage, signal
 
+from neurocine.atomic import atomic_path
 from neurocine.errors import ConfigError, DataError
 from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording
 
@@ -355,17 +354,8 @@ def session_ids(cfg: SimulationConfig) -> list[str]:
 
 
 def _save_atomic(path: Path, save) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as fh:
-            save(fh)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path, overwrite=False) as tmp, open(tmp, "wb") as fh:
+        save(fh)
 
 
 def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, progress: bool = True,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from neurocine.atomic import atomic_path
 
 FIGURES = (("loss_curve.png", "CEBRA training: InfoNCE on train and validation data"),
            ("embedding.png", "Test-split embeddings (first three dimensions), coloured by movie frame"),
@@ -118,9 +118,6 @@ def write_report(out: str | Path) -> Path:
     figures = {name: (out / "figures" / name).read_bytes() for name, _ in FIGURES if (out / "figures" / name).exists()}
     page = render(metrics, figures)
     path = out / "report.html"
-    fd, tmp = tempfile.mkstemp(prefix=".report.", suffix=".html", dir=out)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(page)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with atomic_path(path, suffix=".html") as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return path
