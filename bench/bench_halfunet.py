@@ -15,6 +15,16 @@ import sys
 import time
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited
+    from the parent across exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(latent: int, H: int, W: int, batch: int, steps: int, device: str, ckpt: bool) -> dict:
     import torch
 
@@ -27,7 +37,7 @@ def measure(latent: int, H: int, W: int, batch: int, steps: int, device: str, ck
     opt = torch.optim.AdamW(dec.parameters(), lr=1e-3)
     z = torch.randn(batch, 32, device=dev)
     y = torch.randn(batch, 1, H, W, device=dev)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = peak_rss_mb()
 
     def step():
         ctx = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
@@ -48,7 +58,7 @@ def measure(latent: int, H: int, W: int, batch: int, steps: int, device: str, ck
         torch.cuda.synchronize()
     dt = time.perf_counter() - t
     peak = (torch.cuda.max_memory_allocated() / 2 ** 20 if dev.type == "cuda"
-            else (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024)
+            else peak_rss_mb() - rss0)
     return {"architecture": dec.architecture, "params": count_parameters(dec), "frames_per_s": batch * steps / dt,
             "peak_mb": peak}
 

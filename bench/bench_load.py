@@ -20,6 +20,16 @@ import time
 from pathlib import Path
 
 
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited
+    from the parent across exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(kind: str, data_dir: str) -> dict:
     """Run in a child process: time one operation, report peak RSS."""
     import numpy as np
@@ -27,7 +37,7 @@ def measure(kind: str, data_dir: str) -> dict:
     import neurocine
     from neurocine.data import TensorSampler, make_dataloader
 
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss0 = peak_rss_mb()
     t = time.perf_counter()
     if kind == "load":
         parts = neurocine.load_dataset({"data_dir": data_dir}, "train")
@@ -45,8 +55,7 @@ def measure(kind: str, data_dir: str) -> dict:
                 for neural, _ in TensorSampler(p).batches(4):
                     n += neural.shape[0]
     dt = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"kind": kind, "seconds": dt, "samples": int(n), "peak_rss_mb": rss / 1024, "start_rss_mb": rss0 / 1024,
+    return {"kind": kind, "seconds": dt, "samples": int(n), "peak_rss_mb": peak_rss_mb(), "start_rss_mb": rss0,
             "sessions": len(parts), "numpy": np.__version__}
 
 
@@ -87,7 +96,8 @@ def main() -> None:
         seed = run_child("seed_dataloader", d)
         fast = run_child("tensor_sampler", d)
         print(f"\n{name} ({d}): {load['sessions']} sessions, {load['samples']} train samples")
-        print(f"  load_dataset (read + z-score + split): {load['seconds']:7.2f} s, peak RSS {load['peak_rss_mb']:7.0f} MB")
+        print(f"  load_dataset (read + z-score + split): {load['seconds']:7.2f} s, peak RSS {load['peak_rss_mb']:7.0f} MB "
+              f"(after imports: {load['start_rss_mb']:.0f} MB)")
         print(f"  seed DataLoader, batch 4, one pass:    {seed['seconds']:7.2f} s "
               f"({seed['samples'] / seed['seconds']:,.0f} samples/s), peak RSS {seed['peak_rss_mb']:7.0f} MB")
         print(f"  TensorSampler, batch 4, one pass:      {fast['seconds']:7.2f} s "

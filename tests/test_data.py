@@ -106,3 +106,13 @@ def test_tensor_sampler_draws_rows_of_the_split(sim_dir):
     again = TensorSampler(part, seed=3).sample(256)[2]
     assert torch.equal(idx, again)
     assert sum(len(b[0]) for b in sampler.batches(100)) == len(part)
+
+
+def test_load_dataset_matches_normalise_then_split(sim_dir, sim_sessions):
+    """load_dataset scales only the split's rows; the result equals z-scoring whole
+    sessions with train statistics and cutting the split afterwards."""
+    fast = load_dataset({"data_dir": str(sim_dir)}, "test", sessions=sim_sessions)
+    slow = split_sessions(normalize_sessions(sim_sessions), "test")
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a.neural, b.neural, rtol=1e-6, atol=1e-6)
+    assert all(s.traces.dtype == np.float32 for s in sim_sessions)  # inputs untouched

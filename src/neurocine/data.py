@@ -263,8 +263,14 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
         sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad)
     if ds.mode == "first_only":
         sessions = sessions[:1]
-    sessions = normalize_sessions(sessions, ds.normalize)
-    parts = split_sessions(sessions, split, ds.normalize_time)
+    parts = []
+    for i, s in enumerate(sessions):
+        part = session_split(s, split, ds.normalize_time, i)
+        if ds.normalize:  # train-split statistics; only the split's rows are copied and scaled
+            mean, std = fit_zscore(s.traces, s.train_mask)
+            part.neural -= mean
+            part.neural /= std
+        parts.append(part)
     if ds.mode == "pad":
         return [pad_splits(parts)]
     assert ds.mode in MODES
