@@ -44,21 +44,29 @@ def plot_loss_curves(history: list[dict], valid_history: list[dict], path: Path)
 
 
 def plot_embedding(embeddings_h5: Path, path: Path, split: str = "test", max_sessions: int = 4) -> Path:
-    """First three embedding dimensions of movie samples, coloured by movie frame, per session."""
+    """Movie samples of each session's embedding, projected on its first three principal
+    components, coloured by movie frame."""
     import h5py
+    from sklearn.decomposition import PCA
 
     with h5py.File(embeddings_h5, "r") as f:
         sids = list(f)[:max_sessions]
         data = [(sid, f[sid][split]["embedding"][()], f[sid][split]["movie_frame"][()]) for sid in sids]
     fig = plt.figure(figsize=(3.2 * len(data), 3.4))
+    sc = None
     for i, (sid, emb, frame) in enumerate(data):
         ax = fig.add_subplot(1, len(data), i + 1, projection="3d")
         m = frame >= 0
-        sc = ax.scatter(emb[m, 0], emb[m, 1], emb[m, 2] if emb.shape[1] > 2 else 0 * emb[m, 0], c=frame[m],
-                        cmap="viridis", s=1.5, vmin=0, vmax=899)
-        ax.set_title(f"{sid} ({split})", fontsize=8)
+        if m.sum() < 3:
+            continue
+        xyz = PCA(n_components=min(3, emb.shape[1]), random_state=0).fit_transform(emb[m])
+        if xyz.shape[1] < 3:
+            xyz = np.pad(xyz, ((0, 0), (0, 3 - xyz.shape[1])))
+        sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=frame[m], cmap="viridis", s=1.5, vmin=0, vmax=899)
+        ax.set_title(f"{sid} ({split}, PCs 1-3)", fontsize=8)
         ax.set_xticks([]); ax.set_yticks([]); ax.set_zticks([])
-    fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame")
+    if sc is not None:
+        fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame")
     return save_figure(fig, path)
 
 

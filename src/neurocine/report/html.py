@@ -10,7 +10,7 @@ from pathlib import Path
 from neurocine.atomic import atomic_path
 
 FIGURES = (("loss_curve.png", "CEBRA training: InfoNCE on train and validation data"),
-           ("embedding.png", "Test-split embeddings (first three dimensions), coloured by movie frame"),
+           ("embedding.png", "Test-split embeddings of movie samples (first three principal components), coloured by movie frame"),
            ("frame_id_error.png", "Frame-identification error along the test repeat of the movie"),
            ("reconstructions.png", "Test frames: original (top), HalfUNet from embeddings, ridge from embeddings"))
 
