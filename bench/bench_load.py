@@ -13,21 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (VmHWM; unlike ru_maxrss it is not inherited
-    from the parent across exec)."""
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _common import peak_rss_mb
 
 
 def measure(kind: str, data_dir: str) -> dict:
