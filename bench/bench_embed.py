@@ -19,6 +19,7 @@ import time
 import warnings
 from pathlib import Path
 
+import cebra
 import numpy as np
 import torch
 
@@ -42,35 +43,20 @@ def frame_id(emb_train, f_train, emb_test, f_test) -> float:
     return summarize(np.abs(knn_predict_frames(emb_train[a], f_train[a], emb_test[b]) - f_test[b]))["accuracy_1s"]
 
 
-def run_cebra(X, y, steps, batch, device):
-    import cebra
-
-    m = cebra.CEBRA(model_architecture="offset10-model", batch_size=batch, output_dimension=32,
-                    num_hidden_units=32, max_iterations=steps, learning_rate=3e-4, temperature=0.2,
-                    time_offsets=10, conditional="time" if y is None else "time_delta", device=device,
-                    verbose=False)
+def timed_fit(estimator_cls, X, y, steps, batch, device):
+    """Fit ``estimator_cls`` (cebra.CEBRA or neurocine.CEBRA: same parameter names) with the
+    same settings; returns ``(it/s, seconds, transform(x, session_index))``."""
+    m = estimator_cls(model_architecture="offset10-model", batch_size=batch, output_dimension=32,
+                      num_hidden_units=32, max_iterations=steps, learning_rate=3e-4, temperature=0.2,
+                      time_offsets=10, conditional="time" if y is None else "time_delta", device=device,
+                      verbose=False)
     t = time.perf_counter()
     if y is None:
         m.fit(X[0])
     else:
         m.fit(X, y)
     dt = time.perf_counter() - t
-    transform = (lambda x, i: m.transform(x)) if y is None else (lambda x, i: m.transform(x, session_id=i))
-    return steps / dt, dt, transform
-
-
-def run_ours(X, y, steps, batch, device):
-    m = neurocine.CEBRA(model_architecture="offset10-model", batch_size=batch, output_dimension=32,
-                        num_hidden_units=32, max_iterations=steps, learning_rate=3e-4, temperature=0.2,
-                        time_offsets=10, conditional="time" if y is None else "time_delta", device=device,
-                        mixed_precision=True, verbose=False)
-    t = time.perf_counter()
-    if y is None:
-        m.fit(X[0])
-    else:
-        m.fit(X, y)
-    dt = time.perf_counter() - t
-    return steps / dt, dt, (lambda x, i: m.transform(x, session_id=i if y is not None else None))
+    return steps / dt, dt, (lambda x, i: m.transform(x) if y is None else m.transform(x, session_id=i))
 
 
 def main():
@@ -88,9 +74,9 @@ def main():
     for name, sessions, labels in (("single-session time-contrastive", X[:1], None),
                                    ("4-session label-aligned", X, y)):
         rows = {}
-        for impl, fn in (("cebra.CEBRA 0.6.1", run_cebra), ("neurocine.CEBRA", run_ours)):
+        for impl, cls in (("cebra.CEBRA 0.6.1", cebra.CEBRA), ("neurocine.CEBRA", neurocine.CEBRA)):
             torch.manual_seed(0)
-            its, dt, transform = fn(sessions, labels, args.steps, args.batch, args.device)
+            its, dt, transform = timed_fit(cls, sessions, labels, args.steps, args.batch, args.device)
             accs = []
             for i in range(len(sessions)):
                 accs.append(frame_id(transform(sessions[i], i), f_train[i], transform(test[i].neural, i),

@@ -109,8 +109,8 @@ def test_tensor_sampler_draws_rows_of_the_split(sim_dir):
 
 
 def test_load_dataset_matches_normalise_then_split(sim_dir, sim_sessions):
-    """load_dataset scales only the split's rows; the result equals z-scoring whole
-    sessions with train statistics and cutting the split afterwards."""
+    """load_dataset (normalized_splits) scales only the split's rows; the result equals
+    z-scoring whole sessions with train statistics and cutting the split afterwards."""
     fast = load_dataset({"data_dir": str(sim_dir)}, "test", sessions=sim_sessions)
     slow = split_sessions(normalize_sessions(sim_sessions), "test")
     for a, b in zip(fast, slow):

@@ -29,7 +29,7 @@ from neurocine.session import SPLITS, Session
 
 __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
-    "split_sessions", "fit_zscore", "normalize_sessions", "normalize_time",
+    "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
     "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits",
 ]
 
@@ -202,6 +202,22 @@ def split_sessions(sessions: list[Session], split: str = "train", time_normalize
     return [session_split(s, split, time_normalized, i) for i, s in enumerate(sessions)]
 
 
+def normalized_splits(sessions: list[Session], split: str = "train", zscore: bool = True,
+                      time_normalized: bool = True) -> list[SplitData]:
+    """One :class:`SplitData` per raw session, z-scored with that session's **train-split**
+    statistics. Only the split's rows are copied and scaled (the result equals
+    ``split_sessions(normalize_sessions(sessions), split)`` without a full-session copy)."""
+    parts = []
+    for i, s in enumerate(sessions):
+        part = session_split(s, split, time_normalized, i)
+        if zscore:
+            mean, std = fit_zscore(s.traces, s.train_mask)
+            part.neural -= mean
+            part.neural /= std
+        parts.append(part)
+    return parts
+
+
 def pad_splits(parts: list[SplitData]) -> SplitData:
     """Concatenate per-session splits, zero-padding neurons to the largest N (``pad`` mode).
 
@@ -263,14 +279,7 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
         sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad)
     if ds.mode == "first_only":
         sessions = sessions[:1]
-    parts = []
-    for i, s in enumerate(sessions):
-        part = session_split(s, split, ds.normalize_time, i)
-        if ds.normalize:  # train-split statistics; only the split's rows are copied and scaled
-            mean, std = fit_zscore(s.traces, s.train_mask)
-            part.neural -= mean
-            part.neural /= std
-        parts.append(part)
+    parts = normalized_splits(sessions, split, ds.normalize, ds.normalize_time)
     if ds.mode == "pad":
         return [pad_splits(parts)]
     assert ds.mode in MODES

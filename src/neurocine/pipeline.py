@@ -27,7 +27,7 @@ import numpy as np
 
 from neurocine.atomic import atomic_path
 from neurocine.config import Config
-from neurocine.data import SplitData, load_sessions, normalize_sessions, pad_splits, split_sessions
+from neurocine.data import SplitData, load_sessions, normalized_splits, pad_splits
 from neurocine.errors import DataError
 
 SPLIT_NAMES = ("train", "valid", "test")
@@ -84,8 +84,7 @@ def prepared_sessions(cfg: Config, progress: bool = True):
         say(f"skipped {path}: {reason}")
     if ds.mode == "first_only":
         sessions = sessions[:1]
-    norm = normalize_sessions(sessions, ds.normalize)
-    splits = {s: split_sessions(norm, s, ds.normalize_time) for s in SPLIT_NAMES}
+    splits = {s: normalized_splits(sessions, s, ds.normalize, ds.normalize_time) for s in SPLIT_NAMES}
     return sessions, splits
 
 

@@ -58,9 +58,9 @@ def _as_parts(X, y) -> list[_Part]:
     parts = []
     for i, x in enumerate(X):
         if isinstance(x, Session):
-            from neurocine.data import normalize_sessions, session_split
+            from neurocine.data import normalized_splits
 
-            x = session_split(normalize_sessions([x])[0], "train")
+            x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
             keys = stimulus_keys(x.movie_frame, x.grating_orientation, x.grating_temporal_frequency, x.segment)
             parts.append(_Part(x.session_id, x.neural, x.segment, None, keys))
