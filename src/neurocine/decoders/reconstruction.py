@@ -22,8 +22,10 @@ import torch
 import torch.nn.functional as F
 
 from neurocine.decoders.halfunet import HalfUNetDecoder
+from neurocine.decoders.ssim import ssim
 
-LOSSES = ("mse", "l1", "bce")
+LOSSES = ("mse", "l1", "bce", "l1_ssim")
+SSIM_WEIGHT = 0.84  # l1_ssim = 0.84 (1 - SSIM) + 0.16 L1, the mix of Zhao et al. 2017 (IEEE TCI)
 
 
 def _to_tensor(x, name: str) -> torch.Tensor:
@@ -89,8 +91,10 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         device: ``cuda`` falls back to the CPU with a warning when CUDA is absent.
         output_channels, output_shape, latent_dim: See :class:`HalfUNetDecoder`.
         n_run: Which run of dict inputs.
-        loss_fn: ``mse``, ``l1`` (on standardised targets, linear output), or ``bce``
-            (targets in [0, 1], sigmoid output).
+        loss_fn: ``mse``, ``l1`` (on standardised targets, linear output), ``bce``
+            (targets in [0, 1], sigmoid output), or ``l1_ssim``: ``0.84 (1 - SSIM) +
+            0.16 L1``, SSIM computed as :func:`image_metrics` reports it (over the training
+            targets' value range), which gives sharper frames than a pixel loss alone.
         patience: Epochs without valid improvement before stopping (None: never).
         seed: Seed of initialisation and shuffling.
         gradient_checkpointing, mixed_precision: Memory and speed (bf16 autocast on CUDA).
@@ -143,12 +147,19 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
     else:
         mean, std = float(y_tr.mean()), float(y_tr.std().clamp(min=1e-8))
     decoder.target_mean, decoder.target_std, decoder.loss_fn = mean, std, loss_fn
+    data_range = float(y_tr.max() - y_tr.min()) or 1.0
 
     def loss_of(out, target):  # out: raw decoder output; target: original units
         if loss_fn == "bce":
             return F.binary_cross_entropy_with_logits(out.float(), target)
         z = (target - mean) / std
-        return F.mse_loss(out.float(), z) if loss_fn == "mse" else F.l1_loss(out.float(), z)
+        if loss_fn == "mse":
+            return F.mse_loss(out.float(), z)
+        l1 = F.l1_loss(out.float(), z)
+        if loss_fn == "l1":
+            return l1
+        structural = 1 - ssim(out.float() * std + mean, target, data_range).mean()
+        return SSIM_WEIGHT * structural + (1 - SSIM_WEIGHT) * l1
 
     def to_units(loss_value: float) -> float:
         if loss_fn == "mse":
