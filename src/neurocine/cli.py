@@ -82,20 +82,28 @@ def resolve_config(args):
 
 def cmd_train(args) -> int:
     from neurocine import pipeline
+    from neurocine.embed import distributed
 
     cfg = resolve_config(args)
+    rank, _ = distributed.init_from_env(cfg.model.device)  # torchrun: join the process group
     t = time.perf_counter()
     pipeline.stage_train(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
-    print(f"wall time per stage: train {time.perf_counter() - t:.1f} s")
+    distributed.finish()
+    if rank == 0:
+        print(f"wall time per stage: train {time.perf_counter() - t:.1f} s")
     return 0
 
 
 def cmd_run(args) -> int:
     from neurocine import pipeline
+    from neurocine.embed import distributed
 
     cfg = resolve_config(args)
+    rank, _ = distributed.init_from_env(cfg.model.device)  # under torchrun only training is distributed
     pipeline.run_all(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
-    print(f"results in {cfg.output_dir}")
+    distributed.finish()
+    if rank == 0:
+        print(f"results in {cfg.output_dir}")
     return 0
 
 

@@ -25,7 +25,7 @@ import torch
 from neurocine.config import MODES, Config, ConfigError, DatasetConfig
 from neurocine.errors import DataError
 from neurocine.io.detect import read_session
-from neurocine.session import SPLITS, Session
+from neurocine.session import SPLITS, Session, placeholder_traces
 
 __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
@@ -64,7 +64,7 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5", max_sessions
 
 
 def load_sessions(data_dir: str | Path, pattern: str = "*.h5", max_sessions: int | None = None,
-                  skip_bad: bool = False, progress: bool = False) -> SessionList:
+                  skip_bad: bool = False, progress: bool = False, with_traces=None) -> SessionList:
     """Read every session file in ``data_dir`` (layout detected per file).
 
     Args:
@@ -73,6 +73,9 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5", max_sessions: int
         max_sessions: Read at most this many files (sorted by name).
         skip_bad: Skip unreadable files (recorded in ``.skipped``) instead of raising.
         progress: Show a tqdm bar.
+        with_traces: None reads every file's dF/F. Otherwise the positions (in the sorted
+            file list) whose dF/F is read; the other sessions carry labels, splits and
+            shapes only, with zero-memory placeholder traces (a distributed rank's shard).
 
     Returns:
         :class:`SessionList` of raw (un-normalised) sessions.
@@ -84,9 +87,10 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5", max_sessions: int
 
     files = find_session_files(data_dir, pattern, max_sessions)
     out = SessionList()
-    for path in tqdm(files, desc="load", unit="session", disable=not progress):
+    wanted = None if with_traces is None else set(int(i) for i in with_traces)
+    for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
         try:
-            out.append(read_session(path))
+            out.append(read_session(path, traces=wanted is None or i in wanted))
         except DataError as exc:
             if not skip_bad:
                 raise
@@ -132,6 +136,9 @@ def normalize_sessions(sessions: list[Session], zscore: bool = True) -> list[Ses
         return list(sessions)
     out = []
     for s in sessions:
+        if not s.has_traces:
+            out.append(s)
+            continue
         mean, std = fit_zscore(s.traces, s.train_mask)
         out.append(replace(s, traces=((s.traces - mean) / std).astype(np.float32)))
     return out
@@ -188,8 +195,12 @@ def session_split(session: Session, split: str, time_normalized: bool = True, se
     mask = session.mask(split)
     idx = np.flatnonzero(mask)
     t = normalize_time(session.timestamps, session.domain) if time_normalized else session.timestamps.astype(np.float32)
+    if session.has_traces:
+        neural = np.ascontiguousarray(session.traces[idx], dtype=np.float32)
+    else:  # labels-only session: keep the placeholder (no memory)
+        neural = placeholder_traces(len(idx), session.num_neurons)
     return SplitData(
-        session_id=session.session_id, neural=np.ascontiguousarray(session.traces[idx], dtype=np.float32),
+        session_id=session.session_id, neural=neural,
         time=t[idx], index=idx.astype(np.int64), segment=contiguous_segments(idx),
         movie_frame=session.movie_frame[idx], movie_repeat=session.movie_repeat[idx],
         grating_orientation=session.grating_orientation[idx],
@@ -210,7 +221,7 @@ def normalized_splits(sessions: list[Session], split: str = "train", zscore: boo
     parts = []
     for i, s in enumerate(sessions):
         part = session_split(s, split, time_normalized, i)
-        if zscore:
+        if zscore and s.has_traces:
             mean, std = fit_zscore(s.traces, s.train_mask)
             part.neural -= mean
             part.neural /= std

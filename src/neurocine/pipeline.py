@@ -27,7 +27,7 @@ import numpy as np
 
 from neurocine.atomic import atomic_path
 from neurocine.config import Config
-from neurocine.data import SplitData, load_sessions, normalized_splits, pad_splits
+from neurocine.data import SplitData, find_session_files, load_sessions, normalized_splits, pad_splits
 from neurocine.errors import DataError
 
 SPLIT_NAMES = ("train", "valid", "test")
@@ -71,15 +71,31 @@ def require_file(out: Path, name: str, stage: str) -> Path:
 
 
 def say(msg: str) -> None:
-    print(msg, flush=True)
+    """Print a progress line (on rank 0 only, under torchrun)."""
+    from neurocine.embed.distributed import current
+
+    if current()[0] == 0:
+        print(msg, flush=True)
 
 
-def prepared_sessions(cfg: Config, progress: bool = True):
+def prepared_sessions(cfg: Config, progress: bool = True, shard: tuple[int, int] | None = None):
     """Load and normalise the sessions named by ``cfg.dataset``; returns
-    ``(sessions, {split: [SplitData per session]})``."""
+    ``(sessions, {split: [SplitData per session]})``.
+
+    ``shard=(rank, world_size)`` reads the dF/F of every ``world_size``-th file only
+    (from ``rank``); the other sessions carry labels and splits with zero-memory
+    placeholder traces. Only ``separate`` mode shards (``pad`` concatenates all sessions
+    into one input, so every rank needs all of them)."""
     ds = cfg.dataset
     ds.validate()
-    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, progress=progress)
+    with_traces = None
+    if shard is not None and shard[1] > 1 and ds.mode == "separate":
+        from neurocine.embed.distributed import shard as positions
+
+        n_files = len(find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions))
+        with_traces = positions(n_files, shard[1], shard[0])
+    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, progress=progress,
+                             with_traces=with_traces)
     for path, reason in sessions.skipped:
         say(f"skipped {path}: {reason}")
     if ds.mode == "first_only":
@@ -126,33 +142,44 @@ def behavior_labels(cfg: Config, parts: list[SplitData]):
 
 # ------------------------------------------------------------------------------ train
 def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = False, progress: bool = True) -> dict:
-    """Train the CEBRA model and write model.pt, embeddings.h5, training metrics, figures."""
+    """Train the CEBRA model and write model.pt, embeddings.h5, training metrics, figures.
+
+    Under torchrun (an initialised process group) every rank runs this: each reads only its
+    shard of the sessions' dF/F, training is collective, each rank embeds its own sessions,
+    and rank 0 alone writes the results folder."""
+    from neurocine.embed.distributed import current
+
     out = Path(out)
+    rank, world = current()
     if (out / "model.pt").exists() and (out / "embeddings.h5").exists() and not force and not resume:
         say(f"train: reusing {out / 'model.pt'} (use --force to retrain)")
         return read_metrics(out).get("training", {})
-    out.mkdir(parents=True, exist_ok=True)
-    cfg.save(out / "config.yaml")
-    sessions, splits = prepared_sessions(cfg, progress)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        cfg.save(out / "config.yaml")
+    sessions, splits = prepared_sessions(cfg, progress and rank == 0, shard=(rank, world))
     n_batches = max(1, sum(len(p) for p in splits["train"]) // max(cfg.model.batch_size, 1))
     steps = min(cfg.model.max_iterations, cfg.training.max_epochs * n_batches)
     cfg.model.max_iterations = steps
-    model = build_estimator(cfg, out, progress)
+    model = build_estimator(cfg, out, progress and rank == 0)
     say(f"train: {len(sessions)} sessions ({', '.join(str(s.num_neurons) for s in sessions)} neurons), "
         f"{cfg.model.learning_mode}, {cfg.model.model_architecture}, batch {cfg.model.batch_size}, {steps} steps, "
-        f"device {cfg.model.device}")
+        f"device {cfg.model.device}" + (f", {world} processes" if world > 1 else ""))
     t0 = time.perf_counter()
     model.fit(fit_inputs(cfg, splits["train"]), behavior_labels(cfg, splits["train"]),
               valid=fit_inputs(cfg, splits["valid"]), valid_y=behavior_labels(cfg, splits["valid"]), resume=resume)
     seconds = time.perf_counter() - t0
+    embeddings = embed_splits(model, cfg, splits)
+    if rank != 0:
+        return {}
     model.save(out / "model.pt")
-    write_embeddings(out / "embeddings.h5", model, cfg, splits)
+    write_embeddings(out / "embeddings.h5", model, splits, embeddings)
     st = model.state_
     metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
                "final_train_loss": st.history[-1]["loss"] if st.history else None,
                "stopped_early": st.stopped_early, "seconds": seconds,
                "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
-               "device": str(model.device_), "sessions": [s.session_id for s in sessions],
+               "device": str(model.device_), "processes": world, "sessions": [s.session_id for s in sessions],
                "num_neurons": [s.num_neurons for s in sessions]}
     update_metrics(out, "training", metrics)
     from neurocine.report.figures import plot_embedding, plot_loss_curves
@@ -164,7 +191,30 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
     return metrics
 
 
-def write_embeddings(path: Path, model, cfg: Config, splits: dict) -> None:
+def embed_splits(model, cfg: Config, splits: dict) -> dict | None:
+    """``{split: [(T_split, D) per session]}``. Under torchrun each rank embeds the sessions
+    it holds and rank 0 gathers them (other ranks get None)."""
+    import torch.distributed as dist
+
+    from neurocine.embed.distributed import current
+
+    rank, world = current()
+    owned = set(getattr(model, "owned_sessions_", range(len(splits["train"]))))
+    if world == 1 or cfg.dataset.mode == "pad":
+        if rank != 0:
+            return None
+        return {split: embed_parts(model, cfg, parts) for split, parts in splits.items()}
+    mine = {(split, i): model.transform(p, session_id=i) for split, parts in splits.items()
+            for i, p in enumerate(parts) if i in owned}
+    gathered = [None] * world if rank == 0 else None
+    dist.gather_object(mine, gathered, dst=0)
+    if rank != 0:
+        return None
+    found = {k: v for part in gathered for k, v in part.items()}
+    return {split: [found[(split, i)] for i in range(len(parts))] for split, parts in splits.items()}
+
+
+def write_embeddings(path: Path, model, splits: dict, embeddings: dict) -> None:
     """embeddings.h5: per session and split, the embedding with timestamps and labels."""
     from neurocine.io.recording import atomic_h5
 
@@ -172,8 +222,7 @@ def write_embeddings(path: Path, model, cfg: Config, splits: dict) -> None:
         f.attrs["output_dimension"] = model.output_dimension
         f.attrs["learning_mode"] = model.learning_mode_
         for split, parts in splits.items():
-            embs = embed_parts(model, cfg, parts)
-            for p, e in zip(parts, embs):
+            for p, e in zip(parts, embeddings[split]):
                 g = f.require_group(p.session_id).create_group(split)
                 g.create_dataset("embedding", data=e.astype(np.float32))
                 g.create_dataset("timestamps", data=p.time)
@@ -361,6 +410,11 @@ def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: b
     out = Path(out or cfg.output_dir)
     data_dir = Path(cfg.dataset.data_dir)
     if simulate_if_empty and (not data_dir.exists() or not any(data_dir.glob(cfg.dataset.file_pattern))):
+        from neurocine.embed.distributed import current
+
+        if current()[1] > 1:
+            raise DataError(data_dir, "holds no sessions; under torchrun simulate them first "
+                                      "('neurocine simulate --out DIR')")
         from neurocine.io.simulate import simulate_dataset
 
         say(f"run: {data_dir} holds no sessions; simulating the 4 demo sessions into it first")
@@ -370,10 +424,18 @@ def run_all(cfg: Config, out: Path | None = None, force: bool = False, resume: b
               ("decode-frames", lambda: stage_decode_frames(out, force, progress)),
               ("reconstruct", lambda: stage_reconstruct(out, force, progress)),
               ("report", lambda: stage_report(out))]
+    from neurocine.embed import distributed
+
     for name, fn in stages:
         t = time.perf_counter()
         fn()
         timings[name] = time.perf_counter() - t
+        if name == "train" and distributed.current()[1] > 1:
+            # the later stages are single-process: rank 0 goes on alone
+            rank = distributed.current()[0]
+            distributed.finish()
+            if rank != 0:
+                return timings
         if name != "report":
             update_metrics(out, "wall_time_s", {**read_metrics(out).get("wall_time_s", {}), name: timings[name]})
     update_metrics(out, "wall_time_s", timings)

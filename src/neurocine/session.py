@@ -12,6 +12,19 @@ from neurocine.errors import DataError
 SPLITS = ("train", "valid", "test")
 
 
+def placeholder_traces(num_timepoints: int, num_neurons: int) -> np.ndarray:
+    """A read-only ``(T, N) float32`` array of zeros that takes no memory (zero strides).
+
+    It stands in for the traces of a session whose data another process holds (a rank of a
+    distributed run reads only its own sessions' dF/F, and only the labels of the rest)."""
+    return np.broadcast_to(np.float32(0.0), (int(num_timepoints), int(num_neurons)))
+
+
+def is_placeholder(traces: np.ndarray) -> bool:
+    """True for an array made by :func:`placeholder_traces` (or a row selection of one)."""
+    return isinstance(traces, np.ndarray) and traces.ndim == 2 and traces.size > 0 and traces.strides == (0, 0)
+
+
 @dataclass
 class Session:
     """One two-photon session with per-timepoint stimulus labels.
@@ -57,6 +70,11 @@ class Session:
     path: Path | None = None
     subject: dict = field(default_factory=dict)
     running_speed: np.ndarray | None = None
+
+    @property
+    def has_traces(self) -> bool:
+        """False when ``traces`` is a placeholder (read with ``traces=False``)."""
+        return not is_placeholder(self.traces)
 
     @property
     def num_timepoints(self) -> int:
@@ -141,7 +159,7 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
         raise DataError(where, "calcium_traces/df_over_f has 0 neurons, expected (T, N) with N >= 1")
     if tr.shape[0] < 2:
         raise DataError(where, f"calcium_traces/df_over_f has {tr.shape[0]} timepoints, expected T >= 2")
-    bad = int(tr.size - np.count_nonzero(np.isfinite(tr)))
+    bad = 0 if is_placeholder(tr) else int(tr.size - np.count_nonzero(np.isfinite(tr)))
     if bad:
         raise DataError(where, f"calcium_traces/df_over_f contains {bad} NaN/inf values, expected finite dF/F")
     ts = session.timestamps

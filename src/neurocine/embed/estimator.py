@@ -29,6 +29,7 @@ from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_
 from neurocine.embed.sampling import ContrastiveSampler, build_session_tensors, stimulus_keys
 from neurocine.embed.trainer import TrainSettings, TrainState, save_atomic, train_contrastive
 from neurocine.errors import ConfigError, NeurocineError
+from neurocine.session import is_placeholder
 
 LEARNING_MODES = ("auto", "time_contrastive", "stimulus_aligned", "behavior", "hybrid")
 FORMAT = "neurocine-cebra-1"
@@ -208,7 +209,7 @@ class CEBRA(BaseEstimator, TransformerMixin):
                 raise ConfigError(f"session {p.session_id}: {exc}") from None
         return out
 
-    def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False) -> "CEBRA":
+    def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None) -> "CEBRA":
         """Train on one or many sessions.
 
         Args:
@@ -218,6 +219,12 @@ class CEBRA(BaseEstimator, TransformerMixin):
                 continuous), a list for several sessions, or None.
             valid, valid_y: Validation data of the same form, for early stopping.
             resume: Continue from ``checkpoint_path`` if it exists.
+            distributed: Train across the initialised ``torch.distributed`` process group
+                (None: when one is initialised with more than one process). Every rank
+                passes all sessions; a rank may hold only some sessions' data (others
+                as labels-only parts, ``load_sessions(..., with_traces=...)``). The
+                result equals a one-process fit with the same seed (see
+                :mod:`neurocine.embed.distributed`).
 
         Returns:
             self.
@@ -240,6 +247,19 @@ class CEBRA(BaseEstimator, TransformerMixin):
         self.criterion_ = make_criterion(self.distance, self.temperature_mode, self.temperature,
                                          self.min_temperature).to(device)
         discrete = mode == "behavior" and all(np.issubdtype(p.labels.dtype, np.integer) for p in parts)
+        holds = [not is_placeholder(p.neural) for p in parts]
+        dist_ctx = None
+        if distributed is not False:
+            from neurocine.embed.distributed import make_context
+
+            dist_ctx = make_context(holds, device)
+            if distributed and dist_ctx is None:
+                raise ConfigError("fit(distributed=True) needs an initialised torch.distributed process group "
+                                  "with more than one process (launch with torchrun)")
+        if dist_ctx is None and not all(holds):
+            missing = [p.session_id for p, h in zip(parts, holds) if not h][:4]
+            raise ConfigError(f"fit: sessions {missing} were read without traces (labels only); outside a "
+                              "distributed run every session needs its dF/F")
         train_t = self._tensors(parts, mode, device)
         samplers = self._samplers(train_t, mode, discrete, self.seed, device)
         valid_t = valid_s = None
@@ -247,6 +267,8 @@ class CEBRA(BaseEstimator, TransformerMixin):
             vparts = _as_parts(valid, valid_y)
             if [p.neural.shape[1] for p in vparts] != [p.neural.shape[1] for p in parts]:
                 raise ConfigError("fit: validation sessions differ from training sessions in neuron counts")
+            if [not is_placeholder(p.neural) for p in vparts] != holds:
+                raise ConfigError("fit: validation and training parts must hold the same sessions' data")
             valid_t = self._tensors(vparts, mode, device)
             valid_s = self._samplers(valid_t, mode, discrete, self.seed + 777, device)
         settings = TrainSettings(
@@ -255,7 +277,8 @@ class CEBRA(BaseEstimator, TransformerMixin):
             checkpoint_every=int(self.checkpoint_every or 0), checkpoint_path=self.checkpoint_path, resume=resume,
             mixed_precision=self.mixed_precision, compile=self.compile, seed=self.seed, progress=bool(self.verbose))
         self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, settings,
-                                                    valid_t, valid_s, device)
+                                                    valid_t, valid_s, device, dist_ctx=dist_ctx)
+        self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(parts)))
         self.session_ids_ = [p.session_id for p in parts]
         self.learning_mode_ = mode
         self.device_ = device
@@ -297,6 +320,9 @@ class CEBRA(BaseEstimator, TransformerMixin):
             neural = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float32)
             segments = np.zeros(len(neural), dtype=np.int64)
         n_in = self.model_.num_neurons[j]
+        if is_placeholder(neural):
+            raise ConfigError(f"transform: session {j} was read without traces (labels only); embed it on the "
+                              "rank that holds its data")
         if neural.ndim != 2 or neural.shape[1] != n_in:
             raise ConfigError(f"transform: input has shape {neural.shape}, expected (T, {n_in}) for session {j}")
         enc = self.model_.encoders[j].eval()

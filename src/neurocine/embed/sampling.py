@@ -71,14 +71,15 @@ class SessionTensors:
     """One session's split on the device, ready for sampling.
 
     Attributes:
-        neural: ``(T, N) float32``.
+        neural: ``(T, N) float32``, or None when another rank holds this session's data
+            (its labels and window centres still take part in sampling).
         centers: ``(C,) int64`` valid window centres.
         time_refs: ``(R,) int64`` centres whose ``+time_offset`` partner is a valid centre
             of the same segment.
         labels: ``(T,)`` int64 (discrete) / float (continuous) or None.
     """
 
-    neural: torch.Tensor
+    neural: torch.Tensor | None
     centers: torch.Tensor
     time_refs: torch.Tensor
     labels: torch.Tensor | None
@@ -97,8 +98,10 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
     time_refs = centers[good]
     if len(time_refs) == 0:
         time_refs = centers  # degenerate: positive = the reference itself
+    from neurocine.session import is_placeholder
+
     return SessionTensors(
-        neural=torch.as_tensor(neural, dtype=torch.float32, device=device),
+        neural=None if is_placeholder(neural) else torch.as_tensor(neural, dtype=torch.float32, device=device),
         centers=torch.as_tensor(centers, device=device), time_refs=torch.as_tensor(time_refs, device=device),
         labels=None if labels is None else torch.as_tensor(labels, device=device))
 
@@ -141,7 +144,7 @@ class ContrastiveSampler:
         self.delta = float(delta)
         self.cross_session = cross_session and len(sessions) > 1
         self.key_jitter = int(key_jitter)
-        self.device = sessions[0].neural.device
+        self.device = sessions[0].centers.device
         self.generator = generator or torch.Generator(device=self.device).manual_seed(0)
         self._sizes = torch.tensor([len(s.centers) for s in sessions], device=self.device)
         if mode != "time":

@@ -17,6 +17,8 @@ from pathlib import Path
 import torch
 
 from neurocine.atomic import atomic_path
+from neurocine.embed.distributed import (DistContext, all_reduce_grads, exchange, merge_model_state,
+                                         merge_optimizer_state, sum_across_ranks)
 from neurocine.embed.models import MultiSessionEncoder
 from neurocine.embed.sampling import Batch, ContrastiveSampler, SessionTensors, gather_windows
 
@@ -57,37 +59,66 @@ class TrainState:
 
 
 def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batch: Batch,
-                encoders=None) -> tuple[torch.Tensor, ...]:
+                encoders=None, dist_ctx: DistContext | None = None) -> tuple[torch.Tensor, ...]:
     """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors.
 
     ``encoders`` (optional) are callables used instead of ``model.encoders`` (e.g. the
-    ``torch.compile`` d versions of the same modules)."""
+    ``torch.compile`` d versions of the same modules). With an active ``dist_ctx`` this
+    rank encodes only its rows and :func:`~neurocine.embed.distributed.exchange` fills in
+    the rest (every rank returns the whole batch's embeddings)."""
     encoders = encoders if encoders is not None else model.encoders
     n = batch.ref.numel()
     sess = torch.cat([batch.ref_session, batch.pos_session, batch.ref_session])
     idx = torch.cat([batch.ref, batch.pos, batch.neg])
-    if len(model) == 1:
+    distributed = dist_ctx is not None and dist_ctx.active
+    if len(model) == 1 and not distributed:
         out = encoders[0](gather_windows(sessions[0].neural, idx, model.left, model.right))
+    elif len(model) == 1:  # one encoder, data on every rank: rows split by position
+        rows = torch.arange(dist_ctx.rank, 3 * n, dist_ctx.world_size, device=idx.device)
+        emb = encoders[0](gather_windows(sessions[0].neural, idx[rows], model.left, model.right))
+        out = exchange(emb.float().new_zeros((3 * n, emb.shape[1])).index_copy(0, rows, emb.float()), dist_ctx)
     else:
         out = None
-        for j in range(len(model)):
+        owned = dist_ctx.owned_sessions() if distributed else range(len(model))
+        for j in owned:
             m = (sess == j).nonzero().squeeze(1)
             if m.numel() == 0:
                 continue
             emb = encoders[j](gather_windows(sessions[j].neural, idx[m], model.left, model.right))
+            if distributed:
+                emb = emb.float()
             if out is None:
                 out = emb.new_zeros((3 * n, emb.shape[1]))
             out = out.index_copy(0, m, emb)
+        if distributed:
+            if out is None:  # this rank's sessions have no row in this batch
+                out = torch.zeros((3 * n, model.num_output), device=idx.device)
+            out = exchange(out, dist_ctx)
     return out[:n], out[n:2 * n], out[2 * n:]
 
 
-def contrastive_loss(criterion, ref, pos, neg, num_sessions: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean over reference sessions of CEBRA's InfoNCE (negatives from the own session)."""
-    if num_sessions == 1:
-        return criterion(ref.float(), pos.float(), neg.float())
-    losses = [criterion(r.float(), p.float(), q.float())
-              for r, p, q in zip(ref.chunk(num_sessions), pos.chunk(num_sessions), neg.chunk(num_sessions))]
-    return tuple(torch.stack(x).mean() for x in zip(*losses))
+def contrastive_loss(criterion, ref, pos, neg, num_sessions: int,
+                     loss_sessions: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean over reference sessions of CEBRA's InfoNCE (negatives from the own session).
+
+    ``loss_sessions`` (distributed): only these sessions' terms, still divided by
+    ``num_sessions``, so the ranks' partial losses add up to the whole loss. A rank with
+    no term returns zeros that still depend on ``ref`` (its backward must join the
+    gradient exchange)."""
+    if loss_sessions is None:
+        if num_sessions == 1:
+            return criterion(ref.float(), pos.float(), neg.float())
+        losses = [criterion(r.float(), p.float(), q.float())
+                  for r, p, q in zip(ref.chunk(num_sessions), pos.chunk(num_sessions), neg.chunk(num_sessions))]
+        return tuple(torch.stack(x).mean() for x in zip(*losses))
+    anchor = 0.0 * (ref.sum() + pos.sum() + neg.sum())
+    total = [anchor, anchor.detach(), anchor.detach()]
+    chunks = list(zip(ref.chunk(num_sessions), pos.chunk(num_sessions), neg.chunk(num_sessions)))
+    for s in loss_sessions:
+        r, p, q = chunks[s]
+        terms = criterion(r.float(), p.float(), q.float())
+        total = [t + x / num_sessions for t, x in zip(total, terms)]
+    return tuple(total)
 
 
 def _autocast(device: torch.device, enabled: bool):
@@ -112,7 +143,8 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
                       samplers: list[ContrastiveSampler], settings: TrainSettings,
                       valid_sessions: list[SessionTensors] | None = None,
                       valid_samplers: list[ContrastiveSampler] | None = None,
-                      device: torch.device | str = "cpu", on_step=None) -> TrainState:
+                      device: torch.device | str = "cpu", on_step=None,
+                      dist_ctx: DistContext | None = None) -> TrainState:
     """Train ``model`` in place; return the :class:`TrainState` (best weights restored).
 
     Args:
@@ -124,11 +156,22 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         valid_sessions, valid_samplers: Validation data; enables early stopping.
         device: Where the model and tensors live.
         on_step: Optional callback ``(state) -> None`` after each step.
+        dist_ctx: Distributed run (see :mod:`neurocine.embed.distributed`); every rank
+            calls this with the same settings and samplers, and only rank 0 writes
+            checkpoints. The returned state and the restored weights are the same on
+            every rank.
     """
     from tqdm.auto import tqdm
 
     device = torch.device(device)
+    distributed = dist_ctx is not None and dist_ctx.active
+    rank = dist_ctx.rank if distributed else settings.rank
+    loss_sessions = dist_ctx.loss_sessions() if distributed else None
     params = list(model.parameters()) + list(criterion.parameters())
+    # parameters whose gradient is summed over ranks, and which rank updates each parameter
+    shared_params = (list(model.parameters()) if len(model) == 1 else []) + list(criterion.parameters())
+    param_owner = ([dist_ctx.owner[int(name.split(".")[1])] if distributed and len(model) > 1 else -1
+                    for name, _ in model.named_parameters()] + [-1] * len(list(criterion.parameters())))
     optimizer = torch.optim.Adam(params, lr=settings.learning_rate)
     state = TrainState()
     best_weights = None
@@ -152,37 +195,55 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
                 vs.generator.manual_seed(settings.seed + 12345)  # the same batches each time
                 for _ in range(settings.valid_batches):
                     b = vs.sample(settings.batch_size)
-                    ref, pos, neg = embed_batch(model, valid_sessions, b)
-                    total += float(contrastive_loss(criterion, ref, pos, neg, len(valid_sessions))[0])
+                    ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx)
+                    part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions)[0]
+                    total += float(sum_across_ranks(part.detach().reshape(1), dist_ctx)) if distributed else float(part)
         model.train()
         return total / settings.valid_batches
 
+    def full_model_state(sd: dict) -> dict:
+        return merge_model_state(sd, dist_ctx) if distributed else sd
+
     def checkpoint() -> None:
-        if ckpt is None or settings.rank != 0:
+        if ckpt is None:
             return
-        save_atomic({"model": model.state_dict(), "criterion": criterion.state_dict(),
-                     "optimizer": optimizer.state_dict(), "generators": [s.generator.get_state() for s in samplers],
-                     "state": copy.deepcopy(vars(state)), "best_weights": best_weights}, ckpt)
+        model_sd = full_model_state(model.state_dict())  # collective: every rank takes part
+        opt_sd = optimizer.state_dict()
+        if distributed:
+            opt_sd = merge_optimizer_state(opt_sd, param_owner, dist_ctx)
+        best = full_model_state(best_weights) if best_weights is not None else None
+        if rank != 0:
+            return
+        save_atomic({"model": model_sd, "criterion": criterion.state_dict(), "optimizer": opt_sd,
+                     "generators": [s.generator.get_state() for s in samplers],
+                     "state": copy.deepcopy(vars(state)), "best_weights": best,
+                     "world_size": dist_ctx.world_size if distributed else 1}, ckpt)
 
     model.train()
     start = time.perf_counter() - state.seconds
     bar = tqdm(total=settings.max_steps, initial=state.step, desc="train", unit="step",
-               disable=not settings.progress or settings.rank != 0, dynamic_ncols=True, mininterval=1.0)
+               disable=not settings.progress or rank != 0, dynamic_ncols=True, mininterval=1.0)
     while state.step < settings.max_steps and not state.stopped_early:
         batches = [s.sample(settings.batch_size) for s in samplers]
         with _autocast(device, settings.mixed_precision):
             loss = align = uniform = 0.0
             for b in batches:
-                ref, pos, neg = embed_batch(model, train_sessions, b, encoders)
-                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions))
+                ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx)
+                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions)
                 loss, align, uniform = loss + l, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        logged = torch.stack([loss.detach().float(), torch.as_tensor(align).detach().float().to(loss.device),
+                              torch.as_tensor(uniform).detach().float().to(loss.device)])
+        if distributed:
+            all_reduce_grads(shared_params, dist_ctx)
+            logged = sum_across_ranks(logged, dist_ctx)
         optimizer.step()
         state.step += 1
         state.seconds = time.perf_counter() - start
-        state.history.append({"step": state.step, "loss": float(loss.detach()), "align": float(align.detach()),
-                              "uniform": float(uniform.detach()), "seconds": state.seconds})
+        loss_v, align_v, uniform_v = (float(x) for x in logged.cpu())
+        state.history.append({"step": state.step, "loss": loss_v, "align": align_v, "uniform": uniform_v,
+                              "seconds": state.seconds})
         if valid_samplers and (state.step % settings.validate_every == 0 or state.step == settings.max_steps):
             v = validate()
             state.valid_history.append({"step": state.step, "valid_loss": v})
@@ -205,5 +266,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     bar.close()
     checkpoint()
     if best_weights is not None:
-        model.load_state_dict(best_weights)
+        model.load_state_dict(full_model_state(best_weights))
+    elif distributed:
+        model.load_state_dict(full_model_state(model.state_dict()))
     return state

@@ -12,7 +12,7 @@ from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, Regular
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
 from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording, atomic_h5
-from neurocine.session import Session, interval_values, intervals_mask, validate_session
+from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 
 
 def _sorted_interval(interval, *cols: str) -> dict[str, np.ndarray]:
@@ -31,8 +31,11 @@ def _attrs(obj) -> dict[str, str]:
             for k, v in vars(obj).items() if not k.startswith("_") and not isinstance(v, (Data, ArrayDict, np.ndarray))}
 
 
-def read_brainsets(path: str | Path) -> Session:
+def read_brainsets(path: str | Path, traces: bool = True) -> Session:
     """Read one brainsets-layout session file through temporaldata (lazily).
+
+    ``traces=False`` reads only labels, splits and shapes (``Session.traces`` is then a
+    zero-memory placeholder).
 
     Split masks come from testing each sample time against the ``train_domain`` /
     ``valid_domain`` / ``test_domain`` Intervals.
@@ -54,7 +57,7 @@ def read_brainsets(path: str | Path) -> Session:
         except (KeyError, AssertionError, ValueError, TypeError) as exc:
             raise DataError(path, f"temporaldata cannot parse this file ({type(exc).__name__}: {exc})") from exc
         ct = data.calcium_traces
-        traces = np.asarray(ct.df_over_f, dtype=np.float32)
+        traces = np.asarray(ct.df_over_f, dtype=np.float32) if traces else placeholder_traces(*dset.shape)
         timestamps = np.asarray(ct.timestamps, dtype=np.float64)
         rate = float(ct.sampling_rate) if hasattr(ct, "sampling_rate") else float(1.0 / np.median(np.diff(timestamps)))
         masks = {}

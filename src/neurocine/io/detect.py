@@ -30,11 +30,12 @@ def detect_layout(path: str | Path) -> str:
         return "kirby"
 
 
-def read_session(path: str | Path, layout: str | None = None) -> Session:
-    """Read one session file of either layout (detected when ``layout`` is None)."""
+def read_session(path: str | Path, layout: str | None = None, traces: bool = True) -> Session:
+    """Read one session file of either layout (detected when ``layout`` is None);
+    ``traces=False`` skips the dF/F (labels, splits and shapes only)."""
     layout = layout or detect_layout(path)
     if layout == "kirby":
-        return read_kirby(path)
+        return read_kirby(path, traces)
     if layout == "brainsets":
-        return read_brainsets(path)
+        return read_brainsets(path, traces)
     raise DataError(path, f"unknown layout {layout!r}; expected one of {LAYOUTS}")

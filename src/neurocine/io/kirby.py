@@ -14,7 +14,7 @@ import numpy as np
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
 from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording, atomic_h5
-from neurocine.session import Session, interval_values, intervals_mask, validate_session
+from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 
 #: Seed of the shuffled 70/10/20 grating-trial split.
 GRATING_SPLIT_SEED = 42
@@ -33,11 +33,13 @@ def _interval_table(group: h5py.Group, keys: tuple[str, ...]) -> dict[str, np.nd
     return {k: v[order] for k, v in out.items()}
 
 
-def read_kirby(path: str | Path) -> Session:
+def read_kirby(path: str | Path, traces: bool = True) -> Session:
     """Read one kirby-layout session file.
 
     Args:
         path: ``<session_id>.h5`` in the kirby layout.
+        traces: False reads only the labels, splits and shapes; ``Session.traces`` is then
+            a zero-memory placeholder (see :func:`~neurocine.session.placeholder_traces`).
 
     Returns:
         A validated :class:`Session`; the file is opened read-only and not modified.
@@ -52,7 +54,7 @@ def read_kirby(path: str | Path) -> Session:
         if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
             shape = getattr(dset, "shape", "a group")
             raise DataError(path, f"calcium_traces/df_over_f has shape {shape}, expected 2-D (T, N)")
-        traces = np.asarray(dset[()], dtype=np.float32)
+        traces = np.asarray(dset[()], dtype=np.float32) if traces else placeholder_traces(*dset.shape)
         T = traces.shape[0]
         rate = float(ct.attrs.get("sampling_rate", 0.0))
         if "timestamps" in ct:
