@@ -50,7 +50,7 @@ def _data(n=80, c=1, seed=0):
     return z, y
 
 
-@pytest.mark.parametrize("loss_fn", ["mse", "l1", "bce"])
+@pytest.mark.parametrize("loss_fn", ["mse", "l1", "bce", "l1_ssim"])
 def test_each_loss_trains_and_returns_shapes(loss_fn):
     z, y = _data()
     tl, vl, pred, dec = halfunet_decoding(z[:60], z[60:], y[:60], y[60:], loss_fn=loss_fn, return_decoder=True, **SMALL)
@@ -59,6 +59,38 @@ def test_each_loss_trains_and_returns_shapes(loss_fn):
     if loss_fn == "bce":
         assert pred.min() >= 0 and pred.max() <= 1
     assert dec.loss_fn == loss_fn
+
+
+@pytest.mark.parametrize("shape, channels", [((32, 64), 1), ((20, 24), 3), ((6, 10), 1)])
+def test_torch_ssim_equals_scikit_image(shape, channels):
+    """The training loss's SSIM is the reported metric (skimage defaults; small windows
+    for small images), so optimising one optimises the other."""
+    from skimage.metrics import structural_similarity
+
+    from neurocine.decoders.ssim import ssim
+
+    g = torch.Generator().manual_seed(0)
+    target = torch.rand((3, channels) + shape, generator=g, dtype=torch.float64)
+    pred = (target + 0.3 * torch.randn(target.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    ours = ssim(pred, target, data_range=1.0).numpy()
+    theirs = image_metrics(pred, target, data_range=1.0)["per_frame"]["ssim"]
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-6)
+    if min(shape) >= 7:
+        kw = dict(channel_axis=0) if channels > 1 else {}
+        ref = structural_similarity(target[0].squeeze(0).numpy(), pred[0].squeeze(0).numpy(), data_range=1.0, **kw)
+        assert abs(ours[0] - ref) < 1e-6
+    assert float(ssim(target, target, 1.0).min()) == pytest.approx(1.0)
+
+
+def test_input_noise_augments_training_only():
+    """Noise changes the fitted decoder; without it a seeded fit is reproducible."""
+    z, y = _data()
+    kw = dict(SMALL, num_epochs=1, mixed_precision=False)
+    _, _, noisy = halfunet_decoding(z[:60], z[60:], y[:60], y[60:], input_noise=1.0, **kw)
+    _, _, clean = halfunet_decoding(z[:60], z[60:], y[:60], y[60:], input_noise=0.0, **kw)
+    _, _, again = halfunet_decoding(z[:60], z[60:], y[:60], y[60:], input_noise=0.0, **kw)
+    assert torch.equal(clean, again)
+    assert (noisy - clean).abs().max() > 1e-3
 
 
 def test_numpy_inputs_three_channels_and_hw_targets():
@@ -88,7 +120,7 @@ def test_dict_multi_session_input_with_n_run():
 @pytest.mark.parametrize("change, message", [
     (dict(output_channels=3, y_hw=True), r"Expected output with 3 channels, but got shape \(batch, H, W\)"),
     (dict(output_channels=3), "Expected output with 3 channels, but label_train has 1"),
-    (dict(loss_fn="huber"), "unknown loss_fn 'huber'; choose one of mse, l1, bce"),
+    (dict(loss_fn="huber"), "unknown loss_fn 'huber'; choose one of mse, l1, bce, l1_ssim"),
     (dict(n_train_labels=50), "embedding_train has 60 samples but label_train 50"),
     (dict(n_valid_labels=5), "embedding_valid has 20 samples but label_valid 5"),
     (dict(output_shape=(32, 32)), r"label_train frames are 16x32 but output_shape=\(32, 32\)"),

@@ -158,11 +158,13 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
     sessions, splits = prepared_sessions(cfg, progress and rank == 0, shard=(rank, world))
+    session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
+    del sessions  # the raw traces: training needs only the normalised splits
     n_batches = max(1, sum(len(p) for p in splits["train"]) // max(cfg.model.batch_size, 1))
     steps = min(cfg.model.max_iterations, cfg.training.max_epochs * n_batches)
     cfg.model.max_iterations = steps
     model = build_estimator(cfg, out, progress and rank == 0)
-    say(f"train: {len(sessions)} sessions ({', '.join(str(s.num_neurons) for s in sessions)} neurons), "
+    say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} neurons), "
         f"{cfg.model.learning_mode}, {cfg.model.model_architecture}, batch {cfg.model.batch_size}, {steps} steps, "
         f"device {cfg.model.device}" + (f", {world} processes" if world > 1 else ""))
     t0 = time.perf_counter()
@@ -179,8 +181,8 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
                "final_train_loss": st.history[-1]["loss"] if st.history else None,
                "stopped_early": st.stopped_early, "seconds": seconds,
                "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
-               "device": str(model.device_), "processes": world, "sessions": [s.session_id for s in sessions],
-               "num_neurons": [s.num_neurons for s in sessions]}
+               "device": str(model.device_), "processes": world, "sessions": session_ids,
+               "num_neurons": num_neurons}
     update_metrics(out, "training", metrics)
     from neurocine.report.figures import plot_embedding, plot_loss_curves
 
@@ -356,7 +358,7 @@ def stage_reconstruct(out: Path, force: bool = False, progress: bool = True) -> 
     tl, vl, _, decoder = halfunet_decoding(
         x_tr_fit, x_va, movie[f_tr_fit][:, None], movie[f_va][:, None], num_epochs=rc.num_epochs, lr=rc.lr,
         batch_size=rc.batch_size, device=cfg.model.device, output_shape=shape, latent_dim=rc.latent_dim,
-        loss_fn=rc.loss_fn, patience=rc.patience, seed=cfg.training.seed, progress=progress,
+        loss_fn=rc.loss_fn, patience=rc.patience, seed=cfg.training.seed, progress=progress, input_noise=rc.input_noise,
         gradient_checkpointing=rc.gradient_checkpointing, return_decoder=True)
     target = movie[f_te][:, None]
     pred = decode_images(decoder, x_te).numpy()
@@ -374,7 +376,8 @@ def stage_reconstruct(out: Path, force: bool = False, progress: bool = True) -> 
         res[name] = {k: m[k] for k in ("ssim", "psnr", "pixel_r")}
     res.update({"n_test_frames": int(len(x_te)), "n_train_frames": int(len(x_tr_fit)), "output_shape": list(shape),
                 "architecture": decoder.architecture, "train_loss": tl, "best_valid_loss": vl,
-                "best_epoch": int(decoder.best_epoch), "loss_fn": rc.loss_fn})
+                "best_epoch": int(decoder.best_epoch), "loss_fn": rc.loss_fn,
+                "input_noise": rc.input_noise})
     update_metrics(out, "reconstruction", res)
     from neurocine.embed.trainer import save_atomic
 

@@ -100,8 +100,10 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         gradient_checkpointing, mixed_precision: Memory and speed (bf16 autocast on CUDA).
         progress: tqdm bar.
         return_decoder: Also return the fitted decoder (best weights).
-        input_noise: Std of Gaussian noise added to training embeddings (augmentation
-            against overfitting when frames are few; 0 disables).
+        input_noise: Std of Gaussian noise added to the training embeddings, in units of
+            their std over all dimensions (augmentation: the decoder learns the mean frame
+            of an embedding's neighbourhood instead of memorising training samples; 1.0
+            is a good start for CEBRA embeddings; 0 disables).
 
     Returns:
         ``(train_loss, valid_loss, predictions)``: the last epoch's train loss, the best
@@ -187,6 +189,7 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
     optimizer = torch.optim.AdamW(decoder.parameters(), lr=lr, weight_decay=weight_decay)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, num_epochs * steps_per_epoch))
     g = torch.Generator().manual_seed(seed)
+    noise_std = float(input_noise) * float(x_tr.std())
     best = (math.inf, None, None)
     bad = 0
     train_loss = math.nan
@@ -197,8 +200,8 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         for i in range(steps_per_epoch):
             idx = perm[i * batch_size:(i + 1) * batch_size]
             xb, yb = x_tr[idx].to(dev), y_tr[idx].to(dev)
-            if input_noise > 0:
-                xb = xb + input_noise * torch.randn(xb.shape, generator=g).to(dev)
+            if noise_std > 0:
+                xb = xb + noise_std * torch.randn(xb.shape, generator=g).to(dev)
             with autocast():
                 loss = loss_of(decoder(xb), yb)
             optimizer.zero_grad(set_to_none=True)
