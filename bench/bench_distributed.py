@@ -33,13 +33,18 @@ def child(data_dir: str, steps: int, batch: int, device: str) -> None:
 
     from neurocine.config import Config
     from neurocine.embed import CEBRA, distributed
-    from neurocine.pipeline import prepared_sessions
+    from neurocine.pipeline import prepared_sessions, sharded_splits
 
     rank, world = distributed.init_from_env(device)
     rss0 = peak_rss_mb()
     cfg = Config.from_dict({"dataset": {"data_dir": data_dir}})
     t = time.perf_counter()
-    _, splits = prepared_sessions(cfg, progress=False, shard=(rank, world))
+    if world > 1:  # what `neurocine train` does under torchrun
+        splits, *_ = sharded_splits(cfg, rank, world)
+        held_parts = list(splits["train"].held.values())
+    else:
+        _, splits = prepared_sessions(cfg, progress=False)
+        held_parts = splits["train"]
     load_s = time.perf_counter() - t
     rss_loaded = peak_rss_mb()
     model = CEBRA(max_iterations=steps, batch_size=batch, device=device, validate_every=10 ** 9,
@@ -51,13 +56,15 @@ def child(data_dir: str, steps: int, batch: int, device: str) -> None:
     # steady state: skip the first 20 % of steps (allocator, thread pools warming up)
     skip = max(1, len(st.history) // 5)
     dt = st.history[-1]["seconds"] - st.history[skip - 1]["seconds"]
-    held = sum(p.neural.nbytes for p in splits["train"] if p.neural.strides != (0, 0))
-    print(json.dumps({"rank": rank, "world": world, "sessions": len(splits["train"]),
+    held = sum(p.neural.nbytes for p in held_parts)
+    # one write per line: the ranks share stdout, and a single short write is not interleaved
+    sys.stdout.write(json.dumps({"rank": rank, "world": world, "sessions": len(splits["train"]),
                       "steps_per_s": (len(st.history) - skip) / dt, "load_s": load_s,
                       "final_loss": st.history[-1]["loss"], "train_data_mb": held / 2 ** 20,
                       "rss_after_imports_mb": rss0, "rss_after_load_mb": rss_loaded, "peak_rss_mb": peak_rss_mb(),
-                      "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if device.startswith("cuda") else 0}),
-          flush=True)
+                      "gpu_peak_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if device.startswith("cuda") else 0})
+                     + "\n")
+    sys.stdout.flush()
     distributed.finish()
 
 

@@ -56,9 +56,9 @@ def test_labels_only_sessions_need_a_distributed_run(sim_dir):
         model.transform(parts[2], session_id=2)
 
 
-def _config(tmp_path: Path, data_dir: Path, out: Path, steps: int) -> Path:
+def _config(tmp_path: Path, data_dir: Path, out: Path, steps: int, **model) -> Path:
     cfg = {"dataset": {"data_dir": str(data_dir)},
-           "model": {"batch_size": 64, "max_iterations": steps, "device": "cpu"},
+           "model": {"batch_size": 64, "max_iterations": steps, "device": "cpu", **model},
            "training": {"validate_every": 10, "checkpoint_every": 10, "early_stopping": {"enabled": False}},
            "output_dir": str(out)}
     path = tmp_path / f"{out.name}.yaml"
@@ -135,3 +135,14 @@ def test_torchrun_checkpoint_resumes_in_one_process(runs, sim_dir):
     full = root / "single30"
     _train(_config(root, sim_dir, full, 30), 1)
     np.testing.assert_allclose(_losses(resumed), _losses(_state(full)), rtol=0, atol=LOSS_TOLERANCE)
+
+
+def test_torchrun_matches_one_process_with_continuous_labels(sim_dir, tmp_path):
+    """Hybrid behavior mode: continuous-label positives (time_delta: label changes drawn
+    from every session, shared across ranks) plus a time-contrastive sampler."""
+    single, double = tmp_path / "single", tmp_path / "torchrun"
+    _train(_config(tmp_path, sim_dir, single, 10, learning_mode="hybrid"), 1)
+    _train(_config(tmp_path, sim_dir, double, 10, learning_mode="hybrid"), 2)
+    a, b = _state(single), _state(double)
+    assert a["learning_mode"] == b["learning_mode"] == "behavior"
+    np.testing.assert_allclose(_losses(b), _losses(a), rtol=0, atol=LOSS_TOLERANCE)

@@ -229,6 +229,32 @@ def normalized_splits(sessions: list[Session], split: str = "train", zscore: boo
     return parts
 
 
+class LazySplits:
+    """One split of every session in ``files``, as a sequence of :class:`SplitData`: the
+    sessions in ``held`` (position -> normalised SplitData) from memory, the others read
+    from their file (labels only, placeholder traces) on each access and not kept.
+
+    A distributed rank passes this to ``CEBRA.fit`` so that it never holds every session's
+    labels at once: memory per process stays that of its own sessions."""
+
+    def __init__(self, files: list[Path], split: str, held: dict[int, SplitData], time_normalized: bool = True):
+        self.files, self.split, self.held, self.time_normalized = list(files), split, held, time_normalized
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int) -> SplitData:
+        if not -len(self) <= i < len(self):
+            raise IndexError(i)
+        i = i % len(self)
+        if i in self.held:
+            return self.held[i]
+        return session_split(read_session(self.files[i], traces=False), self.split, self.time_normalized, i)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 def pad_splits(parts: list[SplitData]) -> SplitData:
     """Concatenate per-session splits, zero-padding neurons to the largest N (``pad`` mode).
 

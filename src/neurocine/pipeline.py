@@ -18,6 +18,7 @@ Results folder::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -134,10 +135,24 @@ def build_estimator(cfg: Config, out: Path, progress: bool):
                  seed=t.seed, verbose=progress, stimulus_jitter=m.stimulus_jitter)
 
 
-def behavior_labels(cfg: Config, parts: list[SplitData]):
+class _MovieFrameLabels:
+    """Per-session continuous labels (the movie frame, -1 outside the movie), read from the
+    parts on access (lazy like the parts themselves)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.parts[i].movie_frame.astype(np.float64)
+
+
+def behavior_labels(cfg: Config, parts):
     if cfg.model.learning_mode not in ("behavior", "hybrid") or cfg.dataset.mode == "pad":
         return None
-    return [p.movie_frame.astype(np.float64) for p in parts]
+    return _MovieFrameLabels(parts)
 
 
 # ------------------------------------------------------------------------------ train
@@ -157,10 +172,15 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         cfg.save(out / "config.yaml")
-    sessions, splits = prepared_sessions(cfg, progress and rank == 0, shard=(rank, world))
-    session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
-    del sessions  # the raw traces: training needs only the normalised splits
-    n_batches = max(1, sum(len(p) for p in splits["train"]) // max(cfg.model.batch_size, 1))
+    sharded = world > 1 and cfg.dataset.mode == "separate"
+    if sharded:
+        splits, session_ids, num_neurons, n_train = sharded_splits(cfg, rank, world, progress and rank == 0)
+    else:
+        sessions, splits = prepared_sessions(cfg, progress and rank == 0)
+        session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
+        n_train = sum(len(p) for p in splits["train"])
+        del sessions  # the raw traces: training needs only the normalised splits
+    n_batches = max(1, n_train // max(cfg.model.batch_size, 1))
     steps = min(cfg.model.max_iterations, cfg.training.max_epochs * n_batches)
     cfg.model.max_iterations = steps
     model = build_estimator(cfg, out, progress and rank == 0)
@@ -171,11 +191,13 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
     model.fit(fit_inputs(cfg, splits["train"]), behavior_labels(cfg, splits["train"]),
               valid=fit_inputs(cfg, splits["valid"]), valid_y=behavior_labels(cfg, splits["valid"]), resume=resume)
     seconds = time.perf_counter() - t0
-    embeddings = embed_splits(model, cfg, splits)
+    if sharded:
+        write_embeddings_sharded(out / "embeddings.h5", model, splits)
+    elif rank == 0:
+        write_embeddings(out / "embeddings.h5", model, cfg, splits)
     if rank != 0:
         return {}
     model.save(out / "model.pt")
-    write_embeddings(out / "embeddings.h5", model, splits, embeddings)
     st = model.state_
     metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
                "final_train_loss": st.history[-1]["loss"] if st.history else None,
@@ -193,46 +215,98 @@ def stage_train(cfg: Config, out: Path, force: bool = False, resume: bool = Fals
     return metrics
 
 
-def embed_splits(model, cfg: Config, splits: dict) -> dict | None:
-    """``{split: [(T_split, D) per session]}``. Under torchrun each rank embeds the sessions
-    it holds and rank 0 gathers them (other ranks get None)."""
-    import torch.distributed as dist
+def sharded_splits(cfg: Config, rank: int, world: int, progress: bool = False):
+    """This rank's view of the sessions under torchrun: the dF/F of files ``rank, rank +
+    world, ...`` read and normalised; every other session read (labels only) when needed
+    and not kept (:class:`~neurocine.data.LazySplits`).
 
-    from neurocine.embed.distributed import current
+    Returns ``({split: LazySplits}, session_ids, num_neurons, train_samples)``."""
+    from tqdm.auto import tqdm
 
-    rank, world = current()
-    owned = set(getattr(model, "owned_sessions_", range(len(splits["train"]))))
-    if world == 1 or cfg.dataset.mode == "pad":
-        if rank != 0:
-            return None
-        return {split: embed_parts(model, cfg, parts) for split, parts in splits.items()}
-    mine = {(split, i): model.transform(p, session_id=i) for split, parts in splits.items()
-            for i, p in enumerate(parts) if i in owned}
-    gathered = [None] * world if rank == 0 else None
-    dist.gather_object(mine, gathered, dst=0)
-    if rank != 0:
-        return None
-    found = {k: v for part in gathered for k, v in part.items()}
-    return {split: [found[(split, i)] for i in range(len(parts))] for split, parts in splits.items()}
+    from neurocine.data import LazySplits
+    from neurocine.embed.distributed import shard
+    from neurocine.io.detect import read_session
+
+    ds = cfg.dataset
+    ds.validate()
+    if ds.skip_bad:
+        raise DataError(ds.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found only "
+                                     "by the rank that reads its dF/F); run 'neurocine check' and remove bad files")
+    files = find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions)
+    mine = set(shard(len(files), world, rank))
+    held = {split: {} for split in SPLIT_NAMES}
+    session_ids, num_neurons, n_train = [], [], 0
+    for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
+        session = read_session(path, traces=i in mine)
+        session_ids.append(session.session_id)
+        num_neurons.append(session.num_neurons)
+        n_train += int(session.train_mask.sum())
+        if i in mine:
+            for split in SPLIT_NAMES:
+                part = normalized_splits([session], split, ds.normalize, ds.normalize_time)[0]
+                part.session_index[:] = i
+                held[split][i] = part
+        del session
+    return ({split: LazySplits(files, split, held[split], ds.normalize_time) for split in SPLIT_NAMES},
+            session_ids, num_neurons, n_train)
 
 
-def write_embeddings(path: Path, model, splits: dict, embeddings: dict) -> None:
-    """embeddings.h5: per session and split, the embedding with timestamps and labels."""
+def _embedding_record(embedding: np.ndarray, part: SplitData) -> dict:
+    return {"session_id": part.session_id, "embedding": embedding.astype(np.float32), "timestamps": part.time,
+            "index": part.index, "movie_frame": part.movie_frame, "movie_repeat": part.movie_repeat,
+            "grating_orientation": part.grating_orientation,
+            "grating_temporal_frequency": part.grating_temporal_frequency}
+
+
+def _write_record(f, split: str, record: dict) -> None:
+    g = f.require_group(record["session_id"]).create_group(split)
+    for key, value in record.items():
+        if key != "session_id":
+            g.create_dataset(key, data=value)
+
+
+def write_embeddings(path: Path, model, cfg: Config, splits: dict) -> None:
+    """embeddings.h5: per session and split, the embedding with timestamps and labels
+    (``/<session_id>/<split>/{embedding, timestamps, index, movie_frame, ...}``)."""
     from neurocine.io.recording import atomic_h5
 
     with atomic_h5(path, overwrite=True) as f:
         f.attrs["output_dimension"] = model.output_dimension
         f.attrs["learning_mode"] = model.learning_mode_
         for split, parts in splits.items():
-            for p, e in zip(parts, embeddings[split]):
-                g = f.require_group(p.session_id).create_group(split)
-                g.create_dataset("embedding", data=e.astype(np.float32))
-                g.create_dataset("timestamps", data=p.time)
-                g.create_dataset("index", data=p.index)
-                g.create_dataset("movie_frame", data=p.movie_frame)
-                g.create_dataset("movie_repeat", data=p.movie_repeat)
-                g.create_dataset("grating_orientation", data=p.grating_orientation)
-                g.create_dataset("grating_temporal_frequency", data=p.grating_temporal_frequency)
+            for p, e in zip(parts, embed_parts(model, cfg, parts)):
+                _write_record(f, split, _embedding_record(e, p))
+
+
+def write_embeddings_sharded(path: Path, model, splits: dict) -> None:
+    """embeddings.h5 under torchrun: each rank embeds the sessions it owns; rank 0 gathers
+    them a round at a time (one session per rank per round) and writes them, so no rank
+    holds every session's embeddings. Every rank must call this."""
+    import torch.distributed as dist
+
+    from neurocine.embed.distributed import current
+    from neurocine.io.recording import atomic_h5
+
+    rank, world = current()
+    owner = model.session_owner_
+    mine = [j for j, r in enumerate(owner) if r == rank]
+    rounds = max(owner.count(r) for r in range(world))
+    with atomic_h5(path, overwrite=True) if rank == 0 else contextlib.nullcontext() as f:
+        if rank == 0:
+            f.attrs["output_dimension"] = model.output_dimension
+            f.attrs["learning_mode"] = model.learning_mode_
+        for k in range(rounds):
+            payload = None
+            if k < len(mine):
+                j = mine[k]
+                payload = [(split, _embedding_record(model.transform(parts[j], session_id=j), parts[j]))
+                           for split, parts in splits.items()]
+            gathered = [None] * world if rank == 0 else None
+            dist.gather_object(payload, gathered, dst=0)
+            if rank == 0:
+                for records in gathered:
+                    for split, record in records or []:
+                        _write_record(f, split, record)
 
 
 def read_embeddings(path: Path) -> dict:

@@ -44,42 +44,78 @@ class _Part:
     keys: np.ndarray | None
 
 
-def _as_parts(X, y) -> list[_Part]:
-    """Normalise fit inputs to per-session parts."""
-    from neurocine.session import Session
+@dataclass
+class _Facts:
+    """What fit needs to know about a session before building its tensors."""
+    session_id: str
+    num_neurons: int
+    holds: bool
+    has_labels: bool
+    has_keys: bool
+    integer_labels: bool
 
-    if isinstance(X, (np.ndarray, torch.Tensor, SplitData, Session)):
-        X = [X]
-        y = None if y is None else [y]
-    X = list(X)
-    if y is not None:
-        y = list(y)
-        if len(y) != len(X):
-            raise ConfigError(f"fit: {len(X)} sessions but {len(y)} label arrays")
-    parts = []
-    for i, x in enumerate(X):
+
+class _Parts:
+    """Fit inputs as per-session parts, converted on access.
+
+    ``X`` may be a lazy sequence (``len`` and indexing, e.g. :class:`neurocine.data.LazySplits`):
+    its items are then read once per pass and not kept, so a distributed rank never holds
+    every session's labels at once."""
+
+    def __init__(self, X, y):
+        from neurocine.session import Session
+
+        if isinstance(X, (np.ndarray, torch.Tensor, SplitData, Session)):
+            X = [X]
+            y = None if y is None else [y]
+        if not (hasattr(X, "__len__") and hasattr(X, "__getitem__")):
+            X = list(X)
+        if y is not None:
+            if not (hasattr(y, "__len__") and hasattr(y, "__getitem__")):
+                y = list(y)
+            if len(y) != len(X):
+                raise ConfigError(f"fit: {len(X)} sessions but {len(y)} label arrays")
+        self.X, self.y = X, y
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i: int) -> _Part:
+        from neurocine.session import Session
+
+        x = self.X[i]
         if isinstance(x, Session):
             from neurocine.data import normalized_splits
 
             x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
             keys = stimulus_keys(x.movie_frame, x.grating_orientation, x.grating_temporal_frequency, x.segment)
-            parts.append(_Part(x.session_id, x.neural, x.segment, None, keys))
+            part = _Part(x.session_id, x.neural, x.segment, None, keys)
         else:
             arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
             if arr.ndim != 2:
                 raise ConfigError(f"fit: session {i} has shape {arr.shape}, expected (T, N)")
             if not np.isfinite(arr).all():
                 raise ConfigError(f"fit: session {i} contains NaN/inf values")
-            parts.append(_Part(str(i), arr.astype(np.float32), np.zeros(len(arr), dtype=np.int64), None, None))
-        if y is not None:
-            lab = np.asarray(y[i].detach().cpu() if isinstance(y[i], torch.Tensor) else y[i])
+            part = _Part(str(i), arr.astype(np.float32), np.zeros(len(arr), dtype=np.int64), None, None)
+        if self.y is not None:
+            lab = self.y[i]
+            lab = np.asarray(lab.detach().cpu() if isinstance(lab, torch.Tensor) else lab)
             if lab.ndim == 2 and lab.shape[1] == 1:
                 lab = lab[:, 0]
-            if lab.shape[0] != len(parts[-1].neural):
-                raise ConfigError(f"fit: session {i} has {len(parts[-1].neural)} samples but {lab.shape[0]} labels")
-            parts[-1].labels = lab
-    return parts
+            if lab.shape[0] != len(part.neural):
+                raise ConfigError(f"fit: session {i} has {len(part.neural)} samples but {lab.shape[0]} labels")
+            part.labels = lab
+        return part
+
+    def facts(self) -> list[_Facts]:
+        out = []
+        for i in range(len(self)):
+            p = self[i]
+            out.append(_Facts(p.session_id, int(p.neural.shape[1]), not is_placeholder(p.neural),
+                              p.labels is not None, p.keys is not None and bool((p.keys >= 0).any()),
+                              p.labels is not None and np.issubdtype(p.labels.dtype, np.integer)))
+        return out
 
 
 class CEBRA(BaseEstimator, TransformerMixin):
@@ -155,12 +191,12 @@ class CEBRA(BaseEstimator, TransformerMixin):
         self.stimulus_jitter = stimulus_jitter
 
     # ------------------------------------------------------------------------ fit
-    def _resolve_mode(self, parts: list[_Part]) -> str:
+    def _resolve_mode(self, parts: list[_Facts]) -> str:
         mode = self.learning_mode
         if mode not in LEARNING_MODES:
             raise ConfigError(f"learning_mode: {mode!r}, expected one of {', '.join(LEARNING_MODES)}")
-        has_labels = all(p.labels is not None for p in parts)
-        has_keys = all(p.keys is not None and (p.keys >= 0).any() for p in parts)
+        has_labels = all(f.has_labels for f in parts)
+        has_keys = all(f.has_keys for f in parts)
         if self.conditional == "time":
             return "time_contrastive"
         if mode == "auto":
@@ -184,11 +220,16 @@ class CEBRA(BaseEstimator, TransformerMixin):
                               "(neurocine Session/SplitData with movie frames or gratings)")
         return mode
 
-    def _samplers(self, tensors, mode: str, labels_discrete: bool, generator_seed: int, device):
+    def _samplers(self, tensors, mode: str, labels_discrete: bool, generator_seed: int, device, dist_ctx=None):
         def gen(k):
             return torch.Generator(device=device).manual_seed(generator_seed + k)
 
-        common = dict(time_offset=self.time_offsets, conditional=self.conditional, delta=self.delta)
+        reduce = None
+        if dist_ctx is not None and not dist_ctx.shared_encoder:
+            from neurocine.embed.distributed import sum_over_ranks
+
+            reduce = lambda t: sum_over_ranks(t, dist_ctx)  # noqa: E731
+        common = dict(time_offset=self.time_offsets, conditional=self.conditional, delta=self.delta, reduce=reduce)
         jitter = dict(key_jitter=self.stimulus_jitter if mode == "stimulus_aligned" else 0)
         if mode == "time_contrastive":
             return [ContrastiveSampler(tensors, "time", generator=gen(0), **common)]
@@ -198,15 +239,20 @@ class CEBRA(BaseEstimator, TransformerMixin):
             out.append(ContrastiveSampler(tensors, "time", generator=gen(1), **common))
         return out
 
-    def _tensors(self, parts: list[_Part], mode: str, device):
+    def _tensors(self, parts: _Parts, mode: str, device, dist_ctx=None):
+        """Index tensors per session; in a distributed run only a compact summary of the
+        sessions another rank owns (sizes and label counts, no per-sample arrays)."""
         left, right = self.model_.left, self.model_.right
         out = []
-        for p in parts:
+        for j in range(len(parts)):
+            p = parts[j]
             lab = p.keys if mode == "stimulus_aligned" else p.labels if mode == "behavior" else None
             try:
-                out.append(build_session_tensors(p.neural, p.segment, left, right, self.time_offsets, lab, device))
+                t = build_session_tensors(p.neural, p.segment, left, right, self.time_offsets, lab, device)
             except ValueError as exc:
                 raise ConfigError(f"session {p.session_id}: {exc}") from None
+            owned = dist_ctx is None or dist_ctx.shared_encoder or dist_ctx.owner[j] == dist_ctx.rank
+            out.append(t if owned else t.summary())
         return out
 
     def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None) -> "CEBRA":
@@ -237,17 +283,18 @@ class CEBRA(BaseEstimator, TransformerMixin):
                           UserWarning, stacklevel=2)
         if self.criterion != "infonce":
             raise ConfigError(f"criterion: {self.criterion!r}; neurocine implements CEBRA's 'infonce'")
-        parts = _as_parts(X, y)
+        parts = _Parts(X, y)
+        facts = parts.facts()
         self._hybrid = self.learning_mode == "hybrid"
-        mode = self._resolve_mode(parts)
+        mode = self._resolve_mode(facts)
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
-        self.model_ = MultiSessionEncoder(self.model_architecture, [p.neural.shape[1] for p in parts],
+        self.model_ = MultiSessionEncoder(self.model_architecture, [f.num_neurons for f in facts],
                                           self.num_hidden_units, self.output_dimension).to(device)
         self.criterion_ = make_criterion(self.distance, self.temperature_mode, self.temperature,
                                          self.min_temperature).to(device)
-        discrete = mode == "behavior" and all(np.issubdtype(p.labels.dtype, np.integer) for p in parts)
-        holds = [not is_placeholder(p.neural) for p in parts]
+        discrete = mode == "behavior" and all(f.integer_labels for f in facts)
+        holds = [f.holds for f in facts]
         dist_ctx = None
         if distributed is not False:
             from neurocine.embed.distributed import make_context
@@ -257,20 +304,24 @@ class CEBRA(BaseEstimator, TransformerMixin):
                 raise ConfigError("fit(distributed=True) needs an initialised torch.distributed process group "
                                   "with more than one process (launch with torchrun)")
         if dist_ctx is None and not all(holds):
-            missing = [p.session_id for p, h in zip(parts, holds) if not h][:4]
+            missing = [f.session_id for f in facts if not f.holds][:4]
             raise ConfigError(f"fit: sessions {missing} were read without traces (labels only); outside a "
                               "distributed run every session needs its dF/F")
-        train_t = self._tensors(parts, mode, device)
-        samplers = self._samplers(train_t, mode, discrete, self.seed, device)
+        train_t = self._tensors(parts, mode, device, dist_ctx)
+        samplers = self._samplers(train_t, mode, discrete, self.seed, device, dist_ctx)
         valid_t = valid_s = None
         if valid is not None:
-            vparts = _as_parts(valid, valid_y)
-            if [p.neural.shape[1] for p in vparts] != [p.neural.shape[1] for p in parts]:
+            vparts = _Parts(valid, valid_y)
+            vfacts = vparts.facts()
+            if [f.num_neurons for f in vfacts] != self.model_.num_neurons:
                 raise ConfigError("fit: validation sessions differ from training sessions in neuron counts")
-            if [not is_placeholder(p.neural) for p in vparts] != holds:
+            if [f.holds for f in vfacts] != holds:
                 raise ConfigError("fit: validation and training parts must hold the same sessions' data")
-            valid_t = self._tensors(vparts, mode, device)
-            valid_s = self._samplers(valid_t, mode, discrete, self.seed + 777, device)
+            valid_t = self._tensors(vparts, mode, device, dist_ctx)
+            valid_s = self._samplers(valid_t, mode, discrete, self.seed + 777, device, dist_ctx)
+            del vparts
+        session_ids = [f.session_id for f in facts]
+        del parts  # only index tensors (and held sessions' data) are needed from here on
         settings = TrainSettings(
             max_steps=int(self.max_iterations), batch_size=int(self.batch_size), learning_rate=self.learning_rate,
             validate_every=int(self.validate_every), patience=self.patience, min_delta=self.min_delta,
@@ -278,8 +329,9 @@ class CEBRA(BaseEstimator, TransformerMixin):
             mixed_precision=self.mixed_precision, compile=self.compile, seed=self.seed, progress=bool(self.verbose))
         self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, settings,
                                                     valid_t, valid_s, device, dist_ctx=dist_ctx)
-        self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(parts)))
-        self.session_ids_ = [p.session_id for p in parts]
+        self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(session_ids)))
+        self.session_owner_ = list(dist_ctx.owner) if dist_ctx is not None else [0] * len(session_ids)
+        self.session_ids_ = session_ids
         self.learning_mode_ = mode
         self.device_ = device
         return self

@@ -68,25 +68,55 @@ def valid_centers(segment: np.ndarray, left: int, right: int) -> np.ndarray:
 
 @dataclass
 class SessionTensors:
-    """One session's split on the device, ready for sampling.
+    """One session's split, ready for sampling: full index tensors for a session this
+    process holds, or a compact summary (sizes and per-key counts) for one that another
+    process holds (a distributed run), so every process can draw the same batch.
 
     Attributes:
-        neural: ``(T, N) float32``, or None when another rank holds this session's data
-            (its labels and window centres still take part in sampling).
-        centers: ``(C,) int64`` valid window centres.
+        neural: ``(T, N) float32`` on the device, or None (data held elsewhere).
+        centers: ``(C,) int64`` valid window centres (None in a summary).
         time_refs: ``(R,) int64`` centres whose ``+time_offset`` partner is a valid centre
-            of the same segment.
+            of the same segment (None in a summary).
         labels: ``(T,)`` int64 (discrete) / float (continuous) or None.
+        n_centers, n_time_refs: ``C`` and ``R``.
+        label_dtype: dtype of ``labels`` (kept in a summary).
+        key_values, key_counts: Discrete labels: the distinct labels >= 0 at valid centres,
+            sorted, and how many centres carry each (kept in a summary).
+        by_key: Discrete labels: the centres with label >= 0, sorted by label (stably).
+        label_range: Continuous labels: ``(min, max)`` over valid centres.
+        deltas: Continuous labels: label change over ``time_offset`` at each time ref.
     """
 
     neural: torch.Tensor | None
-    centers: torch.Tensor
-    time_refs: torch.Tensor
+    centers: torch.Tensor | None
+    time_refs: torch.Tensor | None
     labels: torch.Tensor | None
+    n_centers: int = 0
+    n_time_refs: int = 0
+    label_dtype: torch.dtype | None = None
+    key_values: torch.Tensor | None = None
+    key_counts: torch.Tensor | None = None
+    by_key: torch.Tensor | None = None
+    label_range: tuple[float, float] | None = None
+    deltas: torch.Tensor | None = None
+
+    @property
+    def held(self) -> bool:
+        """True when this process has the session's index tensors (not a summary)."""
+        return self.centers is not None
+
+    def summary(self) -> "SessionTensors":
+        """The compact form another process keeps of this session (no per-sample data)."""
+        return SessionTensors(None, None, None, None, self.n_centers, self.n_time_refs, self.label_dtype,
+                              self.key_values, self.key_counts, None, self.label_range, None)
 
 
 def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, right: int, time_offset: int,
                           labels: np.ndarray | None, device: torch.device) -> SessionTensors:
+    """Index tensors of one session's split (``neural`` may be a labels-only placeholder:
+    then ``neural`` is None and the caller usually keeps only :meth:`SessionTensors.summary`)."""
+    from neurocine.session import is_placeholder
+
     ok = valid_centers(segment, left, right)
     centers = np.flatnonzero(ok)
     if len(centers) == 0:
@@ -98,18 +128,31 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
     time_refs = centers[good]
     if len(time_refs) == 0:
         time_refs = centers  # degenerate: positive = the reference itself
-    from neurocine.session import is_placeholder
-
-    return SessionTensors(
+    t = SessionTensors(
         neural=None if is_placeholder(neural) else torch.as_tensor(neural, dtype=torch.float32, device=device),
         centers=torch.as_tensor(centers, device=device), time_refs=torch.as_tensor(time_refs, device=device),
-        labels=None if labels is None else torch.as_tensor(labels, device=device))
+        labels=None if labels is None else torch.as_tensor(labels, device=device),
+        n_centers=len(centers), n_time_refs=len(time_refs))
+    if t.labels is not None:
+        t.label_dtype = t.labels.dtype
+        at = t.labels[t.centers]
+        if not t.labels.dtype.is_floating_point:
+            keep = at >= 0
+            order = torch.argsort(at[keep], stable=True)
+            t.by_key = t.centers[keep][order]
+            t.key_values, t.key_counts = torch.unique_consecutive(at[keep][order], return_counts=True)
+        elif at.ndim == 1:
+            t.label_range = (float(at.min()), float(at.max()))
+            r = t.time_refs
+            t.deltas = (t.labels[r + time_offset] - t.labels[r]).double()
+    return t
 
 
 @dataclass
 class Batch:
     """Index tensors for one step, each ``(S * B,)``: block ``s`` of length B belongs to
-    reference session s. Negatives are in the reference's session."""
+    reference session s. Negatives are in the reference's session. In a distributed run
+    an index is only known (else -1) where its session is held by this process."""
 
     ref_session: torch.Tensor
     ref: torch.Tensor
@@ -122,19 +165,28 @@ class ContrastiveSampler:
     """Draws :class:`Batch` es for ``len(sessions)`` sessions (one encoder each, or one
     shared encoder for a single/padded session).
 
+    Every random number is drawn whether or not a session is held here, so processes with
+    the same seed draw the same batch; an index is resolved by the process that holds its
+    session. Labels of references (and, for ``time_delta``, the drawn label changes) are
+    shared through ``reduce``.
+
     Args:
-        sessions: Per-session tensors.
+        sessions: Per-session tensors (full, or :meth:`SessionTensors.summary` for
+            sessions held by another process).
         mode: ``"time"``, ``"discrete"`` or ``"continuous"``.
         time_offset: Steps between reference and time positive.
         conditional: For continuous labels: ``"time_delta"`` or ``"delta"``.
         delta: Std of the label jitter for ``conditional="delta"``.
         cross_session: Draw label positives from another session (alignment).
         generator: Seeded ``torch.Generator`` on the sessions' device.
+        key_jitter: Shift stimulus keys by up to this many samples (see ``_jitter_keys``).
+        reduce: Sum of a tensor over processes (distributed runs with summaries); the
+            identity when every session is held.
     """
 
     def __init__(self, sessions: list[SessionTensors], mode: str = "time", time_offset: int = 10,
                  conditional: str = "time_delta", delta: float = 0.1, cross_session: bool = True,
-                 generator: torch.Generator | None = None, key_jitter: int = 0):
+                 generator: torch.Generator | None = None, key_jitter: int = 0, reduce=None):
         if mode not in ("time", "discrete", "continuous"):
             raise ValueError(f"unknown sampling mode {mode!r}")
         self.sessions = sessions
@@ -144,64 +196,85 @@ class ContrastiveSampler:
         self.delta = float(delta)
         self.cross_session = cross_session and len(sessions) > 1
         self.key_jitter = int(key_jitter)
-        self.device = sessions[0].centers.device
+        self.held = [s.held for s in sessions]
+        if not all(self.held) and reduce is None:
+            raise ValueError("sessions held by other processes need a reduce function (a distributed run)")
+        self.reduce = reduce or (lambda t: t)
+        self.device = next(s.centers.device for s in sessions if s.held) if any(self.held) else \
+            (sessions[0].key_values.device if sessions[0].key_values is not None else torch.device("cpu"))
         self.generator = generator or torch.Generator(device=self.device).manual_seed(0)
-        self._sizes = torch.tensor([len(s.centers) for s in sessions], device=self.device)
+        self._n_centers = torch.tensor([s.n_centers for s in sessions], device=self.device)
         if mode != "time":
             self._build_label_index()
 
-    # -- label index over all sessions' valid centres, sorted by (session, label)
+    # -- label tables: per (session, label) counts for all sessions; indices for held ones
     def _build_label_index(self):
-        sess, local, lab = [], [], []
         for j, s in enumerate(self.sessions):
-            if s.labels is None:
+            if s.label_dtype is None:
                 raise ValueError(f"sampling mode {self.mode!r} needs labels for every session (session {j} has none)")
-            sess.append(torch.full_like(s.centers, j))
-            local.append(s.centers)
-            lab.append(s.labels[s.centers])
-        self._g_session = torch.cat(sess)
-        self._g_local = torch.cat(local)
-        g_label = torch.cat(lab)
+        dev = self.device
+        held_ids = [j for j, h in enumerate(self.held) if h]
         if self.mode == "discrete":
-            g_label = g_label.long()
-            keep = g_label >= 0
-            span = int(g_label.max().item()) + 2 if keep.any() else 2
-            self._span = span
-            comp = self._g_session[keep] * span + g_label[keep]
-            order = torch.argsort(comp)
-            self._comp = comp[order].contiguous()
-            self._g_session = self._g_session[keep][order]
-            self._g_local = self._g_local[keep][order]
+            if any(s.key_values is None for s in self.sessions):
+                raise ValueError("discrete sampling needs integer labels")
+            tops = [int(s.key_values.max()) for s in self.sessions if len(s.key_values)]
+            self._span = max(tops) + 2 if tops else 2
+            comp, counts, starts = [], [], []
+            for j, s in enumerate(self.sessions):
+                comp.append(j * self._span + s.key_values.to(dev))
+                counts.append(s.key_counts.to(dev))
+                starts.append(torch.cumsum(s.key_counts.to(dev), 0) - s.key_counts.to(dev))
+            self._comp = torch.cat(comp).contiguous()
+            self._counts = torch.cat(counts)
+            self._starts = torch.cat(starts)
+            self._by_key, self._base = self._concat_held([self.sessions[j].by_key for j in held_ids], held_ids)
         else:
-            g_label = g_label.double()
-            if g_label.ndim != 1:
+            if any(s.label_range is None for s in self.sessions):
                 raise ValueError("continuous sampling supports one label dimension; use discrete labels or mode 'time'")
-            lo, hi = g_label.min(), g_label.max()
-            span = float((hi - lo).item()) * 4 + 1.0
-            self._lab_lo, self._span = float(lo.item()), span
-            comp = self._g_session.double() * span + (g_label - lo)
-            order = torch.argsort(comp)
-            self._comp = comp[order].contiguous()
-            self._g_session = self._g_session[order]
-            self._g_local = self._g_local[order]
-            # session ranges in the sorted index
-            bounds = torch.searchsorted(self._comp, torch.arange(len(self.sessions) + 1, device=self.device,
-                                                                 dtype=torch.float64) * span)
-            self._bounds = bounds
-            # empirical label changes over time_offset steps (for time_delta)
-            deltas = []
-            for s in self.sessions:
-                r = s.time_refs
-                deltas.append((s.labels[r + self.time_offset] - s.labels[r]).double())
-            self._deltas = torch.cat(deltas)
+            lo = min(s.label_range[0] for s in self.sessions)
+            hi = max(s.label_range[1] for s in self.sessions)
+            self._lab_lo, self._span = lo, (hi - lo) * 4 + 1.0
+            # sorted (session, label) composite over the held sessions, for nearest-label search
+            comp, local = [], []
+            for j in held_ids:
+                s = self.sessions[j]
+                comp.append(j * self._span + (s.labels[s.centers].double() - lo))
+                local.append(s.centers)
+            if comp:
+                c = torch.cat(comp)
+                order = torch.argsort(c, stable=True)
+                self._comp, self._local = c[order].contiguous(), torch.cat(local)[order]
+            else:
+                self._comp = torch.zeros(0, dtype=torch.float64, device=dev)
+                self._local = torch.zeros(0, dtype=torch.long, device=dev)
+            self._bounds = torch.searchsorted(self._comp, torch.arange(len(self.sessions) + 1, device=dev,
+                                                                       dtype=torch.float64) * self._span)
+            # empirical label changes over time_offset steps (for time_delta), every session
+            self._n_deltas = torch.tensor([s.n_time_refs for s in self.sessions], device=dev)
+            self._delta_start = torch.cumsum(self._n_deltas, 0) - self._n_deltas
+            self._deltas, self._delta_base = self._concat_held([self.sessions[j].deltas for j in held_ids], held_ids)
+
+    def _concat_held(self, arrays, held_ids):
+        """One tensor of the held sessions' arrays and each session's offset in it (-1: not held)."""
+        base = torch.full((len(self.sessions),), -1, dtype=torch.long, device=self.device)
+        offset = 0
+        for j, a in zip(held_ids, arrays):
+            base[j] = offset
+            offset += len(a)
+        cat = torch.cat(arrays) if arrays else torch.zeros(0, device=self.device)
+        return cat, base
 
     def _rand_index(self, n: torch.Tensor) -> torch.Tensor:
         """Uniform integers in [0, n) elementwise."""
         u = torch.rand(n.shape, device=self.device, generator=self.generator, dtype=torch.float64)
         return torch.minimum((u * n).long(), (n - 1).clamp(min=0))
 
-    def _pick(self, pool: torch.Tensor, count: int) -> torch.Tensor:
-        return pool[torch.randint(len(pool), (count,), device=self.device, generator=self.generator)]
+    def _pick(self, j: int, pool: str, count: int) -> torch.Tensor:
+        """``count`` uniform draws from session j's ``centers`` / ``time_refs`` (-1 where not held)."""
+        s = self.sessions[j]
+        n = s.n_centers if pool == "centers" else s.n_time_refs
+        r = torch.randint(n, (count,), device=self.device, generator=self.generator)
+        return getattr(s, pool)[r] if s.held else torch.full_like(r, -1)
 
     def _other_session(self, ref_session: torch.Tensor) -> torch.Tensor:
         S = len(self.sessions)
@@ -210,30 +283,41 @@ class ContrastiveSampler:
         shift = torch.randint(1, S, ref_session.shape, device=self.device, generator=self.generator)
         return (ref_session + shift) % S
 
+    def _ref_labels(self, ref: torch.Tensor, B: int) -> torch.Tensor:
+        """Labels at the references, shared by the processes that hold them."""
+        parts = []
+        for s, r in zip(self.sessions, ref.split(B)):
+            parts.append(s.labels[r] if s.held else torch.zeros(len(r), dtype=s.label_dtype, device=self.device))
+        labels = torch.cat(parts)
+        if self.mode == "discrete":
+            labels = labels.long()
+        else:
+            labels = labels.double()
+        return labels if all(self.held) else self.reduce(labels)
+
     def sample(self, batch_size: int) -> Batch:
         S, B = len(self.sessions), int(batch_size)
         dev = self.device
         ref_session = torch.arange(S, device=dev).repeat_interleave(B)
-        pools = [s.time_refs if self.mode == "time" else s.centers for s in self.sessions]
-        ref = torch.cat([self._pick(p, B) for p in pools])
-        neg = torch.cat([self._pick(s.centers, B) for s in self.sessions])
+        pool = "time_refs" if self.mode == "time" else "centers"
+        ref = torch.cat([self._pick(j, pool, B) for j in range(S)])
+        neg = torch.cat([self._pick(j, "centers", B) for j in range(S)])
         if self.mode == "time":
-            return Batch(ref_session, ref, ref_session, ref + self.time_offset, neg)
+            return Batch(ref_session, ref, ref_session, torch.where(ref >= 0, ref + self.time_offset, ref), neg)
         pos_session = self._other_session(ref_session)
-        labels = torch.cat([s.labels[r] for s, r in zip(self.sessions, ref.split(B))])
+        labels = self._ref_labels(ref, B)
         if self.mode == "discrete":
-            labels = labels.long()
             if self.key_jitter > 0:
                 labels = self._jitter_keys(labels)
-            pos_session, pos, found = self._discrete_positive(pos_session, labels)
+            pos, found = self._discrete_positive(pos_session, labels)
         else:
-            pos, found = self._continuous_positive(pos_session, labels.double())
+            pos, found = self._continuous_positive(pos_session, labels)
         if not bool(found.all()):
             # no partner with this label: fall back to the time positive in the own session
-            fb_ref = torch.cat([self._pick(s.time_refs, B) for s in self.sessions])
+            fb_ref = torch.cat([self._pick(j, "time_refs", B) for j in range(S)])
             miss = ~found
             ref = torch.where(miss, fb_ref, ref)
-            pos = torch.where(miss, fb_ref + self.time_offset, pos)
+            pos = torch.where(miss, torch.where(fb_ref >= 0, fb_ref + self.time_offset, fb_ref), pos)
             pos_session = torch.where(miss, ref_session, pos_session)
         return Batch(ref_session, ref, pos_session, pos, neg)
 
@@ -253,31 +337,46 @@ class ContrastiveSampler:
 
     def _discrete_positive(self, pos_session, labels):
         comp = pos_session * self._span + labels
-        lo = torch.searchsorted(self._comp, comp, right=False)
-        hi = torch.searchsorted(self._comp, comp, right=True)
-        count = hi - lo
-        found = (count > 0) & (labels >= 0)
-        j = (lo + self._rand_index(count)).clamp(max=len(self._comp) - 1)
-        return self._g_session[j], self._g_local[j], found
+        g = torch.searchsorted(self._comp, comp).clamp(max=max(len(self._comp) - 1, 0))
+        hit = (self._comp[g] == comp) & (labels >= 0) if len(self._comp) else torch.zeros_like(labels, dtype=torch.bool)
+        count = torch.where(hit, self._counts[g], 0) if len(self._comp) else torch.zeros_like(labels)
+        found = count > 0
+        position = self._starts[g] + self._rand_index(count) if len(self._comp) else count
+        base = self._base[pos_session]
+        held = (base >= 0) & found
+        j = torch.where(held, base + position, 0)
+        pos = torch.where(held, self._by_key[j] if len(self._by_key) else j, -1)
+        return pos, found
 
     def _continuous_positive(self, pos_session, labels):
         if self.conditional == "delta":
             jitter = torch.randn(labels.shape, device=self.device, generator=self.generator,
                                  dtype=torch.float64) * self.delta
         elif self.conditional == "time_delta":
-            jitter = self._deltas[torch.randint(len(self._deltas), labels.shape, device=self.device,
-                                                generator=self.generator)]
+            i = torch.randint(int(self._n_deltas.sum()), labels.shape, device=self.device, generator=self.generator)
+            d = torch.searchsorted(self._delta_start, i, right=True) - 1  # session of each drawn change
+            base = self._delta_base[d]
+            k = torch.where(base >= 0, base + i - self._delta_start[d], 0)
+            jitter = torch.where(base >= 0, self._deltas[k] if len(self._deltas) else 0.0, 0.0).double()
+            if not all(self.held):
+                jitter = self.reduce(jitter)
         else:
             raise ValueError(f"unknown conditional {self.conditional!r}; expected 'time_delta' or 'delta'")
         target = (labels + jitter - self._lab_lo).clamp(min=0, max=self._span / 4)
         comp = pos_session.double() * self._span + target
         lo_b, hi_b = self._bounds[pos_session], self._bounds[pos_session + 1]
-        right = torch.searchsorted(self._comp, comp).clamp(min=lo_b, max=hi_b - 1)
-        left = (right - 1).clamp(min=lo_b)
-        pick_left = (comp - self._comp[left]).abs() < (self._comp[right] - comp).abs()
-        j = torch.where(pick_left, left, right)
-        found = hi_b > lo_b
-        return self._g_local[j], found
+        held = hi_b > lo_b  # sessions held here have their labels in the search array
+        if len(self._comp):
+            right = torch.searchsorted(self._comp, comp).clamp(min=lo_b, max=(hi_b - 1).clamp(min=0))
+            left = (right - 1).clamp(min=lo_b)
+            # rows whose session is not held here have an empty range: point them anywhere valid
+            right, left = torch.where(held, right, 0), torch.where(held, left, 0)
+            pick_left = (comp - self._comp[left]).abs() < (self._comp[right] - comp).abs()
+            pos = torch.where(held, self._local[torch.where(pick_left, left, right)], -1)
+        else:
+            pos = torch.full_like(pos_session, -1)
+        found = self._n_centers[pos_session] > 0
+        return pos, found
 
 
 def gather_windows(neural: torch.Tensor, centers: torch.Tensor, left: int, right: int) -> torch.Tensor:
