@@ -135,6 +135,13 @@ def test_torchrun_checkpoint_resumes_in_one_process(runs, sim_dir):
     full = root / "single30"
     _train(_config(root, sim_dir, full, 30), 1)
     np.testing.assert_allclose(_losses(resumed), _losses(_state(full)), rtol=0, atol=LOSS_TOLERANCE)
+    # and the reverse: a one-process checkpoint resumed under torchrun
+    import shutil
+
+    reverse = root / "reverse"
+    shutil.copytree(single, reverse)
+    _train(_config(root, sim_dir, reverse, 30), 2, "--resume")
+    np.testing.assert_allclose(_losses(_state(reverse)), _losses(_state(full)), rtol=0, atol=LOSS_TOLERANCE)
 
 
 def test_torchrun_matches_one_process_with_continuous_labels(sim_dir, tmp_path):

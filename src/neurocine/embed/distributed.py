@@ -2,8 +2,10 @@
 
 The model is the same as in one process; the work and the data are split by session.
 
-* Every rank draws the **same** global batch (the samplers are seeded identically and only
-  hold index tensors, labels and split boundaries of every session, a few bytes per sample).
+* Every rank draws the **same** global batch: the samplers are seeded identically and
+  draw every random number on every rank, but keep per-sample index tensors only for the
+  sessions the rank owns (of the others: sizes and per-label counts). An index is
+  resolved by its session's owner; the references' labels are shared by an all-reduce.
 * A session's dF/F lives on one rank, its *owner*, which alone runs that session's encoder:
   it embeds every reference, positive and negative of the batch that falls in its sessions.
 * :func:`exchange` sums the ranks' partial ``(M, D)`` embedding tensors (each row is
