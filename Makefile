@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_embed.py
 	$(PY) bench/bench_halfunet.py
+	$(PY) bench/bench_distributed.py
 
 clean:
 	rm -rf $(VENV) results demo_data

@@ -79,24 +79,13 @@ def say(msg: str) -> None:
         print(msg, flush=True)
 
 
-def prepared_sessions(cfg: Config, progress: bool = True, shard: tuple[int, int] | None = None):
+def prepared_sessions(cfg: Config, progress: bool = True):
     """Load and normalise the sessions named by ``cfg.dataset``; returns
-    ``(sessions, {split: [SplitData per session]})``.
-
-    ``shard=(rank, world_size)`` reads the dF/F of every ``world_size``-th file only
-    (from ``rank``); the other sessions carry labels and splits with zero-memory
-    placeholder traces. Only ``separate`` mode shards (``pad`` concatenates all sessions
-    into one input, so every rank needs all of them)."""
+    ``(sessions, {split: [SplitData per session]})`` (under torchrun, training uses
+    :func:`sharded_splits` instead)."""
     ds = cfg.dataset
     ds.validate()
-    with_traces = None
-    if shard is not None and shard[1] > 1 and ds.mode == "separate":
-        from neurocine.embed.distributed import shard as positions
-
-        n_files = len(find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions))
-        with_traces = positions(n_files, shard[1], shard[0])
-    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, progress=progress,
-                             with_traces=with_traces)
+    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, progress=progress)
     for path, reason in sessions.skipped:
         say(f"skipped {path}: {reason}")
     if ds.mode == "first_only":
