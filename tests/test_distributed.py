@@ -56,8 +56,8 @@ def test_labels_only_sessions_need_a_distributed_run(sim_dir):
         model.transform(parts[2], session_id=2)
 
 
-def _config(tmp_path: Path, data_dir: Path, out: Path, steps: int, **model) -> Path:
-    cfg = {"dataset": {"data_dir": str(data_dir)},
+def _config(tmp_path: Path, data_dir: Path, out: Path, steps: int, mode: str = "separate", **model) -> Path:
+    cfg = {"dataset": {"data_dir": str(data_dir), "mode": mode},
            "model": {"batch_size": 64, "max_iterations": steps, "device": "cpu", **model},
            "training": {"validate_every": 10, "checkpoint_every": 10, "early_stopping": {"enabled": False}},
            "output_dir": str(out)}
@@ -153,3 +153,16 @@ def test_torchrun_matches_one_process_with_continuous_labels(sim_dir, tmp_path):
     a, b = _state(single), _state(double)
     assert a["learning_mode"] == b["learning_mode"] == "behavior"
     np.testing.assert_allclose(_losses(b), _losses(a), rtol=0, atol=LOSS_TOLERANCE)
+
+
+def test_torchrun_matches_one_process_in_pad_mode(sim_dir, tmp_path):
+    """One shared encoder (padded input on every rank): the batch rows are split by
+    position and the encoder's gradients summed across ranks."""
+    single, double = tmp_path / "single", tmp_path / "torchrun"
+    _train(_config(tmp_path, sim_dir, single, 10, mode="pad"), 1)
+    _train(_config(tmp_path, sim_dir, double, 10, mode="pad"), 2)
+    a, b = _state(single), _state(double)
+    assert len(a["num_neurons"]) == 1
+    np.testing.assert_allclose(_losses(b), _losses(a), rtol=0, atol=LOSS_TOLERANCE)
+    for key in a["model"]:
+        torch.testing.assert_close(b["model"][key], a["model"][key], rtol=0, atol=1e-4)
