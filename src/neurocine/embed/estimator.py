@@ -60,7 +60,7 @@ class _Parts:
 
     ``X`` may be a lazy sequence (``len`` and indexing, e.g. :class:`neurocine.data.LazySplits`):
     its items are then read once per pass and not kept, so a distributed rank never holds
-    every session's labels at once."""
+    every session's labels at once. Parts of an in-memory list are converted once."""
 
     def __init__(self, X, y):
         from neurocine.session import Session
@@ -76,11 +76,20 @@ class _Parts:
             if len(y) != len(X):
                 raise ConfigError(f"fit: {len(X)} sessions but {len(y)} label arrays")
         self.X, self.y = X, y
+        self._cache = {} if isinstance(X, (list, tuple)) else None
 
     def __len__(self) -> int:
         return len(self.X)
 
     def __getitem__(self, i: int) -> _Part:
+        if self._cache is not None and i in self._cache:
+            return self._cache[i]
+        part = self._convert(i)
+        if self._cache is not None:
+            self._cache[i] = part
+        return part
+
+    def _convert(self, i: int) -> _Part:
         from neurocine.session import Session
 
         x = self.X[i]
