@@ -85,6 +85,7 @@ class SessionTensors:
         by_key: Discrete labels: the centres with label >= 0, sorted by label (stably).
         label_range: Continuous labels: ``(min, max)`` over valid centres.
         deltas: Continuous labels: label change over ``time_offset`` at each time ref.
+        device: Where the sampler draws (kept in a summary).
     """
 
     neural: torch.Tensor | None
@@ -99,6 +100,7 @@ class SessionTensors:
     by_key: torch.Tensor | None = None
     label_range: tuple[float, float] | None = None
     deltas: torch.Tensor | None = None
+    device: torch.device = torch.device("cpu")
 
     @property
     def held(self) -> bool:
@@ -108,7 +110,7 @@ class SessionTensors:
     def summary(self) -> "SessionTensors":
         """The compact form another process keeps of this session (no per-sample data)."""
         return SessionTensors(None, None, None, None, self.n_centers, self.n_time_refs, self.label_dtype,
-                              self.key_values, self.key_counts, None, self.label_range, None)
+                              self.key_values, self.key_counts, None, self.label_range, None, self.device)
 
 
 def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, right: int, time_offset: int,
@@ -132,7 +134,7 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
         neural=None if is_placeholder(neural) else torch.as_tensor(neural, dtype=torch.float32, device=device),
         centers=torch.as_tensor(centers, device=device), time_refs=torch.as_tensor(time_refs, device=device),
         labels=None if labels is None else torch.as_tensor(labels, device=device),
-        n_centers=len(centers), n_time_refs=len(time_refs))
+        n_centers=len(centers), n_time_refs=len(time_refs), device=torch.device(device))
     if t.labels is not None:
         t.label_dtype = t.labels.dtype
         at = t.labels[t.centers]
@@ -200,8 +202,7 @@ class ContrastiveSampler:
         if not all(self.held) and reduce is None:
             raise ValueError("sessions held by other processes need a reduce function (a distributed run)")
         self.reduce = reduce or (lambda t: t)
-        self.device = next(s.centers.device for s in sessions if s.held) if any(self.held) else \
-            (sessions[0].key_values.device if sessions[0].key_values is not None else torch.device("cpu"))
+        self.device = sessions[0].device
         self.generator = generator or torch.Generator(device=self.device).manual_seed(0)
         self._n_centers = torch.tensor([s.n_centers for s in sessions], device=self.device)
         if mode != "time":
