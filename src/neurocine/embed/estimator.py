@@ -277,7 +277,8 @@ class CEBRA(BaseEstimator, TransformerMixin):
             distributed: Train across the initialised ``torch.distributed`` process group
                 (None: when one is initialised with more than one process). Every rank
                 passes all sessions; a rank may hold only some sessions' data (others
-                as labels-only parts, ``load_sessions(..., with_traces=...)``). The
+                as labels-only parts: ``neurocine.pipeline.sharded_splits`` gives a
+                rank's lazy view, ``load_sessions(..., with_traces=...)`` an eager one). The
                 result equals a one-process fit with the same seed (see
                 :mod:`neurocine.embed.distributed`).
 
