@@ -1,8 +1,9 @@
 """The training loop: device-side sampling, validation InfoNCE, early stopping, atomic
 checkpoints and exact resume.
 
-No global state: the device, the seed and (for a later torch.distributed run) the rank
-are passed in; only ``rank == 0`` writes checkpoints.
+No global state: the device, the seed and (for a torch.distributed run) a
+:class:`~neurocine.embed.distributed.DistContext` are passed in; only rank 0 writes
+checkpoints.
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ class TrainSettings:
     compile: bool = False
     seed: int = 0
     progress: bool = True
-    rank: int = 0
 
 
 @dataclass
@@ -165,7 +165,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
 
     device = torch.device(device)
     distributed = dist_ctx is not None and dist_ctx.active
-    rank = dist_ctx.rank if distributed else settings.rank
+    rank = dist_ctx.rank if distributed else 0
     loss_sessions = dist_ctx.loss_sessions() if distributed else None
     params = list(model.parameters()) + list(criterion.parameters())
     # parameters whose gradient is summed over ranks, and which rank updates each parameter
