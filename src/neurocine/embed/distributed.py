@@ -196,14 +196,6 @@ def sum_across_ranks(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     return torch.stack(gathered).sum(0)
 
 
-def sum_over_ranks(values: torch.Tensor, ctx: DistContext) -> torch.Tensor:
-    """All-reduce (sum) of a tensor, returned as a new tensor (the sampler's label exchange:
-    each entry is non-zero on the one rank that knows it, so the sum is exact)."""
-    out = values.clone()
-    dist.all_reduce(out, group=ctx.group)
-    return out
-
-
 def all_reduce_grads(params: list[torch.Tensor], ctx: DistContext) -> None:
     """Sum the gradients of ``params`` over ranks (missing gradients count as zero)."""
     params = [p for p in params if p.requires_grad]
@@ -269,4 +261,4 @@ def _to_cpu(obj):
 
 
 __all__ = ["DistContext", "shard", "env_world", "init_from_env", "finish", "current", "make_context", "exchange",
-           "sum_across_ranks", "sum_over_ranks", "all_reduce_grads", "gather_objects", "merge_model_state", "merge_optimizer_state"]
+           "sum_across_ranks", "all_reduce_grads", "gather_objects", "merge_model_state", "merge_optimizer_state"]

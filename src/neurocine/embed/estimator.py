@@ -235,9 +235,9 @@ class CEBRA(BaseEstimator, TransformerMixin):
 
         reduce = None
         if dist_ctx is not None and not dist_ctx.shared_encoder:
-            from neurocine.embed.distributed import sum_over_ranks
+            from neurocine.embed.distributed import sum_across_ranks
 
-            reduce = lambda t: sum_over_ranks(t, dist_ctx)  # noqa: E731
+            reduce = lambda t: sum_across_ranks(t, dist_ctx)  # noqa: E731
         common = dict(time_offset=self.time_offsets, conditional=self.conditional, delta=self.delta, reduce=reduce)
         jitter = dict(key_jitter=self.stimulus_jitter if mode == "stimulus_aligned" else 0)
         if mode == "time_contrastive":

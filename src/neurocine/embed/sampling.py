@@ -337,17 +337,20 @@ class ContrastiveSampler:
         return torch.where(movie, moved_movie, torch.where(grating, moved_grating, keys))
 
     def _discrete_positive(self, pos_session, labels):
+        if len(self._comp) == 0:  # no session has a label >= 0: every reference falls back
+            return torch.full_like(labels, -1), torch.zeros_like(labels, dtype=torch.bool)
         comp = pos_session * self._span + labels
-        g = torch.searchsorted(self._comp, comp).clamp(max=max(len(self._comp) - 1, 0))
-        hit = (self._comp[g] == comp) & (labels >= 0) if len(self._comp) else torch.zeros_like(labels, dtype=torch.bool)
-        count = torch.where(hit, self._counts[g], 0) if len(self._comp) else torch.zeros_like(labels)
+        g = torch.searchsorted(self._comp, comp).clamp(max=len(self._comp) - 1)
+        hit = (self._comp[g] == comp) & (labels >= 0)
+        count = torch.where(hit, self._counts[g], 0)
         found = count > 0
-        position = self._starts[g] + self._rand_index(count) if len(self._comp) else count
+        position = self._starts[g] + self._rand_index(count)
         base = self._base[pos_session]
-        held = (base >= 0) & found
-        j = torch.where(held, base + position, 0)
-        pos = torch.where(held, self._by_key[j] if len(self._by_key) else j, -1)
-        return pos, found
+        held = (base >= 0) & found  # resolved here only where the positive's session is held
+        if len(self._by_key) == 0:  # this rank holds no labelled session
+            return torch.full_like(labels, -1), found
+        pos = self._by_key[torch.where(held, base + position, 0)]
+        return torch.where(held, pos, -1), found
 
     def _continuous_positive(self, pos_session, labels):
         if self.conditional == "delta":
