@@ -34,8 +34,8 @@ def data(workdir: Path, n_samples: int):
     train = neurocine.load_dataset({"data_dir": str(d)}, "train")
     test = neurocine.load_dataset({"data_dir": str(d)}, "test")
     X = [p.neural[:n_samples] for p in train]
-    y = [p.movie_frame[:n_samples].astype(np.float64) for p in train]
-    return X, y, [p.movie_frame[:n_samples] for p in train], test
+    frames = [p.label("natural_movie_one.frame")[:n_samples] for p in train]
+    return X, [f.astype(np.float64) for f in frames], frames, test
 
 
 def frame_id(emb_train, f_train, emb_test, f_test) -> float:
@@ -80,7 +80,7 @@ def main():
             accs = []
             for i in range(len(sessions)):
                 accs.append(frame_id(transform(sessions[i], i), f_train[i], transform(test[i].neural, i),
-                                     test[i].movie_frame))
+                                     test[i].label("natural_movie_one.frame")))
             rows[impl] = (its, dt, float(np.mean(accs)))
             print(f"  {name:32s} {impl:18s} {its:8.2f} it/s  ({dt:6.1f} s)  frame-ID acc@1s {np.mean(accs):.3f}")
         ratio = rows["neurocine.CEBRA"][0] / rows["cebra.CEBRA 0.6.1"][0]

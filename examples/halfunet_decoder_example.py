@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 import neurocine
-from neurocine.decoders import halfunet_decoding, image_metrics, plot_reconstructions, ridge_reconstruction
+from neurocine.decoders import halfunet_decoding, image_metrics, ridge_reconstruction
+from neurocine.report.figures import plot_reconstructions
 
 
 def main():
@@ -40,21 +41,22 @@ def main():
     def movie_samples(name):
         x, y = [], []
         for i, part in enumerate(split[name]):
-            m = part.movie_frame >= 0
+            frame = part.label("natural_movie_one.frame")
+            m = frame >= 0
             x.append(model.transform(part, session_id=i)[m])
-            y.append(movie[part.movie_frame[m]][:, None])  # (n, 1, 32, 64)
+            y.append(movie[frame[m]][:, None])  # (n, 1, 32, 64)
         return torch.from_numpy(np.concatenate(x)), torch.from_numpy(np.concatenate(y))
 
     (x_tr, y_tr), (x_va, y_va), (x_te, y_te) = (movie_samples(s) for s in ("train", "valid", "test"))
     keep = torch.randperm(len(x_tr), generator=torch.Generator().manual_seed(0))[:2000]
 
-    # 3. the seed's API: train on train frames, early-stop on valid, return predictions
+    # 3. the seed's API: train on train frames, early-stop on valid, return predictions and
+    #    the fitted HalfUNet estimator (neurocine.decoders.HalfUNet: fit / predict / save / load)
     train_loss, valid_loss, _, decoder = halfunet_decoding(
         x_tr[keep], x_va, y_tr[keep], y_va, num_epochs=15, lr=1e-3, batch_size=64, device="cuda",  # falls back to CPU
         output_channels=1, output_shape=(32, 64), loss_fn="mse", return_decoder=True)
-    from neurocine.decoders import decode_images
-
-    pred = decode_images(decoder, x_te)
+    pred = decoder.predict(x_te)
+    decoder.save(out / "halfunet.pt")
     ridge = ridge_reconstruction(x_tr, y_tr, x_te)
     for name, imgs in (("HalfUNet", pred), ("ridge", ridge)):
         m = image_metrics(imgs, y_te, data_range=1.0)

@@ -75,8 +75,9 @@ def write_kirby_fixture(path: Path, a: dict, *, drop=(), traces=None, extra=None
     return path
 
 
-def write_brainsets_fixture(path: Path, T=600, N=5, seed=1) -> dict:
-    """temporaldata writer of the brainsets layout (FORMATS.md section 2)."""
+def write_brainsets_fixture(path: Path, T=600, N=5, seed=1, extra=None) -> dict:
+    """temporaldata writer of the brainsets layout (FORMATS.md section 2); ``extra(data)``
+    may add or change fields before writing."""
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
     rng = np.random.default_rng(seed)
@@ -104,6 +105,8 @@ def write_brainsets_fixture(path: Path, T=600, N=5, seed=1) -> dict:
         test_domain=Interval(start=np.array([6.5, 13.0]), end=np.array([8.0, 15.0])),
         domain=Interval(start=t0, end=t0 + T / RATE),
     )
+    if extra:
+        extra(data)
     with h5py.File(path, "w") as f:
         data.to_hdf5(f)
     return dict(traces=traces, t0=t0, f_start=f_start, f_end=f_end, k=k, T=T, N=N)

@@ -19,7 +19,8 @@ def test_separate_mode_gives_one_array_per_session(sim_dir, sim_sessions):
     assert [p.neural.shape for p in parts] == [(int(s.train_mask.sum()), s.num_neurons) for s in sim_sessions]
     assert all(p.neural.dtype == np.float32 for p in parts)
     for p, s in zip(parts, sim_sessions):
-        np.testing.assert_array_equal(p.movie_frame, s.movie_frame[s.train_mask])
+        np.testing.assert_array_equal(p.label("natural_movie_one.frame"), s.label("natural_movie_one.frame")[s.train_mask])
+        assert set(p.labels) == set(s.labels)
 
 
 def test_pad_mode_zero_pads_to_max_neurons(sim_dir, sim_sessions):
@@ -43,7 +44,7 @@ def test_first_only_mode(sim_dir, sim_sessions):
 
 def test_max_sessions_and_bad_mode(sim_dir):
     assert len(load_dataset({"data_dir": str(sim_dir), "max_sessions": 2})) == 2
-    with pytest.raises(ConfigError, match="dataset.mode: unknown mode 'stack'"):
+    with pytest.raises(ConfigError, match="config key 'dataset.mode': 'stack' is not one of separate, pad, first_only"):
         load_dataset({"data_dir": str(sim_dir), "mode": "stack"})
     with pytest.raises(ConfigError, match="max_sessions"):
         load_dataset({"data_dir": str(sim_dir), "max_sessions": 0})
@@ -116,3 +117,24 @@ def test_load_dataset_matches_normalise_then_split(sim_dir, sim_sessions):
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a.neural, b.neural, rtol=1e-6, atol=1e-6)
     assert all(s.traces.dtype == np.float32 for s in sim_sessions)  # inputs untouched
+
+
+def test_pad_mode_concatenates_label_tables(sim_dir, sim_sessions):
+    (pad,) = load_dataset({"data_dir": str(sim_dir), "mode": "pad"}, "train")
+    frames = np.concatenate([s.label("natural_movie_one.frame")[s.train_mask] for s in sim_sessions])
+    np.testing.assert_array_equal(pad.label("natural_movie_one.frame"), frames)
+
+
+def test_load_template_resizes_and_checks_length(tmp_path):
+    from neurocine import DataError
+    from neurocine.data import load_template
+
+    movie = np.random.default_rng(0).integers(0, 256, (10, 8, 16), dtype=np.uint8)
+    np.save(tmp_path / "m.npy", movie)
+    frames = load_template(tmp_path / "m.npy", (4, 8))
+    assert frames.shape == (10, 4, 8) and frames.dtype == np.float32 and 0 <= frames.min() <= frames.max() <= 1
+    np.testing.assert_allclose(frames[0, 0, 0], movie[0, :2, :2].mean() / 255, rtol=1e-5)
+    with pytest.raises(DataError, match="template has 10 frames, expected 900"):
+        load_template(tmp_path / "m.npy", n_frames=900)
+    with pytest.raises(DataError, match="template not found"):
+        load_template(tmp_path / "absent.npy")

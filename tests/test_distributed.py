@@ -35,7 +35,9 @@ def test_load_sessions_reads_only_the_shard(sim_dir):
     full = load_sessions(sim_dir)
     for s, f in zip(sessions, full):
         assert s.traces.shape == f.traces.shape
-        np.testing.assert_array_equal(s.movie_frame, f.movie_frame)
+        assert set(s.labels) == set(f.labels)
+        for name in s.labels:
+            np.testing.assert_array_equal(s.labels[name], f.labels[name])
         np.testing.assert_array_equal(s.train_mask, f.train_mask)
     assert is_placeholder(sessions[0].traces) and sessions[0].traces.strides == (0, 0)
     parts = normalized_splits(sessions, "train")
@@ -145,13 +147,16 @@ def test_torchrun_checkpoint_resumes_in_one_process(runs, sim_dir):
 
 
 def test_torchrun_matches_one_process_with_continuous_labels(sim_dir, tmp_path):
-    """Hybrid behavior mode: continuous-label positives (time_delta: label changes drawn
-    from every session, shared across ranks) plus a time-contrastive sampler."""
+    """Behavior mode with hybrid: continuous-label positives (movie frames, time_delta:
+    label changes drawn from every session, shared across ranks) plus a time-contrastive
+    sampler."""
     single, double = tmp_path / "single", tmp_path / "torchrun"
-    _train(_config(tmp_path, sim_dir, single, 10, learning_mode="hybrid"), 1)
-    _train(_config(tmp_path, sim_dir, double, 10, learning_mode="hybrid"), 2)
+    kw = dict(learning_mode="behavior", hybrid=True, behavior_label="natural_movie_one.frame")
+    _train(_config(tmp_path, sim_dir, single, 10, **kw), 1)
+    _train(_config(tmp_path, sim_dir, double, 10, **kw), 2)
     a, b = _state(single), _state(double)
-    assert a["learning_mode"] == b["learning_mode"] == "behavior"
+    assert a["learning_mode"] == b["learning_mode"] == "hybrid"
+    assert a["supervision"] == "natural_movie_one.frame"
     np.testing.assert_allclose(_losses(b), _losses(a), rtol=0, atol=LOSS_TOLERANCE)
 
 

@@ -73,7 +73,7 @@ def test_finished_stages_are_reused_unless_forced(tiny_run, capsys):
 def test_stage_on_empty_folder_says_what_to_run(tmp_path, capsys):
     assert main(["decode-frames", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "missing embeddings.h5: run 'neurocine train' first" in err
+    assert "no config.yaml: run 'neurocine train' into this folder first" in err
 
 
 def test_unknown_config_key_is_named(tmp_path, capsys):
@@ -99,4 +99,4 @@ def test_report_renders_in_headless_chromium(tiny_run, tmp_path):
     assert int(total.group(1)) == 4 and int(loaded.group(1)) == 4
     for table in ("frame-id", "reconstruction", "wall-time"):
         assert f'id="{table}"' in dom
-    assert "raw dF/F kNN" in dom and "HalfUNet" in dom
+    assert "raw dF/F kNN" in dom and "HalfUNet" in dom and "id=\"supervision\"" in dom

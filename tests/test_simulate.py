@@ -16,20 +16,21 @@ def test_round_trip_kirby(sim_dir, sim_sessions):
     assert movie.shape == (900, 16, 32) and movie.dtype == np.uint8
     for s in sim_sessions:
         assert s.layout == "kirby" and s.sampling_rate == 30.0
+        frame, repeat = s.label("natural_movie_one.frame"), s.label("natural_movie_one.repeat")
         # movie repeats 8/1/1 in order
-        assert set(np.unique(s.movie_repeat[s.train_mask & (s.movie_frame >= 0)])) == set(range(8))
-        assert set(np.unique(s.movie_repeat[s.valid_mask & (s.movie_frame >= 0)])) == {8}
-        assert set(np.unique(s.movie_repeat[s.test_mask & (s.movie_frame >= 0)])) == {9}
-        assert (s.movie_frame >= 0).sum() == 9000
+        assert set(np.unique(repeat[s.train_mask & (frame >= 0)])) == set(range(8))
+        assert set(np.unique(repeat[s.valid_mask & (frame >= 0)])) == {8}
+        assert set(np.unique(repeat[s.test_mask & (frame >= 0)])) == {9}
+        assert (frame >= 0).sum() == 9000
         # every movie frame index shows up in each repeat
-        assert set(np.unique(s.movie_frame[s.movie_repeat == 9])) == set(range(900))
+        assert set(np.unique(frame[repeat == 9])) == set(range(900))
         truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
         assert truth["spikes"].shape == s.traces.shape
 
 
 def test_grating_trials_split_70_10_20(sim_sessions):
     s = sim_sessions[0]
-    g = np.isfinite(s.grating_orientation)
+    g = np.isfinite(s.label("drifting_gratings.direction"))
     onsets = np.flatnonzero(g & ~np.roll(g, 1))  # 2 s trials separated by 1 s gray
     split_of = [("train" if s.train_mask[i] else "valid" if s.valid_mask[i] else "test") for i in onsets]
     counts = {k: split_of.count(k) / len(onsets) for k in ("train", "valid", "test")}
@@ -41,11 +42,12 @@ def test_round_trip_brainsets(tmp_path):
     paths = simulate_dataset(tmp_path, sessions=1, layout="brainsets", seed=0, progress=False, **SMALL_SIM)
     (s,) = load_sessions(tmp_path)
     assert s.layout == "brainsets" and s.session_id == paths[0].stem
-    assert s.running_speed is not None and np.isfinite(s.running_speed).all()
+    assert np.isfinite(s.label("running_speed")).all()
+    frame, repeat = s.label("natural_movie_one.frame"), s.label("natural_movie_one.repeat")
     # one movie epoch: 60/10/30 by time, snapped to repeats
-    assert set(np.unique(s.movie_repeat[s.train_mask & (s.movie_frame >= 0)])) == set(range(6))
-    assert set(np.unique(s.movie_repeat[s.valid_mask & (s.movie_frame >= 0)])) == {6}
-    assert set(np.unique(s.movie_repeat[s.test_mask & (s.movie_frame >= 0)])) == {7, 8, 9}
+    assert set(np.unique(repeat[s.train_mask & (frame >= 0)])) == set(range(6))
+    assert set(np.unique(repeat[s.valid_mask & (frame >= 0)])) == {6}
+    assert set(np.unique(repeat[s.test_mask & (frame >= 0)])) == {7, 8, 9}
 
 
 def test_same_seed_same_data_other_seed_other_data(tmp_path, sim_sessions):
@@ -93,8 +95,9 @@ def test_calcium_kernel_rises_fast_and_decays_slowly():
 
 def test_responsive_neurons_repeat_across_movie_repeats(sim_dir, sim_sessions):
     s = sim_sessions[1]
+    repeat = s.label("natural_movie_one.repeat")
     truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
-    responses = np.stack([s.traces[(s.movie_repeat == r)][:900] for r in range(10)])  # (10, 900, N)
+    responses = np.stack([s.traces[(repeat == r)][:900] for r in range(10)])  # (10, 900, N)
     # split-half reliability: mean of even repeats vs mean of odd repeats, per neuron
     even, odd = responses[0::2].mean(0), responses[1::2].mean(0)
     reliability = np.array([np.corrcoef(even[:, j], odd[:, j])[0, 1] for j in range(s.num_neurons)])

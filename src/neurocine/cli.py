@@ -21,6 +21,20 @@ def _add_skip_bad(p):
     p.add_argument("--max-sessions", "--max_sessions", type=int, default=None, dest="max_sessions")
 
 
+def _add_config_options(p) -> None:
+    p.add_argument("--config", required=True, help="YAML config (see configs/allen.yaml)")
+    p.add_argument("--data_dir", "--data-dir", dest="data_dir")
+    p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=int)
+    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
+    p.add_argument("--max_iterations", "--max-iterations", dest="max_iterations", type=int)
+    p.add_argument("--device")
+    p.add_argument("--mode", choices=("separate", "pad", "first_only"))
+    p.add_argument("--out", help="results folder (default: output_dir of the config)")
+    p.add_argument("--resume", action="store_true", help="continue training from out/checkpoint.pt")
+    p.add_argument("--force", action="store_true", help="recompute stages whose outputs exist")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurocine", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -44,27 +58,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=4)
     _add_skip_bad(p)
 
-    for name, helptext in (("train", "train CEBRA embeddings (stage 1)"),
-                           ("run", "all stages: train -> decode-frames -> reconstruct -> report")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("--config", required=True, help="YAML config (see configs/allen.yaml)")
-        p.add_argument("--data_dir", "--data-dir", dest="data_dir")
-        p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=int)
-        p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
-        p.add_argument("--max_iterations", "--max-iterations", dest="max_iterations", type=int)
-        p.add_argument("--device")
-        p.add_argument("--mode", choices=("separate", "pad", "first_only"))
-        p.add_argument("--out", help="results folder (default: output_dir of the config)")
-        p.add_argument("--resume", action="store_true", help="continue training from out/checkpoint.pt")
-        p.add_argument("--force", action="store_true", help="recompute stages whose outputs exist")
-        p.add_argument("--quiet", action="store_true", help="no progress bars")
-    for name, helptext in (("decode-frames", "frame identification from a results folder (stage 2)"),
-                           ("reconstruct", "HalfUNet reconstruction of movie frames (stage 3)"),
-                           ("report", "figures and report.html (stage 4)")):
-        p = sub.add_parser(name, help=helptext)
-        p.add_argument("results", help="results folder written by 'neurocine train'")
-        p.add_argument("--force", action="store_true", help="recompute even if outputs exist")
-        p.add_argument("--quiet", action="store_true")
+    from neurocine.stages import STAGES
+
+    run = sub.add_parser("run", help="all stages: " + " -> ".join(STAGES) + " -> report")
+    _add_config_options(run)
+    for stage in STAGES.values():
+        p = sub.add_parser(stage.name, help=stage.help)
+        p.set_defaults(stage=stage.name)
+        if stage.takes_config:
+            _add_config_options(p)
+        else:
+            p.add_argument("results", help="results folder written by 'neurocine train'")
+            p.add_argument("--force", action="store_true", help="recompute even if outputs exist")
+            p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("report", help="report.html from a results folder")
+    p.add_argument("results", help="results folder written by 'neurocine run'")
+    p.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -80,17 +89,22 @@ def resolve_config(args):
     return cfg
 
 
-def cmd_train(args) -> int:
-    from neurocine import pipeline
+def cmd_stage(args) -> int:
+    """One stage: ``train`` from a config (under torchrun too), the others on a folder."""
     from neurocine.embed import distributed
+    from neurocine.stages import STAGES, run_stage
 
+    stage = STAGES[args.stage]
+    if not stage.takes_config:
+        run_stage(stage, args.results, force=args.force, progress=not args.quiet)
+        return 0
     cfg = resolve_config(args)
     rank, _ = distributed.init_from_env(cfg.model.device)  # torchrun: join the process group
     t = time.perf_counter()
-    pipeline.stage_train(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
+    run_stage(stage, cfg.output_dir, cfg, force=args.force, resume=args.resume, progress=not args.quiet)
     distributed.finish()
     if rank == 0:
-        print(f"wall time per stage: train {time.perf_counter() - t:.1f} s")
+        print(f"wall time per stage: {stage.name} {time.perf_counter() - t:.1f} s")
     return 0
 
 
@@ -107,25 +121,10 @@ def cmd_run(args) -> int:
     return 0
 
 
-def cmd_decode_frames(args) -> int:
-    from neurocine import pipeline
-
-    pipeline.stage_decode_frames(args.results, force=args.force, progress=not args.quiet)
-    return 0
-
-
-def cmd_reconstruct(args) -> int:
-    from neurocine import pipeline
-
-    pipeline.stage_reconstruct(args.results, force=args.force, progress=not args.quiet)
-    return 0
-
-
 def cmd_report(args) -> int:
     from neurocine import pipeline
 
-    path = pipeline.stage_report(args.results)
-    print(f"report: {path}")
+    pipeline.stage_report(args.results)
     return 0
 
 
@@ -159,18 +158,35 @@ def describe_session(s) -> list[str]:
              *[f"   - {k}_mask: {int(s.mask(k).sum())} / {T} samples" for k in ("train", "valid", "test")],
              f"   - domain: [{s.domain[0]:.5f}, {s.domain[1]:.3f}]"]
     stim = []
-    if (s.movie_frame >= 0).any():
-        reps = np.unique(s.movie_repeat[s.movie_repeat >= 0])
-        stim.append(f"natural_movie_one ({len(reps)} repeats, {int((s.movie_frame >= 0).sum())} samples)")
-    if np.isfinite(s.grating_orientation).any():
-        n_dir = len(np.unique(s.grating_orientation[np.isfinite(s.grating_orientation)]))
-        n_tf = len(np.unique(s.grating_temporal_frequency[np.isfinite(s.grating_temporal_frequency)]))
-        stim.append(f"drifting_gratings ({n_dir} directions x {n_tf} temporal frequencies, "
-                    f"{int(np.isfinite(s.grating_orientation).sum())} samples)")
+    for name in s.stimuli():
+        stim.append(describe_stimulus(s, name))
     lines.append(f"   - stimuli: {', '.join(stim) or 'none'}")
     if s.subject:
         lines.append("   - subject: " + ", ".join(f"{k}={v}" for k, v in sorted(s.subject.items())))
     return lines
+
+
+def describe_stimulus(s, name: str) -> str:
+    """``natural_movie_one (10 repeats, 9000 samples)`` / ``drifting_gratings (8 direction x
+    5 temporal_frequency, 7200 samples)``."""
+    from neurocine.stimuli import LABELS, STIMULI
+
+    stim = STIMULI[name]
+    first = LABELS[stim.labels[0]]
+    n = int(first.present(s.label(first.name)).sum())
+    if stim.structure == "movie":
+        rep = s.label(f"{name}.repeat")
+        return f"{name} ({len(np.unique(rep[rep >= 0]))} repeats, {n} samples)"
+    sizes = []
+    for label in stim.labels:
+        values = s.label(label)
+        spec = LABELS[label]
+        k = len(np.unique(values[spec.present(values)]))
+        noun = label.split(".", 1)[1].replace("_", " ")
+        if k != 1:
+            noun = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+        sizes.append(f"{k} {noun}")
+    return f"{name} ({' x '.join(sizes)}, {n} samples)"
 
 
 def summary_lines(sessions) -> list[str]:
@@ -222,7 +238,7 @@ def cmd_check(args) -> int:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = globals().get(f"cmd_{args.command.replace('-', '_')}") or getattr(args, "handler", None)
+    handler = cmd_stage if getattr(args, "stage", None) else globals()[f"cmd_{args.command.replace('-', '_')}"]
     try:
         return int(handler(args) or 0)
     except NeurocineError as exc:

@@ -1,21 +1,37 @@
-"""One typed configuration, read from YAML (the seed's ``allen_config.yaml`` sections).
+"""The one settings table: every knob, its type, allowed values, default and help.
 
-Unknown keys are errors that name the key; CLI flags override file values; the resolved
-config is saved beside the results.
+Each YAML section (the seed's ``allen_config.yaml`` sections plus ``decoding`` and
+``reconstruction``) is a dataclass whose fields are declared with :func:`setting`. That one
+declaration feeds
+
+* loading: unknown keys, wrong types, values outside their range or choices are refused
+  when the config is loaded (before any data is read), with one line naming the key;
+* the estimators: ``neurocine.CEBRA`` and ``neurocine.decoders.HalfUNet`` take their
+  constructor parameters, defaults and docstrings from the fields marked for them
+  (:func:`estimator_params`, :func:`estimator_signature`), so a parameter exists once and
+  every one is reachable from YAML;
+* the help text and the commented default config.
 
 Example:
     >>> cfg = Config.from_dict({"dataset": {"data_dir": "data", "mode": "pad"}})
     >>> cfg.dataset.mode, cfg.model.batch_size
     ('pad', 512)
+    >>> Config.from_dict({"model": {"batch_size": 0}})
+    Traceback (most recent call last):
+    ...
+    neurocine.errors.ConfigError: config key 'model.batch_size': 0, expected an integer >= 1
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import inspect
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Literal
 
 import yaml
 
@@ -24,144 +40,199 @@ from neurocine.errors import ConfigError
 MODES = ("separate", "pad", "first_only")
 
 
+def setting(default, help: str, *, ge=None, gt=None, le=None, choices: Callable[[], list] | None = None,
+            check: Callable[[Any], str | None] | None = None, cebra: str | bool = False,
+            halfunet: str | bool = False):
+    """A config field with its rules.
+
+    Args:
+        default: Default value (lists are copied per instance).
+        help: One line: what it does, and why the default.
+        ge, gt, le: Numeric bounds (None: unbounded).
+        choices: Callable returning the allowed values, for choices known only at run
+            time (registered learning modes, CEBRA's architectures); static choices are
+            ``Literal`` annotations.
+        check: ``value -> error text or None`` for rules beyond the above.
+        cebra, halfunet: This field is a parameter of ``neurocine.CEBRA`` /
+            ``neurocine.decoders.HalfUNet``: True (same name) or the parameter's name.
+    """
+    meta = dict(help=help, ge=ge, gt=gt, le=le, choices=choices, check=check, estimators={})
+    for est, name in (("cebra", cebra), ("halfunet", halfunet)):
+        if name:
+            meta["estimators"][est] = name
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _architectures() -> list[str]:
+    import cebra.models
+
+    return sorted(cebra.models.get_options())
+
+
+def _learning_modes() -> list[str]:
+    from neurocine.embed.modes import get_options
+
+    return ["auto", *get_options()]
+
+
+def _device(value) -> str | None:
+    if value is None or re.fullmatch(r"cpu|cuda|cuda:\d+|mps|cuda_if_available", str(value)):
+        return None
+    return "expected cpu, cuda, cuda:N, mps or cuda_if_available"
+
+
+def _shape(value) -> str | None:
+    if len(value) != 2 or min(value) < 1:
+        return "expected [H, W] with H, W >= 1"
+    return None
+
+
 @dataclass
 class DatasetConfig:
-    """``dataset:`` section.
+    """``dataset:``: where the sessions are and how they are prepared."""
 
-    Attributes:
-        data_dir: Folder of ``<session_id>.h5`` files (kirby or brainsets layout).
-        file_pattern: Glob for session files.
-        max_sessions: Load at most this many (sorted by name); None for all.
-        mode: ``separate`` (per-session arrays, default), ``pad`` (concatenated, zero-padded
-            to the largest N, with a session index) or ``first_only``.
-        normalize: Per-neuron z-score with train-split statistics.
-        normalize_time: Map timestamps to [0, 1] over each session's domain.
-        skip_bad: Skip unreadable files (listed) instead of stopping.
-        movie_path: ``(900, H, W) uint8`` movie frames (.npy); default
-            ``<data_dir>/natural_movie_one.npy``.
-    """
-
-    data_dir: str = "data"
-    file_pattern: str = "*.h5"
-    max_sessions: int | None = None
-    mode: str = "separate"
-    normalize: bool = True
-    normalize_time: bool = True
-    skip_bad: bool = False
-    movie_path: str | None = None
+    data_dir: str = setting("data", "folder of session files (kirby or brainsets layout)")
+    file_pattern: str = setting("*.h5", "glob for session files inside data_dir")
+    max_sessions: int | None = setting(None, "read at most this many files (sorted by name); null for all", ge=1)
+    mode: Literal["separate", "pad", "first_only"] = setting(
+        "separate", "separate: one encoder per session (neuron counts differ); pad: one encoder on inputs "
+                    "zero-padded to the largest N; first_only: the first session alone")
+    normalize: bool = setting(True, "z-score each neuron with train-split statistics (applied to every split)")
+    normalize_time: bool = setting(True, "map timestamps to [0, 1] over each session")
+    skip_bad: bool = setting(False, "skip unreadable session files (listed) instead of stopping")
+    movie_path: str | None = setting(None, "natural_movie_one frames, (900, H, W) uint8 .npy; "
+                                           "default <data_dir>/natural_movie_one.npy")
 
     def validate(self) -> None:
-        if self.mode not in MODES:
-            raise ConfigError(f"dataset.mode: unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
-        if self.max_sessions is not None and self.max_sessions <= 0:
-            raise ConfigError(f"dataset.max_sessions: {self.max_sessions}, expected a positive integer or null")
-
-
-@dataclass
-class EarlyStoppingConfig:
-    """``training.early_stopping``: stop when validation loss has not improved for
-    ``patience`` validations (by at least ``min_delta``)."""
-
-    enabled: bool = True
-    patience: int = 10
-    min_delta: float = 0.0
+        """Re-check the section (for code that edits a loaded config)."""
+        _check_fields(self, "dataset.")
 
 
 @dataclass
 class ModelConfig:
-    """``model:`` section; names follow ``cebra.CEBRA``.
+    """``model:``: the CEBRA encoder, loss and sampling (names follow ``cebra.CEBRA``)."""
 
-    ``batch_size`` defaults to 512, not the seed's 4: InfoNCE contrasts each reference
-    with the other samples of the batch as negatives, so a batch of 4 gives 3 negatives
-    per step and a very noisy, biased loss (CEBRA's own examples use 512-4096).
-    """
+    model_architecture: str = setting("offset10-model", "encoder from CEBRA's registry (offset10-model sees "
+                                                        "10 samples = 0.33 s)", choices=_architectures, cebra=True)
+    device: str = setting("cuda_if_available", "cpu, cuda, cuda:N, mps or cuda_if_available (a missing GPU "
+                                               "falls back to the CPU with a warning)", check=_device,
+                          cebra=True, halfunet=True)
+    criterion: Literal["infonce"] = setting("infonce", "contrastive loss (CEBRA's InfoNCE)", cebra=True)
+    distance: Literal["cosine", "euclidean"] = setting("cosine", "similarity of embeddings in the loss", cebra=True)
+    conditional: Literal["time_delta", "delta", "time"] = setting(
+        "time_delta", "continuous-label positives: time_delta (label change seen over time_offsets) or delta "
+                      "(Gaussian with std delta); time forces time-contrastive learning", cebra=True)
+    temperature: float = setting(0.2, "InfoNCE temperature; CEBRA's 1.0 separates 900 movie frames poorly with "
+                                      "cosine similarity", gt=0, cebra=True)
+    temperature_mode: Literal["constant", "auto"] = setting("constant", "constant, or auto (learned)", cebra=True)
+    min_temperature: float | None = setting(0.1, "lower bound of a learned temperature", gt=0, cebra=True)
+    time_offsets: int = setting(10, "samples between a reference and its time positive (10 = 0.33 s at 30 Hz)",
+                                ge=1, cebra=True)
+    delta: float = setting(0.1, "label jitter std for conditional: delta", gt=0, cebra=True)
+    max_iterations: int = setting(5000, "optimizer steps", ge=1, cebra=True)
+    batch_size: int = setting(512, "references per session per step (also the negatives); the seed's 4 gives "
+                                   "3 negatives and a noisy, biased InfoNCE", ge=1, cebra=True)
+    learning_rate: float = setting(3e-4, "Adam learning rate", gt=0, cebra=True)
+    output_dimension: int = setting(32, "embedding dimension", ge=1, cebra=True)
+    num_hidden_units: int = setting(32, "hidden units of the encoder", ge=1, cebra=True)
+    hybrid: bool = setting(False, "add a time-contrastive loss to a label or stimulus loss", cebra=True)
+    learning_mode: str = setting("auto", "auto (labels -> behavior; stimulus labels -> stimulus_aligned; else "
+                                         "time_contrastive) or a registered mode", choices=_learning_modes, cebra=True)
+    behavior_label: str | None = setting("natural_movie_one.frame", "label of the session table that behavior "
+                                                                    "and hybrid modes train on (when fit gets no y)",
+                                         cebra=True)
+    stimulus_jitter: int = setting(15, "stimulus_aligned positives lie up to this many samples away in stimulus "
+                                       "time (0: the same frame); keeps the embedding smooth", ge=0, cebra=True)
+    mixed_precision: bool = setting(True, "bf16 autocast on CUDA", cebra=True, halfunet=True)
+    compile: bool = setting(False, "torch.compile the encoders (first steps slower)", cebra=True)
 
-    model_architecture: str = "offset10-model"
-    batch_size: int = 512
-    learning_rate: float = 3e-4
-    output_dimension: int = 32
-    num_hidden_units: int = 32
-    max_iterations: int = 5000
-    learning_mode: str = "stimulus_aligned"
-    conditional: str = "time_delta"
-    time_offsets: int = 10
-    temperature: float = 0.2
-    stimulus_jitter: int = 15
-    temperature_mode: str = "constant"
-    min_temperature: float | None = 0.1
-    distance: str = "cosine"
-    device: str = "cuda_if_available"
-    mixed_precision: bool = True
-    compile: bool = False
+
+@dataclass
+class EarlyStoppingConfig:
+    """``training.early_stopping:``: stop when the validation loss stops improving."""
+
+    enabled: bool = setting(True, "stop early on validation InfoNCE", cebra="early_stopping")
+    patience: int = setting(10, "validations without improvement before stopping", ge=1, cebra="patience")
+    min_delta: float = setting(0.0, "smallest decrease that counts as an improvement", ge=0, cebra="min_delta")
 
 
 @dataclass
 class TrainingConfig:
-    """``training:`` section.
+    """``training:``: how long, how often to validate and checkpoint, the seed."""
 
-    ``max_epochs`` bounds training in passes over the train samples; training stops at
-    whichever of ``model.max_iterations`` and ``max_epochs`` comes first.
-    """
-
-    max_epochs: int = 100
+    max_epochs: int | None = setting(None, "also stop after this many passes over the train samples "
+                                           "(whichever of this and max_iterations comes first); null: no bound",
+                                     ge=1, cebra=True)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
-    validate_every: int = 100
-    checkpoint_every: int = 500
-    seed: int = 0
+    validate_every: int = setting(100, "steps between validation losses", ge=1, cebra=True)
+    checkpoint_every: int = setting(500, "steps between checkpoints (0: only at the end)", ge=0, cebra=True)
+    seed: int = setting(0, "seed of weights, sampling and decoders; a seeded CPU run is reproducible", ge=0,
+                        cebra=True, halfunet=True)
 
 
 @dataclass
 class DecodingConfig:
-    """``decoding:`` frame-identification settings."""
+    """``decoding:``: frame identification and classification."""
 
-    n_neighbors: int = 5
-    tolerance_frames: int = 30
+    n_neighbors: int = setting(5, "neighbours of the kNN decoders", ge=1)
+    tolerance_frames: int = setting(30, "a frame within this many frames counts as identified (30 = 1 s)", ge=0)
 
 
 @dataclass
 class ReconstructionConfig:
-    """``reconstruction:`` HalfUNet settings (see :func:`neurocine.decoders.halfunet_decoding`)."""
+    """``reconstruction:``: the HalfUNet decoder from embeddings to frames."""
 
-    enabled: bool = True
-    num_epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 64
-    loss_fn: str = "l1_ssim"      # seed: mse; SSIM in the loss gave +0.05 SSIM on the demo
-    input_noise: float = 1.0      # augmentation, in embedding stds (0 disables)
-    latent_dim: int | None = None
-    patience: int = 3
-    max_train_samples: int | None = None
-    output_shape: list[int] = field(default_factory=lambda: [64, 128])
-    gradient_checkpointing: bool = False
+    enabled: bool = setting(True, "run the reconstruct stage")
+    num_epochs: int = setting(30, "maximum epochs (early stopping may end sooner)", ge=1, halfunet=True)
+    lr: float = setting(1e-3, "peak AdamW learning rate (cosine schedule)", gt=0, halfunet=True)
+    batch_size: int = setting(64, "images per step", ge=1, halfunet=True)
+    loss_fn: Literal["mse", "l1", "bce", "l1_ssim"] = setting(
+        "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the seed's mse gives blurrier frames",
+        halfunet=True)
+    input_noise: float = setting(1.0, "Gaussian noise on the training embeddings, in their std (0 disables)",
+                                 ge=0, halfunet=True)
+    latent_dim: int | None = setting(None, "internal latent size (null: the embedding dimension); >= 1024 "
+                                           "selects ComplexLargeUNetDecoderOnly", ge=1, halfunet=True)
+    patience: int | None = setting(3, "epochs without validation improvement before stopping (null: never)",
+                                   ge=1, halfunet=True)
+    weight_decay: float = setting(1e-4, "AdamW weight decay", ge=0, halfunet=True)
+    max_train_samples: int | None = setting(None, "train on at most this many samples (a CPU budget); null: all",
+                                            ge=1)
+    output_shape: list[int] = setting([64, 128], "[H, W] of the decoded frames", check=_shape, halfunet=True)
+    gradient_checkpointing: bool = setting(False, "recompute activations in backward to save memory",
+                                           halfunet=True)
 
 
 @dataclass
 class Config:
-    """The whole configuration."""
+    """The whole configuration (every section optional in YAML)."""
 
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
-    output_dir: str = "results"
+    output_dir: str = setting("results", "results folder")
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Config":
-        """Build from a nested dict; unknown keys raise :class:`ConfigError`."""
+        """Build and validate from a nested dict; unknown keys and bad values raise
+        :class:`ConfigError` naming the key."""
         cfg = _build(cls, data or {}, "")
-        cfg.dataset.validate()
+        _check_fields(cfg, "")
         return cfg
 
     @classmethod
     def load(cls, path: str | Path) -> "Config":
-        """Read a YAML file."""
+        """Read and validate a YAML file."""
         path = Path(path)
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         try:
             data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from exc
         if data is not None and not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (dataset, model, training, ...)")
@@ -174,7 +245,8 @@ class Config:
         return dataclasses.asdict(self)
 
     def override(self, dotted: dict[str, Any]) -> "Config":
-        """Return a copy with ``{"model.batch_size": 8, ...}`` applied (None values skipped)."""
+        """A validated copy with ``{"model.batch_size": 8, ...}`` applied (None values
+        skipped); ``self`` is not modified."""
         data = self.to_dict()
         for key, value in dotted.items():
             if value is None:
@@ -192,19 +264,19 @@ class Config:
 
     def save(self, path: str | Path) -> Path:
         """Write YAML atomically."""
-        from neurocine.atomic import atomic_path
+        from neurocine.atomic import atomic_write
 
-        with atomic_path(path) as tmp:
-            tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-        return Path(path)
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+# ------------------------------------------------------------------------- building
 def _build(cls, data: dict, prefix: str):
     if not isinstance(data, dict):
         raise ConfigError(f"'{prefix.rstrip('.') or 'config'}' must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - names, key=str)
     if unknown:
         raise ConfigError(f"unknown config key '{prefix}{unknown[0]}' (known in this section: {', '.join(sorted(names))})")
     kwargs = {}
@@ -223,6 +295,11 @@ def _coerce(value, hint, key: str):
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"config key '{key}': {value!r} is not a list")
         return [_coerce(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if typing.get_origin(hint) is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            raise ConfigError(f"config key '{key}': {value!r} is not one of {', '.join(map(str, allowed))}")
+        return value
     args = typing.get_args(hint)
     optional = type(None) in args
     base = next((a for a in args if a is not type(None)), hint) if args else hint
@@ -242,11 +319,166 @@ def _coerce(value, hint, key: str):
         if base is float:
             if isinstance(value, bool):
                 raise ValueError
-            return float(value)
+            out = float(value)
+            if out != out:  # NaN passes every bound test: refuse it here
+                raise ValueError
+            return out
         if base is str:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise ValueError
             return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ConfigError(f"config key '{key}': {value!r} is not a valid {getattr(base, '__name__', base)}") from None
     return value
+
+
+def _is_int(hint) -> bool:
+    return hint is int or int in typing.get_args(hint)
+
+
+def _rule_error(value, meta: dict, hint=None) -> str | None:
+    """Why ``value`` breaks its field's rules, or None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        kind = "an integer" if _is_int(hint) else "a number"
+        if meta.get("ge") is not None and value < meta["ge"]:
+            return f"expected {kind} >= {meta['ge']}"
+        if meta.get("gt") is not None and value <= meta["gt"]:
+            return f"expected {kind} > {meta['gt']}"
+        if meta.get("le") is not None and value > meta["le"]:
+            return f"expected {kind} <= {meta['le']}"
+    if meta.get("check") is not None:
+        return meta["check"](value)
+    if meta.get("choices") is not None:
+        allowed = meta["choices"]()
+        if value not in allowed:
+            if len(allowed) <= 12:
+                return f"expected one of {', '.join(allowed)}"
+            import difflib
+
+            near = difflib.get_close_matches(str(value), allowed, n=4, cutoff=0.5) or allowed[:4]
+            return f"expected one of {len(allowed)} registered names, e.g. {', '.join(near)}"
+    return None
+
+
+def _check_fields(obj, prefix: str) -> None:
+    """Every field's rules, recursively; the first violation raises, naming the key.
+    Run-time choices (which may import torch or cebra) are checked after the others."""
+    deferred = []
+    hints = typing.get_type_hints(type(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            _check_fields(value, f"{prefix}{f.name}.")
+            continue
+        meta = dict(f.metadata)
+        if meta.get("choices") is not None:
+            deferred.append((f, value, meta))
+            continue
+        error = _rule_error(value, meta, hints[f.name])
+        if error:
+            raise ConfigError(f"config key '{prefix}{f.name}': {value!r}, {error}")
+    for f, value, meta in deferred:
+        error = _rule_error(value, meta, hints[f.name])
+        if error:
+            raise ConfigError(f"config key '{prefix}{f.name}': {value!r}, {error}")
+
+
+# ----------------------------------------------------------------------- estimators
+def _walk(obj_or_cls, prefix=""):
+    """``(dotted key, field, type hint, value or default)`` over every leaf field, in
+    order; ``obj_or_cls`` is a config (values) or a config class (defaults)."""
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        if dataclasses.is_dataclass(hint):
+            yield from _walk(hint if isinstance(obj_or_cls, type) else getattr(obj_or_cls, f.name), f"{prefix}{f.name}.")
+            continue
+        if isinstance(obj_or_cls, type):
+            value = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        else:
+            value = getattr(obj_or_cls, f.name)
+        yield f"{prefix}{f.name}", f, hint, value
+
+
+def estimator_fields(estimator: str) -> list[tuple[str, str, Any, Any, dict]]:
+    """``[(parameter, config key, type hint, default, field metadata), ...]`` of one
+    estimator (``"cebra"`` or ``"halfunet"``), in table order."""
+    out = []
+    for key, f, hint, default in _walk(Config):
+        name = f.metadata.get("estimators", {}).get(estimator)
+        if name:
+            out.append((f.name if name is True else name, key, hint, default, dict(f.metadata)))
+    return out
+
+
+def estimator_params(estimator: str, cfg: Config) -> dict[str, Any]:
+    """The parameters of ``estimator`` as ``cfg`` sets them (the "one call" that builds an
+    estimator from its config sections)."""
+    values = {key: value for key, _, _, value in _walk(cfg)}
+    return {name: copy.deepcopy(values[key]) for name, key, _, _, _ in estimator_fields(estimator)}
+
+
+def estimator_signature(estimator: str, runtime: dict[str, Any]) -> tuple[inspect.Signature, dict[str, Any]]:
+    """``(signature, defaults)`` of an estimator's ``__init__``: its table fields plus
+    ``runtime`` parameters (not in YAML), all keyword arguments with defaults."""
+    # lists (YAML's [H, W]) become tuples: an estimator's defaults must be immutable
+    defaults = {name: tuple(default) if isinstance(default, list) else default
+                for name, _, _, default, _ in estimator_fields(estimator)}
+    defaults.update(runtime)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d) for n, d in defaults.items()]
+    return inspect.Signature(params), defaults
+
+
+def make_estimator_init(estimator: str, runtime: dict[str, Any], class_name: str):
+    """An sklearn-style ``__init__`` (stores every parameter, validates nothing) whose
+    signature is the table's; unknown keywords are a TypeError as in a written one."""
+    signature, defaults = estimator_signature(estimator, runtime)
+
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(f"{class_name}.__init__() got an unexpected keyword argument {unknown[0]!r}")
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, copy.deepcopy(default)))
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{class_name}.__init__"
+    return __init__
+
+
+def validate_estimator_params(estimator: str, params: dict[str, Any]) -> None:
+    """Apply the table's types and rules to an estimator's parameters (its ``fit`` calls
+    this); raises :class:`ConfigError` naming the parameter and its config key."""
+    for name, key, hint, _, meta in estimator_fields(estimator):
+        value = params[name]
+        try:
+            _coerce(value, hint, key)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}={value!r}: {str(exc).split(': ', 1)[-1]} (config key '{key}')") from None
+        error = _rule_error(value, meta, hint)
+        if error:
+            raise ConfigError(f"{name}={value!r}: {error} (config key '{key}')")
+
+
+def estimator_doc(estimator: str, runtime_help: dict[str, str]) -> str:
+    """The ``Args:`` block of an estimator docstring, from the table's help texts."""
+    lines = ["Args:"]
+    for name, key, _, default, meta in estimator_fields(estimator):
+        lines.append(f"    {name}: {meta['help']} (default {default!r}; config key ``{key}``).")
+    for name, text in runtime_help.items():
+        lines.append(f"    {name}: {text}")
+    return "\n".join(lines)
+
+
+def help_table() -> list[tuple[str, Any, str]]:
+    """``[(config key, default, help), ...]`` for every setting."""
+    return [(key, default, f.metadata.get("help", "")) for key, f, _, default in _walk(Config)]
+
+
+__all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
+           "ReconstructionConfig", "ConfigError", "MODES", "setting", "estimator_params", "estimator_fields",
+           "estimator_signature", "make_estimator_init", "validate_estimator_params", "estimator_doc", "help_table"]

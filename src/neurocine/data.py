@@ -26,11 +26,13 @@ from neurocine.config import MODES, Config, ConfigError, DatasetConfig
 from neurocine.errors import DataError
 from neurocine.io.detect import read_session
 from neurocine.session import SPLITS, Session, placeholder_traces
+from neurocine.stimuli import label_spec, spec_for
 
 __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
     "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
-    "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits",
+    "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits", "load_template", "prepare_splits",
+    "sharded_splits", "LazySplits",
 ]
 
 
@@ -157,8 +159,8 @@ class SplitData:
         index: ``(T_split,) int64`` sample index in the session.
         segment: ``(T_split,) int64`` id of the contiguous run of samples each belongs to;
             a model window never crosses a segment boundary.
-        movie_frame, movie_repeat: ``(T_split,) int64``, -1 outside the movie.
-        grating_orientation, grating_temporal_frequency: ``(T_split,) float32``, NaN outside.
+        labels: ``{name: (T_split,) array}``, the session's label table cut to the split
+            (see :mod:`neurocine.stimuli`).
         session_index: ``(T_split,) int64`` session of each sample (0 unless ``pad``).
         num_neurons: Per-session neuron counts (``pad``: before padding).
     """
@@ -168,10 +170,7 @@ class SplitData:
     time: np.ndarray
     index: np.ndarray
     segment: np.ndarray
-    movie_frame: np.ndarray
-    movie_repeat: np.ndarray
-    grating_orientation: np.ndarray
-    grating_temporal_frequency: np.ndarray
+    labels: dict
     session_index: np.ndarray
     num_neurons: tuple[int, ...]
 
@@ -181,6 +180,12 @@ class SplitData:
     @property
     def shape(self) -> tuple[int, int]:
         return tuple(self.neural.shape)
+
+    def label(self, name: str) -> np.ndarray:
+        """``(T_split,)`` values of label ``name`` (its fill value where absent)."""
+        if name in self.labels:
+            return self.labels[name]
+        return label_spec(name).empty(len(self))
 
 
 def contiguous_segments(index: np.ndarray) -> np.ndarray:
@@ -202,9 +207,7 @@ def session_split(session: Session, split: str, time_normalized: bool = True, se
     return SplitData(
         session_id=session.session_id, neural=neural,
         time=t[idx], index=idx.astype(np.int64), segment=contiguous_segments(idx),
-        movie_frame=session.movie_frame[idx], movie_repeat=session.movie_repeat[idx],
-        grating_orientation=session.grating_orientation[idx],
-        grating_temporal_frequency=session.grating_temporal_frequency[idx],
+        labels={name: values[idx] for name, values in session.labels.items()},
         session_index=np.full(len(idx), session_index, dtype=np.int64), num_neurons=(session.num_neurons,))
 
 
@@ -269,11 +272,14 @@ def pad_splits(parts: list[SplitData]) -> SplitData:
         segs.append(p.segment + seg_offset)
         seg_offset += int(p.segment.max()) + 1 if len(p) else 0
     cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+    names = list(dict.fromkeys(n for p in parts for n in p.labels))
+    labels = {}
+    for n in names:
+        spec = spec_for(n, next(p.labels[n] for p in parts if n in p.labels))
+        labels[n] = np.concatenate([p.labels[n] if n in p.labels else spec.empty(len(p)) for p in parts])
     return SplitData(session_id="pad", neural=neural, time=cat("time"), index=cat("index"),
-                     segment=np.concatenate(segs), movie_frame=cat("movie_frame"), movie_repeat=cat("movie_repeat"),
-                     grating_orientation=cat("grating_orientation"),
-                     grating_temporal_frequency=cat("grating_temporal_frequency"),
-                     session_index=cat("session_index"), num_neurons=tuple(n for p in parts for n in p.num_neurons))
+                     segment=np.concatenate(segs), labels=labels, session_index=cat("session_index"),
+                     num_neurons=tuple(n for p in parts for n in p.num_neurons))
 
 
 def _dataset_config(config) -> DatasetConfig:
@@ -323,6 +329,58 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
     return parts
 
 
+def prepare_splits(dataset: DatasetConfig, progress: bool = False):
+    """Load, normalise and cut every split of the sessions ``dataset`` names.
+
+    Returns:
+        ``(sessions, {split: [SplitData per session]})``: the raw sessions (a
+        :class:`SessionList`, whose ``skipped`` lists files passed over) and the
+        normalised splits (``first_only``: the first session alone).
+    """
+    dataset.validate()
+    sessions = load_sessions(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.skip_bad,
+                             progress=progress)
+    if dataset.mode == "first_only":
+        sessions = SessionList(sessions[:1], sessions.skipped)
+    splits = {s: normalized_splits(sessions, s, dataset.normalize, dataset.normalize_time) for s in SPLITS}
+    return sessions, splits
+
+
+def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False):
+    """A distributed rank's view of the sessions: the dF/F of files ``rank, rank + world,
+    ...`` read and normalised; every other session read (labels only) when needed and not
+    kept (:class:`LazySplits`).
+
+    Returns:
+        ``({split: LazySplits}, session_ids, num_neurons)``.
+    """
+    from tqdm.auto import tqdm
+
+    from neurocine.embed.distributed import shard
+
+    dataset.validate()
+    if dataset.skip_bad:
+        raise DataError(dataset.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found "
+                                          "only by the rank that reads its dF/F); run 'neurocine check' and remove "
+                                          "bad files")
+    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions)
+    mine = set(shard(len(files), world, rank))
+    held = {split: {} for split in SPLITS}
+    session_ids, num_neurons = [], []
+    for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
+        session = read_session(path, traces=i in mine)
+        session_ids.append(session.session_id)
+        num_neurons.append(session.num_neurons)
+        if i in mine:
+            for split in SPLITS:
+                part = normalized_splits([session], split, dataset.normalize, dataset.normalize_time)[0]
+                part.session_index[:] = i
+                held[split][i] = part
+        del session
+    return ({split: LazySplits(files, split, held[split], dataset.normalize_time) for split in SPLITS},
+            session_ids, num_neurons)
+
+
 # --------------------------------------------------------------------------- loaders
 class SplitDataset(torch.utils.data.Dataset):
     """Map-style dataset over one :class:`SplitData`: item ``i`` is
@@ -359,7 +417,7 @@ class TensorSampler:
         >>> from neurocine.data import SplitData, TensorSampler
         >>> z = np.zeros(100, dtype=np.int64)
         >>> d = SplitData("s", np.ones((100, 7), np.float32), np.linspace(0, 1, 100, dtype=np.float32),
-        ...               np.arange(100), z, z - 1, z - 1, z * np.nan, z * np.nan, z, (7,))
+        ...               np.arange(100), z, {}, z, (7,))
         >>> neural, time, idx = TensorSampler(d).sample(32)
         >>> tuple(neural.shape), tuple(time.shape)
         ((32, 7), (32,))
@@ -383,3 +441,38 @@ class TensorSampler:
         """Iterate the whole split once in order, ``batch_size`` rows at a time."""
         for start in range(0, len(self), batch_size):
             yield self.neural[start:start + batch_size], self.time[start:start + batch_size]
+
+
+# ------------------------------------------------------------------------- templates
+def load_template(path: str | Path, output_shape=None, n_frames: int | None = None) -> np.ndarray:
+    """A stimulus template (movie frames or images) as ``(K, H, W) float32`` in [0, 1],
+    resized (area-averaged) to ``output_shape`` when given.
+
+    Args:
+        path: ``.npy`` of ``(K, H, W)`` uint8 (0..255) or float (0..1) frames, e.g.
+            allensdk's ``get_stimulus_template('natural_movie_one')``.
+        output_shape: ``(H, W)`` to resize to, or None.
+        n_frames: Expected K (the label's template length), checked when given.
+
+    Raises:
+        DataError: missing, unreadable, wrong rank, or wrong number of frames.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "template not found (expected a (frames, H, W) uint8 .npy; for Allen data save "
+                              "allensdk's get_stimulus_template('natural_movie_one'), or set dataset.movie_path)")
+    try:
+        movie = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(path, f"not a readable .npy file ({type(exc).__name__})") from None
+    if movie.ndim != 3:
+        raise DataError(path, f"template has shape {movie.shape}, expected (frames, H, W)")
+    if n_frames is not None and movie.shape[0] != n_frames:
+        raise DataError(path, f"template has {movie.shape[0]} frames, expected {n_frames}")
+    scale = 255.0 if movie.dtype == np.uint8 or movie.max() > 1.5 else 1.0
+    frames = movie.astype(np.float32) / scale
+    if output_shape is not None and tuple(frames.shape[1:]) != tuple(output_shape):
+        import torch.nn.functional as F
+
+        frames = F.interpolate(torch.from_numpy(frames)[:, None], size=tuple(output_shape), mode="area")[:, 0].numpy()
+    return frames

@@ -1,11 +1,13 @@
 """Exceptions with one-line, user-facing messages.
 
-Every error raised on bad user input (files, config keys, arguments) is a subclass of
-:class:`NeurocineError`; the CLI prints its message on one line and exits with code 2.
+Every error raised on bad user input (files, config keys, arguments, output paths) is a
+subclass of :class:`NeurocineError`; the CLI prints its message on one line and exits with
+code 2.
 """
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -29,3 +31,36 @@ class DataError(NeurocineError, ValueError):
 
 class ConfigError(NeurocineError, ValueError):
     """A config key or value is unknown or out of range."""
+
+
+_OS_REASONS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOTDIR: "a parent of this path is a file, not a folder",
+    errno.EISDIR: "is a folder, expected a file",
+}
+
+
+class OutputError(NeurocineError, OSError):
+    """A result could not be written (disk full, read-only file system, permissions, a
+    path below a file). Earlier results are left intact.
+
+    Args:
+        path: The file that was being written.
+        exc: The operating-system error, or a message.
+    """
+
+    def __init__(self, path: str | Path, exc: OSError | str):
+        self.path = Path(path)
+        if isinstance(exc, OSError):
+            reason = _OS_REASONS.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
+        else:
+            reason = str(exc)
+        self.reason = reason
+        Exception.__init__(self, f"{path}: cannot write ({reason}); earlier results are unchanged")
+
+    def __str__(self) -> str:
+        return self.args[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from neurocine.errors import DataError
+from neurocine.stimuli import STIMULI, derive_labels, label_spec, spec_for
 
 SPLITS = ("train", "valid", "test")
 
@@ -27,7 +28,7 @@ def is_placeholder(traces: np.ndarray) -> bool:
 
 @dataclass
 class Session:
-    """One two-photon session with per-timepoint stimulus labels.
+    """One two-photon session with a per-sample label table.
 
     Attributes:
         session_id: Allen ophys session id (the file stem), e.g. ``"501021421"``.
@@ -38,19 +39,15 @@ class Session:
             trials/epochs. Most of a session (spontaneous activity, other stimuli) is in
             no split.
         domain: ``(start, end)`` of the recording in seconds.
-        movie_frame: ``(T,) int64`` natural_movie_one frame shown at each sample
-            (0..899), -1 outside the movie.
-        movie_repeat: ``(T,) int64`` repeat of natural_movie_one (0..9), -1 outside.
-        grating_orientation: ``(T,) float32`` drifting-grating direction in degrees
-            (0, 45, ..., 315), NaN outside grating trials.
-        grating_temporal_frequency: ``(T,) float32`` grating temporal frequency in Hz
-            (1, 2, 4, 8, 15), NaN outside grating trials.
+        labels: ``{name: (T,) array}``, what was shown at each sample, by registered label
+            name (:mod:`neurocine.stimuli`): ``natural_movie_one.frame`` (-1 outside the
+            movie), ``drifting_gratings.direction`` (deg, NaN outside), ``running_speed``
+            (cm/s), ... Derived labels (``drifting_gratings.orientation``) are added when
+            their inputs are present.
         unit_ids: ``(N,)`` str ROI ids.
-        layout: ``"kirby"`` or ``"brainsets"``: the file layout it was read from.
+        layout: The file layout it was read from (``"kirby"``, ``"brainsets"``, ...).
         path: The file it was read from (None when built in memory).
         subject: Subject metadata (id, cre_line, target_area, ...), strings.
-        running_speed: ``(T,) float32`` cm/s interpolated at sample times, NaN where
-            the file has none.
     """
 
     session_id: str
@@ -61,15 +58,16 @@ class Session:
     valid_mask: np.ndarray
     test_mask: np.ndarray
     domain: tuple[float, float]
-    movie_frame: np.ndarray
-    movie_repeat: np.ndarray
-    grating_orientation: np.ndarray
-    grating_temporal_frequency: np.ndarray
-    unit_ids: np.ndarray
+    labels: dict = field(default_factory=dict)
+    unit_ids: np.ndarray | None = None
     layout: str = "kirby"
     path: Path | None = None
     subject: dict = field(default_factory=dict)
-    running_speed: np.ndarray | None = None
+
+    def __post_init__(self):
+        self.labels = derive_labels(self.labels)
+        if self.unit_ids is None:
+            self.unit_ids = np.array([f"unit_{i}" for i in range(self.traces.shape[1])], dtype=object)
 
     @property
     def has_traces(self) -> bool:
@@ -95,14 +93,17 @@ class Session:
             raise ValueError(f"unknown split {split!r}; expected one of {SPLITS + ('all',)}")
         return getattr(self, f"{split}_mask")
 
+    def label(self, name: str) -> np.ndarray:
+        """The ``(T,)`` values of label ``name``; the label's fill value (-1 / NaN)
+        everywhere when this session has no such label."""
+        if name in self.labels:
+            return self.labels[name]
+        return label_spec(name).empty(self.num_timepoints)
+
     def stimuli(self) -> list[str]:
-        """Names of the stimuli with at least one labelled sample."""
-        found = []
-        if (self.movie_frame >= 0).any():
-            found.append("natural_movie_one")
-        if np.isfinite(self.grating_orientation).any():
-            found.append("drifting_gratings")
-        return found
+        """Names of the registered stimuli with at least one labelled sample."""
+        return [name for name, stim in STIMULI.items()
+                if any(n in self.labels and label_spec(n).present(self.labels[n]).any() for n in stim.labels)]
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{s}={int(self.mask(s).sum())}" for s in SPLITS)
@@ -176,10 +177,33 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
             raise DataError(where, f"{split}_mask has shape {m.shape}, expected ({tr.shape[0]},)")
         if not m.any():
             raise DataError(where, f"split '{split}' is empty: no samples in {split}_mask / {split}_domain")
-    for name in ("movie_frame", "movie_repeat", "grating_orientation", "grating_temporal_frequency"):
-        arr = getattr(session, name)
-        if arr.shape != ts.shape:
-            raise DataError(where, f"{name} labels have shape {arr.shape}, expected ({tr.shape[0]},)")
+    for name, values in session.labels.items():
+        check_label(name, values, tr.shape[0], where)
     if len(session.unit_ids) != tr.shape[1]:
         raise DataError(where, f"{len(session.unit_ids)} unit ids for {tr.shape[1]} neurons in df_over_f")
     return session
+
+
+def check_label(name: str, values: np.ndarray, T: int, where) -> None:
+    """One label's shape and values against its spec: frame indices within the template,
+    class values in the class table, no stray negative indices."""
+    values = np.asarray(values)
+    if values.shape != (T,):
+        raise DataError(where, f"label {name} has shape {values.shape}, expected ({T},)")
+    spec = spec_for(name, values)
+    if spec.dtype == "int64":
+        low = values[values < -1]
+        if len(low):
+            raise DataError(where, f"label {name} has value {int(low[0])}, expected -1 (none) or an index >= 0")
+        if spec.n_values is not None and (values >= spec.n_values).any():
+            bad = int(values[values >= spec.n_values][0])
+            raise DataError(where, f"label {name} has {bad}, expected 0..{spec.n_values - 1} "
+                                   f"({spec.template or spec.stimulus} has {spec.n_values} frames)")
+    if spec.classes is not None:
+        here = spec.present(values)
+        table = np.asarray(spec.classes, dtype=np.float64)
+        off = np.min(np.abs(values[here].astype(np.float64)[:, None] - table[None]), axis=1) > 1e-3 * (1 + np.abs(table).max())
+        if off.any():
+            bad = values[here][off][0]
+            raise DataError(where, f"label {name} has value {bad:g}, expected one of "
+                                   f"{', '.join(f'{c:g}' for c in spec.classes[:8])}{' ...' if len(spec.classes) > 8 else ''}")

@@ -1,5 +1,5 @@
-"""Frame identification: which natural_movie_one frame a held-out sample was recorded
-during, by kNN (cosine) from train-split samples, with its baselines and chance.
+"""Frame identification: which movie frame a held-out sample was recorded during, by kNN
+(cosine) from train-split samples, with its baselines and chance.
 
 Metrics (fractions in [0, 1], errors in frames):
 
@@ -13,8 +13,6 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
-
-N_MOVIE_FRAMES = 900
 
 
 def knn_predict_frames(train_X: np.ndarray, train_frames: np.ndarray, test_X: np.ndarray,
@@ -46,7 +44,7 @@ def summarize(errors: np.ndarray, tolerance: int = 30) -> dict:
             "n": int(len(errors))}
 
 
-def chance_level(true_frames: np.ndarray, n_frames: int = N_MOVIE_FRAMES, tolerance: int = 30) -> dict:
+def chance_level(true_frames: np.ndarray, n_frames: int, tolerance: int = 30) -> dict:
     """Exact expectation for a guess drawn uniformly from all ``n_frames`` frames."""
     frames = np.arange(n_frames)
     err = np.abs(true_frames[:, None].astype(np.int64) - frames[None])
@@ -59,13 +57,14 @@ def movie_rows(frames: np.ndarray) -> np.ndarray:
 
 
 def evaluate_frame_id(train: dict, test: dict, embed_dim: int, n_neighbors: int = 5, tolerance: int = 30,
-                      seed: int = 0) -> dict:
+                      seed: int = 0, *, n_frames: int) -> dict:
     """Frame-ID of CEBRA embeddings beside raw dF/F kNN, PCA kNN and chance.
 
     Args:
         train, test: ``{session_id: {"embedding": (T, D), "neural": (T, N), "frame": (T,)}}``
             for the train and test splits (``neural`` z-scored dF/F).
         embed_dim: PCA dimension (the embedding's).
+        n_frames: Frames in the movie (for chance).
 
     Returns:
         ``{"cebra": {...}, "raw_knn": {...}, "pca_knn": {...}, "chance": {...},
@@ -91,14 +90,14 @@ def evaluate_frame_id(train: dict, test: dict, embed_dim: int, n_neighbors: int 
             pooled[name].append(err)
             res[name] = summarize(err, tolerance)
             preds[name] = p
-        res["chance"] = chance_level(true, tolerance=tolerance)
+        res["chance"] = chance_level(true, n_frames, tolerance=tolerance)
         pooled["chance"].append(true)
         per_session[sid] = res
         predictions[sid] = preds
     out = {}
     for m in methods:
         if m == "chance":
-            out[m] = chance_level(np.concatenate(pooled[m]), tolerance=tolerance) if pooled[m] else {}
+            out[m] = chance_level(np.concatenate(pooled[m]), n_frames, tolerance=tolerance) if pooled[m] else {}
         else:
             out[m] = summarize(np.concatenate(pooled[m]), tolerance) if pooled[m] else {}
     out["per_session"] = per_session
@@ -127,7 +126,7 @@ def cross_session_frame_id(train: dict, test: dict, n_neighbors: int = 5, tolera
     return {"sessions": ids, "accuracy_1s": acc.tolist(), "mean_abs_frame_error": mae.tolist()}
 
 
-def consistency(train: dict) -> dict:
+def consistency(train: dict, n_frames: int) -> dict:
     """CEBRA's between-datasets consistency (R² of linear fits between sessions'
     embeddings, aligned by movie frame), via ``cebra.sklearn.metrics.consistency_score``."""
     from cebra.integrations.sklearn.metrics import consistency_score
@@ -138,6 +137,6 @@ def consistency(train: dict) -> dict:
     embs = [train[s]["embedding"][movie_rows(train[s]["frame"])] for s in ids]
     labels = [train[s]["frame"][movie_rows(train[s]["frame"])].astype(float) for s in ids]
     scores, pairs, datasets = consistency_score(embs, between="datasets", labels=labels, dataset_ids=ids,
-                                                num_discretization_bins=N_MOVIE_FRAMES // 10)
+                                                num_discretization_bins=n_frames // 10)
     return {"scores": [float(x) for x in np.ravel(scores)], "pairs": [[str(a) for a in p] for p in np.asarray(pairs).reshape(-1, 2)],
             "mean_r2": float(np.mean(scores))}

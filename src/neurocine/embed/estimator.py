@@ -1,9 +1,11 @@
 """``neurocine.CEBRA``: an sklearn-style estimator, a drop-in for ``cebra.CEBRA``.
 
-Same parameter names as ``cebra.CEBRA``; defaults chosen for Allen two-photon data (batch
-512, 32 output dimensions, offset10-model, time offset 10 samples = 0.33 s). It adds
-multi-session training without labels (stimulus-aligned), device-side sampling, early
-stopping, checkpoints and a one-file save/load.
+Same parameter names as ``cebra.CEBRA``; its parameters, defaults and their help come from
+the one settings table (:mod:`neurocine.config`, sections ``model`` and ``training``), so
+every parameter can be set from YAML and ``CEBRA.from_config(cfg)`` builds it in one call.
+It adds multi-session training without labels (stimulus-aligned), device-side sampling,
+early stopping, checkpoints and a one-file save/load. How positives are chosen is the
+learning mode's business (:mod:`neurocine.embed.modes`).
 
 Example:
     >>> import numpy as np
@@ -23,36 +25,54 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
 
+from neurocine.config import (Config, estimator_doc, estimator_params, make_estimator_init,
+                              validate_estimator_params)
 from neurocine.data import SplitData
+from neurocine.embed import modes
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
-from neurocine.embed.sampling import ContrastiveSampler, build_session_tensors, stimulus_keys
-from neurocine.embed.trainer import TrainSettings, TrainState, save_atomic, train_contrastive
+from neurocine.embed.sampling import build_session_tensors
+from neurocine.embed.trainer import TrainState, save_atomic, train_contrastive
 from neurocine.errors import ConfigError, NeurocineError
 from neurocine.session import is_placeholder
+from neurocine.stimuli import STIMULI, label_spec
 
-LEARNING_MODES = ("auto", "time_contrastive", "stimulus_aligned", "behavior", "hybrid")
 FORMAT = "neurocine-cebra-1"
+#: Parameters that are not settings (the pipeline sets them per run).
+RUNTIME = {"checkpoint_path": None, "verbose": False}
+RUNTIME_HELP = {"checkpoint_path": "file for atomic checkpoints (``fit(resume=True)`` continues from it).",
+                "verbose": "show a progress bar."}
 
 
 @dataclass
 class _Part:
+    """One session's fit input: ``neural (T, N)``, ``segment (T,)``, user labels ``y``
+    and the label table (neurocine inputs)."""
+
     session_id: str
     neural: np.ndarray
     segment: np.ndarray
-    labels: np.ndarray | None
-    keys: np.ndarray | None
+    y: np.ndarray | None
+    table: dict
 
 
-@dataclass
-class _Facts:
-    """What fit needs to know about a session before building its tensors."""
-    session_id: str
-    num_neurons: int
-    holds: bool
-    has_labels: bool
-    has_keys: bool
-    integer_labels: bool
+def _as_array(x, i: int) -> np.ndarray:
+    """One session's ``(T, N)`` array, checked as scikit-learn checks inputs (2-D, finite,
+    numeric, dense)."""
+    from sklearn.utils.validation import check_array
+
+    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+    return check_array(arr, dtype=np.float32, input_name=f"session {i}")
+
+
+def _is_one_array(X) -> bool:
+    """A single session's array (numpy, torch, sparse or any array-like), not a list of them."""
+    import scipy.sparse
+
+    if isinstance(X, (list, tuple)):  # rows of one array (nested lists), or a list of sessions
+        return len(X) > 0 and not hasattr(X[0], "shape") and np.ndim(X[0]) == 1
+    return isinstance(X, (np.ndarray, torch.Tensor)) or scipy.sparse.issparse(X) or hasattr(X, "__array__")
 
 
 class _Parts:
@@ -65,7 +85,7 @@ class _Parts:
     def __init__(self, X, y):
         from neurocine.session import Session
 
-        if isinstance(X, (np.ndarray, torch.Tensor, SplitData, Session)):
+        if isinstance(X, (SplitData, Session)) or _is_one_array(X):
             X = [X]
             y = None if y is None else [y]
         if not (hasattr(X, "__len__") and hasattr(X, "__getitem__")):
@@ -98,171 +118,77 @@ class _Parts:
 
             x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
-            keys = stimulus_keys(x.movie_frame, x.grating_orientation, x.grating_temporal_frequency, x.segment)
-            part = _Part(x.session_id, x.neural, x.segment, None, keys)
+            part = _Part(x.session_id, x.neural, x.segment, None, x.labels)
         else:
-            arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-            if arr.ndim != 2:
-                raise ConfigError(f"fit: session {i} has shape {arr.shape}, expected (T, N)")
-            if not np.isfinite(arr).all():
-                raise ConfigError(f"fit: session {i} contains NaN/inf values")
-            part = _Part(str(i), arr.astype(np.float32), np.zeros(len(arr), dtype=np.int64), None, None)
+            arr = _as_array(x, i)
+            part = _Part(str(i), arr, np.zeros(len(arr), dtype=np.int64), None, {})
         if self.y is not None:
             lab = self.y[i]
             lab = np.asarray(lab.detach().cpu() if isinstance(lab, torch.Tensor) else lab)
+            if lab.dtype.kind not in "iufb":
+                raise ConfigError(f"fit: Unknown label type {lab.dtype} for session {i}; expected numbers "
+                                  "(integers: discrete labels, floats: continuous)")
             if lab.ndim == 2 and lab.shape[1] == 1:
                 lab = lab[:, 0]
             if lab.shape[0] != len(part.neural):
                 raise ConfigError(f"fit: session {i} has {len(part.neural)} samples but {lab.shape[0]} labels")
-            part.labels = lab
+            part.y = lab
         return part
 
-    def facts(self) -> list[_Facts]:
+    def facts(self) -> list[modes.Facts]:
         out = []
         for i in range(len(self)):
             p = self[i]
-            out.append(_Facts(p.session_id, int(p.neural.shape[1]), not is_placeholder(p.neural),
-                              p.labels is not None, p.keys is not None and bool((p.keys >= 0).any()),
-                              p.labels is not None and np.issubdtype(p.labels.dtype, np.integer)))
+            shown = tuple(name for name, stim in STIMULI.items()
+                          if any(n in p.table and label_spec(n).present(p.table[n]).any() for n in stim.labels))
+            out.append(modes.Facts(p.session_id, int(p.neural.shape[1]), not is_placeholder(p.neural),
+                                   p.y is not None, p.y is not None and np.issubdtype(p.y.dtype, np.integer),
+                                   tuple(p.table), shown))
         return out
 
 
-class CEBRA(BaseEstimator, TransformerMixin):
-    """CEBRA embeddings of one or many sessions.
+class CEBRA(TransformerMixin, BaseEstimator):
+    __doc__ = ("CEBRA embeddings of one or many sessions (parameters: ``cebra.CEBRA``'s names; defaults for "
+               "Allen two-photon data).\n\n" + estimator_doc("cebra", RUNTIME_HELP))
+    __init__ = make_estimator_init("cebra", RUNTIME, "CEBRA")
 
-    Args:
-        model_architecture: Name in CEBRA's registry (``offset10-model``, ``offset1-model``, ...).
-        device: ``cpu``, ``cuda``, ``cuda_if_available`` or ``mps``.
-        criterion: ``"infonce"`` (CEBRA's InfoNCE).
-        distance: ``"cosine"`` or ``"euclidean"``.
-        conditional: For continuous labels: ``"time_delta"`` (CEBRA's default for
-            behavior) or ``"delta"``; ``"time"`` forces time-contrastive learning.
-        temperature, temperature_mode, min_temperature: InfoNCE temperature, ``constant``
-            or learnable (``auto``).
-        time_offsets: Samples between a reference and its time positive (10 = 0.33 s at 30 Hz).
-        delta: Label jitter std for ``conditional="delta"``.
-        max_iterations: Optimizer steps.
-        batch_size: References per session per step (also the negatives). Values below 64
-            work but give few negatives and a noisy InfoNCE; a warning says so.
-        learning_rate: Adam learning rate.
-        output_dimension: Embedding dimension.
-        num_hidden_units: Hidden units of the encoder.
-        hybrid: Add a time-contrastive loss to the label/stimulus loss.
-        learning_mode: ``auto`` (labels -> behavior; sessions with stimulus labels ->
-            stimulus_aligned; else time_contrastive), or one of those explicitly.
-        validate_every, patience, min_delta: Early stopping on validation InfoNCE
-            (needs ``valid`` data in :meth:`fit`).
-        checkpoint_every, checkpoint_path: Atomic checkpoints for ``fit(resume=True)``.
-        mixed_precision: bf16 autocast on CUDA.
-        compile: ``torch.compile`` the encoders.
-        seed: Seed of weights and sampling; a seeded CPU run is reproducible.
-        stimulus_jitter: Stimulus-aligned positives are drawn up to this many samples
-            away in stimulus time (0 = the identical frame), which keeps the embedding
-            smooth in stimulus time instead of memorising training repeats.
-        verbose: Progress bar.
-    """
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # embeddings are float32 whatever the input
+        return tags
 
-    def __init__(self, model_architecture: str = "offset10-model", device: str = "cuda_if_available",
-                 criterion: str = "infonce", distance: str = "cosine", conditional: str = "time_delta",
-                 temperature: float = 0.2, temperature_mode: str = "constant", min_temperature: float | None = 0.1,
-                 time_offsets: int = 10, delta: float = 0.1, max_iterations: int = 5000, batch_size: int = 512,
-                 learning_rate: float = 3e-4, output_dimension: int = 32, num_hidden_units: int = 32,
-                 hybrid: bool = False, learning_mode: str = "auto", validate_every: int = 100,
-                 patience: int | None = 10, min_delta: float = 0.0, checkpoint_every: int = 500,
-                 checkpoint_path: str | None = None, mixed_precision: bool = True, compile: bool = False,
-                 seed: int = 0, verbose: bool = False, stimulus_jitter: int = 15):
-        self.model_architecture = model_architecture
-        self.device = device
-        self.criterion = criterion
-        self.distance = distance
-        self.conditional = conditional
-        self.temperature = temperature
-        self.temperature_mode = temperature_mode
-        self.min_temperature = min_temperature
-        self.time_offsets = time_offsets
-        self.delta = delta
-        self.max_iterations = max_iterations
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.output_dimension = output_dimension
-        self.num_hidden_units = num_hidden_units
-        self.hybrid = hybrid
-        self.learning_mode = learning_mode
-        self.validate_every = validate_every
-        self.patience = patience
-        self.min_delta = min_delta
-        self.checkpoint_every = checkpoint_every
-        self.checkpoint_path = checkpoint_path
-        self.mixed_precision = mixed_precision
-        self.compile = compile
-        self.seed = seed
-        self.verbose = verbose
-        self.stimulus_jitter = stimulus_jitter
+    @classmethod
+    def from_config(cls, cfg: Config, **runtime) -> "CEBRA":
+        """The estimator ``cfg`` describes (sections ``model`` and ``training``), with
+        run-time parameters (``checkpoint_path``, ``verbose``)."""
+        return cls(**estimator_params("cebra", cfg), **runtime)
 
     # ------------------------------------------------------------------------ fit
-    def _resolve_mode(self, parts: list[_Facts]) -> str:
-        mode = self.learning_mode
-        if mode not in LEARNING_MODES:
-            raise ConfigError(f"learning_mode: {mode!r}, expected one of {', '.join(LEARNING_MODES)}")
-        has_labels = all(f.has_labels for f in parts)
-        has_keys = all(f.has_keys for f in parts)
-        if self.conditional == "time":
-            return "time_contrastive"
-        if mode == "auto":
-            if has_labels:
-                mode = "behavior"
-            elif has_keys:
-                mode = "stimulus_aligned"
-            else:
-                mode = "time_contrastive"
-                if len(parts) > 1:
-                    warnings.warn("multi-session fit without labels or stimulus information: sessions are trained "
-                                  "with per-session time contrast and their embeddings are NOT aligned",
-                                  RuntimeWarning, stacklevel=3)
-        if mode == "hybrid":
-            mode = "behavior" if has_labels else "stimulus_aligned"
-            self._hybrid = True
-        if mode == "behavior" and not has_labels:
-            raise ConfigError("learning_mode='behavior' needs labels: fit(X, y)")
-        if mode == "stimulus_aligned" and not has_keys:
-            raise ConfigError("learning_mode='stimulus_aligned' needs sessions with stimulus labels "
-                              "(neurocine Session/SplitData with movie frames or gratings)")
-        return mode
+    def _params(self) -> dict:
+        return {name: getattr(self, name) for name in self._get_param_names()}
 
-    def _samplers(self, tensors, mode: str, labels_discrete: bool, generator_seed: int, device, dist_ctx=None):
-        def gen(k):
-            return torch.Generator(device=device).manual_seed(generator_seed + k)
-
-        reduce = None
-        if dist_ctx is not None and not dist_ctx.shared_encoder:
-            from neurocine.embed.distributed import sum_across_ranks
-
-            reduce = lambda t: sum_across_ranks(t, dist_ctx)  # noqa: E731
-        common = dict(time_offset=self.time_offsets, conditional=self.conditional, delta=self.delta, reduce=reduce)
-        jitter = dict(key_jitter=self.stimulus_jitter if mode == "stimulus_aligned" else 0)
-        if mode == "time_contrastive":
-            return [ContrastiveSampler(tensors, "time", generator=gen(0), **common)]
-        kind = "discrete" if (mode == "stimulus_aligned" or labels_discrete) else "continuous"
-        out = [ContrastiveSampler(tensors, kind, generator=gen(0), **common, **jitter)]
-        if self.hybrid or getattr(self, "_hybrid", False):
-            out.append(ContrastiveSampler(tensors, "time", generator=gen(1), **common))
-        return out
-
-    def _tensors(self, parts: _Parts, mode: str, device, dist_ctx=None):
+    def _tensors(self, parts: _Parts, mode, device, dist_ctx=None):
         """Index tensors per session; in a distributed run only a compact summary of the
         sessions another rank owns (sizes and label counts, no per-sample arrays)."""
         left, right = self.model_.left, self.model_.right
         out = []
         for j in range(len(parts)):
             p = parts[j]
-            lab = p.keys if mode == "stimulus_aligned" else p.labels if mode == "behavior" else None
             try:
-                t = build_session_tensors(p.neural, p.segment, left, right, self.time_offsets, lab, device)
+                t = build_session_tensors(p.neural, p.segment, left, right, self.time_offsets,
+                                          mode.sampler_labels(p), device)
             except ValueError as exc:
                 raise ConfigError(f"session {p.session_id}: {exc}") from None
             owned = dist_ctx is None or dist_ctx.shared_encoder or dist_ctx.owner[j] == dist_ctx.rank
             out.append(t if owned else t.summary())
         return out
+
+    def _reduce(self, dist_ctx):
+        if dist_ctx is None or dist_ctx.shared_encoder:
+            return None
+        from neurocine.embed.distributed import sum_across_ranks
+
+        return lambda t: sum_across_ranks(t, dist_ctx)
 
     def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None) -> "CEBRA":
         """Train on one or many sessions.
@@ -285,25 +211,21 @@ class CEBRA(BaseEstimator, TransformerMixin):
         Returns:
             self.
         """
-        if self.batch_size is None or self.batch_size < 1:
-            raise ConfigError(f"batch_size: {self.batch_size}, expected a positive integer")
+        params = self._params()
+        validate_estimator_params("cebra", params)
         if self.batch_size < 64:
             warnings.warn(f"batch_size={self.batch_size}: InfoNCE uses the other samples of the batch as negatives, "
                           "so a small batch gives a noisy, biased loss; 512 or more is recommended",
                           UserWarning, stacklevel=2)
-        if self.criterion != "infonce":
-            raise ConfigError(f"criterion: {self.criterion!r}; neurocine implements CEBRA's 'infonce'")
         parts = _Parts(X, y)
         facts = parts.facts()
-        self._hybrid = self.learning_mode == "hybrid"
-        mode = self._resolve_mode(facts)
+        mode = modes.resolve(self.learning_mode, params, facts)
         device = resolve_device(self.device)
         torch.manual_seed(self.seed)
         self.model_ = MultiSessionEncoder(self.model_architecture, [f.num_neurons for f in facts],
                                           self.num_hidden_units, self.output_dimension).to(device)
         self.criterion_ = make_criterion(self.distance, self.temperature_mode, self.temperature,
                                          self.min_temperature).to(device)
-        discrete = mode == "behavior" and all(f.integer_labels for f in facts)
         holds = [f.holds for f in facts]
         dist_ctx = None
         if distributed is not False:
@@ -317,8 +239,9 @@ class CEBRA(BaseEstimator, TransformerMixin):
             missing = [f.session_id for f in facts if not f.holds][:4]
             raise ConfigError(f"fit: sessions {missing} were read without traces (labels only); outside a "
                               "distributed run every session needs its dF/F")
+        reduce = self._reduce(dist_ctx)
         train_t = self._tensors(parts, mode, device, dist_ctx)
-        samplers = self._samplers(train_t, mode, discrete, self.seed, device, dist_ctx)
+        samplers = mode.samplers(train_t, self.seed, device, reduce)
         valid_t = valid_s = None
         if valid is not None:
             vparts = _Parts(valid, valid_y)
@@ -328,23 +251,32 @@ class CEBRA(BaseEstimator, TransformerMixin):
             if [f.holds for f in vfacts] != holds:
                 raise ConfigError("fit: validation and training parts must hold the same sessions' data")
             valid_t = self._tensors(vparts, mode, device, dist_ctx)
-            valid_s = self._samplers(valid_t, mode, discrete, self.seed + 777, device, dist_ctx)
+            valid_s = mode.samplers(valid_t, self.seed + 777, device, reduce)
             del vparts
-        session_ids = [f.session_id for f in facts]
+        n_train = sum(len(parts[j].neural) for j in range(len(parts))) if self.max_epochs else 0
         del parts  # only index tensors (and held sessions' data) are needed from here on
-        settings = TrainSettings(
-            max_steps=int(self.max_iterations), batch_size=int(self.batch_size), learning_rate=self.learning_rate,
-            validate_every=int(self.validate_every), patience=self.patience, min_delta=self.min_delta,
-            checkpoint_every=int(self.checkpoint_every or 0), checkpoint_path=self.checkpoint_path, resume=resume,
-            mixed_precision=self.mixed_precision, compile=self.compile, seed=self.seed, progress=bool(self.verbose))
-        self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, settings,
-                                                    valid_t, valid_s, device, dist_ctx=dist_ctx)
+        self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, params,
+                                                    self.max_steps(n_train), valid_t, valid_s, device,
+                                                    resume=resume, dist_ctx=dist_ctx)
+        session_ids = [f.session_id for f in facts]
         self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(session_ids)))
         self.session_owner_ = list(dist_ctx.owner) if dist_ctx is not None else [0] * len(session_ids)
         self.session_ids_ = session_ids
-        self.learning_mode_ = mode
+        self.learning_mode_ = mode.name
+        self.supervision_ = mode.supervision(facts)
+        self.aligned_ = bool(mode.aligns_sessions and len(facts) > 1)
         self.device_ = device
+        if len(facts) == 1:
+            self.n_features_in_ = facts[0].num_neurons
         return self
+
+    def max_steps(self, n_train: int) -> int:
+        """Optimizer steps for ``n_train`` training samples: ``max_iterations``, or fewer
+        when ``max_epochs`` passes over the data (``n_train // batch_size`` steps each)
+        come first."""
+        if not self.max_epochs:
+            return int(self.max_iterations)
+        return int(min(self.max_iterations, self.max_epochs * max(1, n_train // max(self.batch_size, 1))))
 
     # ------------------------------------------------------------------ transform
     def _session_index(self, session_id) -> int:
@@ -374,19 +306,20 @@ class CEBRA(BaseEstimator, TransformerMixin):
             ``(T, output_dimension) float32``.
         """
         if not hasattr(self, "model_"):
-            raise NeurocineError("transform: this CEBRA model is not fitted yet; call fit() or CEBRA.load()")
+            raise NotFittedError("transform: this CEBRA model is not fitted yet; call fit() or CEBRA.load()")
         j = self._session_index(session_id)
         if isinstance(X, SplitData):
             segments, neural = X.segment, X.neural
         else:
-            neural = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else np.asarray(X, dtype=np.float32)
+            neural = _as_array(X, j)
             segments = np.zeros(len(neural), dtype=np.int64)
         n_in = self.model_.num_neurons[j]
         if is_placeholder(neural):
             raise ConfigError(f"transform: session {j} was read without traces (labels only); embed it on the "
                               "rank that holds its data")
         if neural.ndim != 2 or neural.shape[1] != n_in:
-            raise ConfigError(f"transform: input has shape {neural.shape}, expected (T, {n_in}) for session {j}")
+            raise ConfigError(f"X has {neural.shape[1] if neural.ndim == 2 else neural.shape} features, but CEBRA "
+                              f"is expecting {n_in} features as input (session {self.session_ids_[j]})")
         enc = self.model_.encoders[j].eval()
         left, right = self.model_.left, self.model_.right
         out = np.empty((len(neural), self.model_.num_output), dtype=np.float32)
@@ -397,9 +330,11 @@ class CEBRA(BaseEstimator, TransformerMixin):
             padded = torch.cat([x[:1].expand(left, -1), x, x[-1:].expand(max(right - 1, 0), -1)])
             for s in range(0, hi - lo, batch_size):
                 e = min(s + batch_size, hi - lo)
-                chunk = padded[s:e + left + right - 1].T[None]
-                y = enc(chunk)
-                y = y[0].T if y.ndim == 3 else y
+                if left + right == 1:  # a one-sample model (offset1, an MLP): a batch of windows
+                    y = enc(padded[s:e][:, :, None])
+                else:  # a convolution over the whole chunk: one output per sample
+                    y = enc(padded[s:e + left + right - 1].T[None])
+                    y = y[0].T if y.ndim == 3 else y
                 out[lo + s:lo + e] = y.float().cpu().numpy()
         return out
 
@@ -407,9 +342,10 @@ class CEBRA(BaseEstimator, TransformerMixin):
     def save(self, path: str | Path) -> Path:
         """Write the fitted model (weights, parameters, session ids, history) to one file."""
         if not hasattr(self, "model_"):
-            raise NeurocineError("save: the model is not fitted")
+            raise NotFittedError("save: the model is not fitted")
         blob = {"format": FORMAT, "params": self.get_params(), "num_neurons": self.model_.num_neurons,
                 "session_ids": self.session_ids_, "learning_mode": self.learning_mode_,
+                "supervision": self.supervision_, "aligned": self.aligned_,
                 "model": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                 "criterion": {k: v.detach().cpu() for k, v in self.criterion_.state_dict().items()},
                 "state": vars(self.state_)}
@@ -428,7 +364,8 @@ class CEBRA(BaseEstimator, TransformerMixin):
             raise NeurocineError(f"{path}: not a readable model file ({type(exc).__name__})") from exc
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise NeurocineError(f"{path}: not a neurocine CEBRA model file")
-        model = cls(**blob["params"])
+        known = set(cls._get_param_names())
+        model = cls(**{k: v for k, v in blob["params"].items() if k in known})
         dev = resolve_device(device)
         model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
                                            model.output_dimension)
@@ -439,6 +376,10 @@ class CEBRA(BaseEstimator, TransformerMixin):
         model.criterion_.load_state_dict(blob["criterion"])
         model.session_ids_ = list(blob["session_ids"])
         model.learning_mode_ = blob["learning_mode"]
+        model.supervision_ = blob.get("supervision", "unknown")
+        model.aligned_ = blob.get("aligned", len(model.session_ids_) > 1)
+        if len(model.session_ids_) == 1:
+            model.n_features_in_ = model.model_.num_neurons[0]
         model.state_ = TrainState(**blob["state"])
         model.device_ = dev
         return model

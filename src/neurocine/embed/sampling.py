@@ -7,51 +7,31 @@ only centres whose whole window lies inside one contiguous *segment* (a run of a
 samples of the same split, see :func:`neurocine.data.contiguous_segments`) are ever drawn,
 so no window crosses a split boundary or an inter-trial gap (CEBRA issue #259).
 
-Positives, by mode:
+One small class per way of choosing positives, over a shared :class:`Sampler` base (which
+draws references and negatives and falls back to time positives where a label has no
+partner), as ``cebra.distributions`` does:
 
-* ``time``: the sample ``time_offset`` steps later in the same segment (CEBRA-Time).
-* ``discrete``: a sample with the same integer label; with several sessions, drawn from a
-  different session (this is how sessions are *aligned*); labels < 0 fall back to time.
-  Stimulus alignment uses a per-sample stimulus key (movie frame, or grating condition and
-  time in trial) as the discrete label.
-* ``continuous``: the sample whose 1-D label is nearest to ``label(ref) + delta``, with
-  ``delta`` drawn from the empirical label change over ``time_offset`` steps
-  (``time_delta``) or from N(0, delta^2) (``delta``); sorted search, O(B log T).
+* :class:`TimeSampler`: the sample ``time_offset`` steps later in the same segment
+  (CEBRA-Time).
+* :class:`DiscreteSampler`: a sample with the same integer label; with several sessions,
+  drawn from a different session (this is how sessions are *aligned*); labels < 0 fall
+  back to time. An optional ``jitter`` moves the reference's label first (stimulus time).
+* :class:`ContinuousSampler`: the sample whose 1-D label is nearest to
+  ``label(ref) + delta``, with ``delta`` drawn from the empirical label change over
+  ``time_offset`` steps (``time_delta``) or from N(0, delta^2) (``delta``); sorted search,
+  O(B log T); NaN labels fall back to time.
 
-Negatives are uniform over the reference's own session.
+Negatives are uniform over the reference's own session. Which sampler a learning mode uses,
+and with which labels, is the mode's business (:mod:`neurocine.embed.modes`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
-
-MOVIE_KEY_SPAN = 100_000  # keys >= this are grating keys
-
-
-def stimulus_keys(movie_frame: np.ndarray, grating_orientation: np.ndarray,
-                  grating_temporal_frequency: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """``(T,) int64`` key of the stimulus state at each sample, comparable across sessions.
-
-    Movie samples: the frame index (0..899). Grating samples: ``MOVIE_KEY_SPAN`` + condition
-    (direction x temporal frequency) * 1000 + samples since trial onset. Otherwise -1.
-    """
-    keys = np.where(movie_frame >= 0, movie_frame, -1).astype(np.int64)
-    g = np.isfinite(grating_orientation) & np.isfinite(grating_temporal_frequency)
-    if g.any():
-        cond = (np.round(np.nan_to_num(grating_orientation) / 45).astype(np.int64) % 8) * 5
-        tf_id = np.searchsorted(np.array([1.0, 2.0, 4.0, 8.0, 15.0]), np.nan_to_num(grating_temporal_frequency))
-        cond = cond + np.clip(tf_id, 0, 4)
-        # samples since onset: restart the count at each trial (condition change or gap)
-        change = np.ones(len(keys), dtype=bool)
-        change[1:] = (~g[:-1]) | (cond[1:] != cond[:-1]) | (segment[1:] != segment[:-1])
-        run_start = np.maximum.accumulate(np.where(change, np.arange(len(keys)), 0))
-        in_trial = np.arange(len(keys)) - run_start
-        keys = np.where(g, MOVIE_KEY_SPAN + cond * 1000 + in_trial, keys)
-    return keys
-
 
 def valid_centers(segment: np.ndarray, left: int, right: int) -> np.ndarray:
     """``(T,) bool``: True where the window ``[c - left, c + right)`` stays in c's segment."""
@@ -84,7 +64,9 @@ class SessionTensors:
             sorted, and how many centres carry each (kept in a summary).
         by_key: Discrete labels: the centres with label >= 0, sorted by label (stably).
         label_range: Continuous labels: ``(min, max)`` over valid centres.
-        deltas: Continuous labels: label change over ``time_offset`` at each time ref.
+        labelled, n_labelled: Continuous labels: centres with a finite label, and how many.
+        deltas: Continuous labels: finite label changes over ``time_offset`` at time refs;
+            ``n_time_refs_labelled`` of them (kept in a summary).
         device: Where the sampler draws (kept in a summary).
     """
 
@@ -101,6 +83,9 @@ class SessionTensors:
     label_range: tuple[float, float] | None = None
     deltas: torch.Tensor | None = None
     device: torch.device = torch.device("cpu")
+    labelled: torch.Tensor | None = None
+    n_labelled: int = 0
+    n_time_refs_labelled: int = 0
 
     @property
     def held(self) -> bool:
@@ -110,7 +95,8 @@ class SessionTensors:
     def summary(self) -> "SessionTensors":
         """The compact form another process keeps of this session (no per-sample data)."""
         return SessionTensors(None, None, None, None, self.n_centers, self.n_time_refs, self.label_dtype,
-                              self.key_values, self.key_counts, None, self.label_range, None, self.device)
+                              self.key_values, self.key_counts, None, self.label_range, None, self.device,
+                              None, self.n_labelled, self.n_time_refs_labelled)
 
 
 def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, right: int, time_offset: int,
@@ -129,7 +115,8 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
     good[good] = ok[partner[good]] & (segment[partner[good]] == segment[centers[good]])
     time_refs = centers[good]
     if len(time_refs) == 0:
-        time_refs = centers  # degenerate: positive = the reference itself
+        raise ValueError(f"no two windows {time_offset} samples apart (time_offsets) fit inside one contiguous "
+                         f"segment ({len(segment)} samples); use a smaller time_offsets")
     t = SessionTensors(
         neural=None if is_placeholder(neural) else torch.as_tensor(neural, dtype=torch.float32, device=device),
         centers=torch.as_tensor(centers, device=device), time_refs=torch.as_tensor(time_refs, device=device),
@@ -144,9 +131,17 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
             t.by_key = t.centers[keep][order]
             t.key_values, t.key_counts = torch.unique_consecutive(at[keep][order], return_counts=True)
         elif at.ndim == 1:
-            t.label_range = (float(at.min()), float(at.max()))
+            known = torch.isfinite(at)
+            t.labelled = t.centers[known]
+            t.n_labelled = int(known.sum())
+            if t.n_labelled:
+                t.label_range = (float(at[known].min()), float(at[known].max()))
+            else:
+                t.label_range = (0.0, 0.0)
             r = t.time_refs
-            t.deltas = (t.labels[r + time_offset] - t.labels[r]).double()
+            d = (t.labels[r + time_offset] - t.labels[r]).double()
+            t.deltas = d[torch.isfinite(d)]
+            t.n_time_refs_labelled = int(len(t.deltas))
     return t
 
 
@@ -163,41 +158,30 @@ class Batch:
     neg: torch.Tensor
 
 
-class ContrastiveSampler:
-    """Draws :class:`Batch` es for ``len(sessions)`` sessions (one encoder each, or one
-    shared encoder for a single/padded session).
+class Sampler:
+    """Base of the samplers: draws a :class:`Batch` for ``len(sessions)`` sessions (one
+    encoder each, or one shared encoder for a single/padded session).
 
     Every random number is drawn whether or not a session is held here, so processes with
     the same seed draw the same batch; an index is resolved by the process that holds its
-    session. Labels of references (and, for ``time_delta``, the drawn label changes) are
-    shared through ``reduce``.
+    session. Subclasses choose positives in :meth:`positives`.
 
     Args:
         sessions: Per-session tensors (full, or :meth:`SessionTensors.summary` for
             sessions held by another process).
-        mode: ``"time"``, ``"discrete"`` or ``"continuous"``.
-        time_offset: Steps between reference and time positive.
-        conditional: For continuous labels: ``"time_delta"`` or ``"delta"``.
-        delta: Std of the label jitter for ``conditional="delta"``.
-        cross_session: Draw label positives from another session (alignment).
+        time_offset: Steps between reference and time positive (also the fallback).
         generator: Seeded ``torch.Generator`` on the sessions' device.
-        key_jitter: Shift stimulus keys by up to this many samples (see ``_jitter_keys``).
         reduce: Sum of a tensor over processes (distributed runs with summaries); the
             identity when every session is held.
     """
 
-    def __init__(self, sessions: list[SessionTensors], mode: str = "time", time_offset: int = 10,
-                 conditional: str = "time_delta", delta: float = 0.1, cross_session: bool = True,
-                 generator: torch.Generator | None = None, key_jitter: int = 0, reduce=None):
-        if mode not in ("time", "discrete", "continuous"):
-            raise ValueError(f"unknown sampling mode {mode!r}")
+    #: Where references are drawn: ``centers`` (any valid window) or ``time_refs``.
+    reference_pool = "centers"
+
+    def __init__(self, sessions: list[SessionTensors], time_offset: int = 10,
+                 generator: torch.Generator | None = None, reduce: Callable | None = None):
         self.sessions = sessions
-        self.mode = mode
         self.time_offset = int(time_offset)
-        self.conditional = conditional
-        self.delta = float(delta)
-        self.cross_session = cross_session and len(sessions) > 1
-        self.key_jitter = int(key_jitter)
         self.held = [s.held for s in sessions]
         if not all(self.held) and reduce is None:
             raise ValueError("sessions held by other processes need a reduce function (a distributed run)")
@@ -205,65 +189,6 @@ class ContrastiveSampler:
         self.device = sessions[0].device
         self.generator = generator or torch.Generator(device=self.device).manual_seed(0)
         self._n_centers = torch.tensor([s.n_centers for s in sessions], device=self.device)
-        if mode != "time":
-            self._build_label_index()
-
-    # -- label tables: per (session, label) counts for all sessions; indices for held ones
-    def _build_label_index(self):
-        for j, s in enumerate(self.sessions):
-            if s.label_dtype is None:
-                raise ValueError(f"sampling mode {self.mode!r} needs labels for every session (session {j} has none)")
-        dev = self.device
-        held_ids = [j for j, h in enumerate(self.held) if h]
-        if self.mode == "discrete":
-            if any(s.key_values is None for s in self.sessions):
-                raise ValueError("discrete sampling needs integer labels")
-            tops = [int(s.key_values.max()) for s in self.sessions if len(s.key_values)]
-            self._span = max(tops) + 2 if tops else 2
-            comp, counts, starts = [], [], []
-            for j, s in enumerate(self.sessions):
-                comp.append(j * self._span + s.key_values.to(dev))
-                counts.append(s.key_counts.to(dev))
-                starts.append(torch.cumsum(s.key_counts.to(dev), 0) - s.key_counts.to(dev))
-            self._comp = torch.cat(comp).contiguous()
-            self._counts = torch.cat(counts)
-            self._starts = torch.cat(starts)
-            self._by_key, self._base = self._concat_held([self.sessions[j].by_key for j in held_ids], held_ids)
-        else:
-            if any(s.label_range is None for s in self.sessions):
-                raise ValueError("continuous sampling supports one label dimension; use discrete labels or mode 'time'")
-            lo = min(s.label_range[0] for s in self.sessions)
-            hi = max(s.label_range[1] for s in self.sessions)
-            self._lab_lo, self._span = lo, (hi - lo) * 4 + 1.0
-            # sorted (session, label) composite over the held sessions, for nearest-label search
-            comp, local = [], []
-            for j in held_ids:
-                s = self.sessions[j]
-                comp.append(j * self._span + (s.labels[s.centers].double() - lo))
-                local.append(s.centers)
-            if comp:
-                c = torch.cat(comp)
-                order = torch.argsort(c, stable=True)
-                self._comp, self._local = c[order].contiguous(), torch.cat(local)[order]
-            else:
-                self._comp = torch.zeros(0, dtype=torch.float64, device=dev)
-                self._local = torch.zeros(0, dtype=torch.long, device=dev)
-            self._bounds = torch.searchsorted(self._comp, torch.arange(len(self.sessions) + 1, device=dev,
-                                                                       dtype=torch.float64) * self._span)
-            # empirical label changes over time_offset steps (for time_delta), every session
-            self._n_deltas = torch.tensor([s.n_time_refs for s in self.sessions], device=dev)
-            self._delta_start = torch.cumsum(self._n_deltas, 0) - self._n_deltas
-            self._deltas, self._delta_base = self._concat_held([self.sessions[j].deltas for j in held_ids], held_ids)
-
-    def _concat_held(self, arrays, held_ids):
-        """One tensor of the held sessions' arrays and each session's offset in it (-1: not held)."""
-        base = torch.full((len(self.sessions),), -1, dtype=torch.long, device=self.device)
-        offset = 0
-        for j, a in zip(held_ids, arrays):
-            base[j] = offset
-            offset += len(a)
-        cat = torch.cat(arrays) if arrays else torch.zeros(0, device=self.device)
-        return cat, base
 
     def _rand_index(self, n: torch.Tensor) -> torch.Tensor:
         """Uniform integers in [0, n) elementwise."""
@@ -277,6 +202,59 @@ class ContrastiveSampler:
         r = torch.randint(n, (count,), device=self.device, generator=self.generator)
         return getattr(s, pool)[r] if s.held else torch.full_like(r, -1)
 
+    def _time_partner(self, ref: torch.Tensor) -> torch.Tensor:
+        return torch.where(ref >= 0, ref + self.time_offset, ref)
+
+    def positives(self, ref_session: torch.Tensor, ref: torch.Tensor, batch_size: int):
+        """``(pos_session, pos, found)`` for the references; ``found`` False where the
+        reference has no partner (it is then replaced by a time pair), None if all have."""
+        raise NotImplementedError
+
+    def sample(self, batch_size: int) -> Batch:
+        S, B = len(self.sessions), int(batch_size)
+        ref_session = torch.arange(S, device=self.device).repeat_interleave(B)
+        ref = torch.cat([self._pick(j, self.reference_pool, B) for j in range(S)])
+        neg = torch.cat([self._pick(j, "centers", B) for j in range(S)])
+        pos_session, pos, found = self.positives(ref_session, ref, B)
+        if found is not None and not bool(found.all()):
+            # no partner with this label: fall back to a time pair in the own session
+            fb_ref = torch.cat([self._pick(j, "time_refs", B) for j in range(S)])
+            miss = ~found
+            ref = torch.where(miss, fb_ref, ref)
+            pos = torch.where(miss, self._time_partner(fb_ref), pos)
+            pos_session = torch.where(miss, ref_session, pos_session)
+        return Batch(ref_session, ref, pos_session, pos, neg)
+
+
+class TimeSampler(Sampler):
+    """CEBRA-Time: the positive is ``time_offset`` samples later in the same segment."""
+
+    reference_pool = "time_refs"
+
+    def positives(self, ref_session, ref, batch_size):
+        return ref_session, self._time_partner(ref), None
+
+
+class _LabelSampler(Sampler):
+    """Positives by the references' labels, from another session when there are several
+    (``cross_session``); the labels of references held elsewhere come through ``reduce``."""
+
+    label_cast = torch.long
+
+    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session: bool = True):
+        super().__init__(sessions, time_offset, generator, reduce)
+        self.cross_session = cross_session and len(sessions) > 1
+        for j, s in enumerate(sessions):
+            if s.label_dtype is None:
+                raise ValueError(f"{type(self).__name__} needs labels for every session (session {j} has none)")
+        self._build_index([j for j, h in enumerate(self.held) if h])
+
+    def _build_index(self, held_ids: list[int]) -> None:
+        raise NotImplementedError
+
+    def _positive(self, pos_session, labels):
+        raise NotImplementedError
+
     def _other_session(self, ref_session: torch.Tensor) -> torch.Tensor:
         S = len(self.sessions)
         if not self.cross_session:
@@ -289,54 +267,60 @@ class ContrastiveSampler:
         parts = []
         for s, r in zip(self.sessions, ref.split(B)):
             parts.append(s.labels[r] if s.held else torch.zeros(len(r), dtype=s.label_dtype, device=self.device))
-        labels = torch.cat(parts)
-        if self.mode == "discrete":
-            labels = labels.long()
-        else:
-            labels = labels.double()
+        labels = torch.cat(parts).to(self.label_cast)
         return labels if all(self.held) else self.reduce(labels)
 
-    def sample(self, batch_size: int) -> Batch:
-        S, B = len(self.sessions), int(batch_size)
-        dev = self.device
-        ref_session = torch.arange(S, device=dev).repeat_interleave(B)
-        pool = "time_refs" if self.mode == "time" else "centers"
-        ref = torch.cat([self._pick(j, pool, B) for j in range(S)])
-        neg = torch.cat([self._pick(j, "centers", B) for j in range(S)])
-        if self.mode == "time":
-            return Batch(ref_session, ref, ref_session, torch.where(ref >= 0, ref + self.time_offset, ref), neg)
+    def positives(self, ref_session, ref, batch_size):
         pos_session = self._other_session(ref_session)
-        labels = self._ref_labels(ref, B)
-        if self.mode == "discrete":
-            if self.key_jitter > 0:
-                labels = self._jitter_keys(labels)
-            pos, found = self._discrete_positive(pos_session, labels)
-        else:
-            pos, found = self._continuous_positive(pos_session, labels)
-        if not bool(found.all()):
-            # no partner with this label: fall back to the time positive in the own session
-            fb_ref = torch.cat([self._pick(j, "time_refs", B) for j in range(S)])
-            miss = ~found
-            ref = torch.where(miss, fb_ref, ref)
-            pos = torch.where(miss, torch.where(fb_ref >= 0, fb_ref + self.time_offset, fb_ref), pos)
-            pos_session = torch.where(miss, ref_session, pos_session)
-        return Batch(ref_session, ref, pos_session, pos, neg)
+        labels = self._ref_labels(ref, batch_size)
+        pos, found = self._positive(pos_session, labels)
+        return pos_session, pos, found
 
-    def _jitter_keys(self, keys: torch.Tensor) -> torch.Tensor:
-        """Shift stimulus keys by up to ``key_jitter`` samples within their stimulus block
-        (movie frames 0..899; time within a grating trial), so positives are near, not
-        identical, stimulus times: this regularises like CEBRA's time_delta does."""
-        shift = torch.randint(-self.key_jitter, self.key_jitter + 1, keys.shape, device=self.device,
-                              generator=self.generator)
-        movie = (keys >= 0) & (keys < MOVIE_KEY_SPAN)
-        grating = keys >= MOVIE_KEY_SPAN
-        block = (keys - MOVIE_KEY_SPAN) // 1000
-        t = (keys - MOVIE_KEY_SPAN) % 1000
-        moved_movie = (keys + shift).clamp(0, 899)
-        moved_grating = MOVIE_KEY_SPAN + block * 1000 + (t + shift).clamp(min=0)
-        return torch.where(movie, moved_movie, torch.where(grating, moved_grating, keys))
+    def _concat_held(self, arrays, held_ids):
+        """One tensor of the held sessions' arrays and each session's offset in it (-1: not held)."""
+        base = torch.full((len(self.sessions),), -1, dtype=torch.long, device=self.device)
+        offset = 0
+        for j, a in zip(held_ids, arrays):
+            base[j] = offset
+            offset += len(a)
+        cat = torch.cat(arrays) if arrays else torch.zeros(0, device=self.device)
+        return cat, base
 
-    def _discrete_positive(self, pos_session, labels):
+
+class DiscreteSampler(_LabelSampler):
+    """A positive with the reference's integer label (>= 0), from another session.
+
+    Args:
+        jitter: Optional ``(labels, generator) -> labels`` applied to the references'
+            labels before the search (stimulus-aligned learning moves them in stimulus
+            time). Other arguments as :class:`Sampler`, plus ``cross_session``.
+    """
+
+    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
+                 jitter: Callable | None = None):
+        self.jitter = jitter
+        super().__init__(sessions, time_offset, generator, reduce, cross_session)
+
+    def _build_index(self, held_ids):
+        """Per (session, label) counts for all sessions; indices for held ones."""
+        if any(s.key_values is None for s in self.sessions):
+            raise ValueError("discrete sampling needs integer labels")
+        dev = self.device
+        tops = [int(s.key_values.max()) for s in self.sessions if len(s.key_values)]
+        self._span = max(tops) + 2 if tops else 2
+        comp, counts, starts = [], [], []
+        for j, s in enumerate(self.sessions):
+            comp.append(j * self._span + s.key_values.to(dev))
+            counts.append(s.key_counts.to(dev))
+            starts.append(torch.cumsum(s.key_counts.to(dev), 0) - s.key_counts.to(dev))
+        self._comp = torch.cat(comp).contiguous()
+        self._counts = torch.cat(counts)
+        self._starts = torch.cat(starts)
+        self._by_key, self._base = self._concat_held([self.sessions[j].by_key for j in held_ids], held_ids)
+
+    def _positive(self, pos_session, labels):
+        if self.jitter is not None:
+            labels = self.jitter(labels, self.generator)
         if len(self._comp) == 0:  # no session has a label >= 0: every reference falls back
             return torch.full_like(labels, -1), torch.zeros_like(labels, dtype=torch.bool)
         comp = pos_session * self._span + labels
@@ -352,21 +336,70 @@ class ContrastiveSampler:
         pos = self._by_key[torch.where(held, base + position, 0)]
         return torch.where(held, pos, -1), found
 
-    def _continuous_positive(self, pos_session, labels):
+
+class ContinuousSampler(_LabelSampler):
+    """The positive whose 1-D label is nearest to ``label(ref) + delta``.
+
+    Args:
+        conditional: ``"time_delta"`` (delta drawn from the label changes seen over
+            ``time_offset`` steps, CEBRA's default for behaviour) or ``"delta"``
+            (N(0, delta^2)).
+        delta: Std for ``"delta"``. Other arguments as :class:`Sampler`.
+    """
+
+    label_cast = torch.float64
+
+    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
+                 conditional: str = "time_delta", delta: float = 0.1):
+        if conditional not in ("time_delta", "delta"):
+            raise ValueError(f"unknown conditional {conditional!r}; expected 'time_delta' or 'delta'")
+        self.conditional = conditional
+        self.delta = float(delta)
+        super().__init__(sessions, time_offset, generator, reduce, cross_session)
+
+    def _build_index(self, held_ids):
+        if any(s.label_range is None for s in self.sessions):
+            raise ValueError("continuous sampling supports one label dimension; use discrete labels or mode 'time'")
+        dev = self.device
+        lo = min(s.label_range[0] for s in self.sessions)
+        hi = max(s.label_range[1] for s in self.sessions)
+        self._lab_lo, self._span = lo, (hi - lo) * 4 + 1.0
+        # sorted (session, label) composite over the held sessions' labelled centres
+        comp, local = [], []
+        for j in held_ids:
+            s = self.sessions[j]
+            comp.append(j * self._span + (s.labels[s.labelled].double() - lo))
+            local.append(s.labelled)
+        if comp:
+            c = torch.cat(comp)
+            order = torch.argsort(c, stable=True)
+            self._comp, self._local = c[order].contiguous(), torch.cat(local)[order]
+        else:
+            self._comp = torch.zeros(0, dtype=torch.float64, device=dev)
+            self._local = torch.zeros(0, dtype=torch.long, device=dev)
+        self._bounds = torch.searchsorted(self._comp, torch.arange(len(self.sessions) + 1, device=dev,
+                                                                   dtype=torch.float64) * self._span)
+        self._n_labelled = torch.tensor([s.n_labelled for s in self.sessions], device=dev)
+        # empirical label changes over time_offset steps (for time_delta), every session
+        self._n_deltas = torch.tensor([s.n_time_refs_labelled for s in self.sessions], device=dev)
+        self._delta_start = torch.cumsum(self._n_deltas, 0) - self._n_deltas
+        self._deltas, self._delta_base = self._concat_held([self.sessions[j].deltas for j in held_ids], held_ids)
+
+    def _positive(self, pos_session, labels):
         if self.conditional == "delta":
             jitter = torch.randn(labels.shape, device=self.device, generator=self.generator,
                                  dtype=torch.float64) * self.delta
-        elif self.conditional == "time_delta":
-            i = torch.randint(int(self._n_deltas.sum()), labels.shape, device=self.device, generator=self.generator)
-            d = torch.searchsorted(self._delta_start, i, right=True) - 1  # session of each drawn change
+        else:
+            n = max(int(self._n_deltas.sum()), 1)
+            i = torch.randint(n, labels.shape, device=self.device, generator=self.generator)
+            d = (torch.searchsorted(self._delta_start, i, right=True) - 1).clamp(min=0)  # session of each change
             base = self._delta_base[d]
             k = torch.where(base >= 0, base + i - self._delta_start[d], 0)
             jitter = torch.where(base >= 0, self._deltas[k] if len(self._deltas) else 0.0, 0.0).double()
             if not all(self.held):
                 jitter = self.reduce(jitter)
-        else:
-            raise ValueError(f"unknown conditional {self.conditional!r}; expected 'time_delta' or 'delta'")
-        target = (labels + jitter - self._lab_lo).clamp(min=0, max=self._span / 4)
+        known = torch.isfinite(labels)
+        target = (torch.where(known, labels, 0.0) + jitter - self._lab_lo).clamp(min=0, max=self._span / 4)
         comp = pos_session.double() * self._span + target
         lo_b, hi_b = self._bounds[pos_session], self._bounds[pos_session + 1]
         held = hi_b > lo_b  # sessions held here have their labels in the search array
@@ -379,7 +412,7 @@ class ContrastiveSampler:
             pos = torch.where(held, self._local[torch.where(pick_left, left, right)], -1)
         else:
             pos = torch.full_like(pos_session, -1)
-        found = self._n_centers[pos_session] > 0
+        found = (self._n_labelled[pos_session] > 0) & known
         return pos, found
 
 

@@ -17,31 +17,15 @@ from pathlib import Path
 
 import torch
 
-from neurocine.atomic import atomic_path
+from neurocine.atomic import atomic_write
 from neurocine.embed.distributed import (DistContext, all_reduce_grads, exchange, merge_model_state,
                                          merge_optimizer_state, sum_across_ranks)
 from neurocine.embed.models import MultiSessionEncoder
-from neurocine.embed.sampling import Batch, ContrastiveSampler, SessionTensors, gather_windows
+from neurocine.embed.sampling import Batch, Sampler, SessionTensors, gather_windows
 
 
-@dataclass
-class TrainSettings:
-    """Loop settings (steps count optimizer updates)."""
-
-    max_steps: int = 5000
-    batch_size: int = 512
-    learning_rate: float = 3e-4
-    validate_every: int = 100
-    valid_batches: int = 4
-    patience: int | None = 10
-    min_delta: float = 0.0
-    checkpoint_every: int = 500
-    checkpoint_path: str | None = None
-    resume: bool = False
-    mixed_precision: bool = True
-    compile: bool = False
-    seed: int = 0
-    progress: bool = True
+#: Validation batches per validation (the same batches each time).
+VALID_BATCHES = 4
 
 
 @dataclass
@@ -129,9 +113,7 @@ def _autocast(device: torch.device, enabled: bool):
 
 def save_atomic(obj, path: str | Path) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then rename into place."""
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-    return Path(path)
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_checkpoint(path: str | Path) -> dict:
@@ -140,10 +122,10 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, train_sessions: list[SessionTensors],
-                      samplers: list[ContrastiveSampler], settings: TrainSettings,
+                      samplers: list[Sampler], params: dict, max_steps: int,
                       valid_sessions: list[SessionTensors] | None = None,
-                      valid_samplers: list[ContrastiveSampler] | None = None,
-                      device: torch.device | str = "cpu", on_step=None,
+                      valid_samplers: list[Sampler] | None = None,
+                      device: torch.device | str = "cpu", resume: bool = False, on_step=None,
                       dist_ctx: DistContext | None = None) -> TrainState:
     """Train ``model`` in place; return the :class:`TrainState` (best weights restored).
 
@@ -152,9 +134,14 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         criterion: CEBRA InfoNCE module (may hold a learnable temperature).
         train_sessions: Per-session tensors the samplers index into.
         samplers: One or more samplers; their losses are summed (hybrid = time + label).
-        settings: Loop settings.
+        params: The estimator's parameters (``batch_size``, ``learning_rate``,
+            ``validate_every``, ``early_stopping``, ``patience``, ``min_delta``,
+            ``checkpoint_every``, ``checkpoint_path``, ``mixed_precision``, ``compile``,
+            ``seed``, ``verbose``).
+        max_steps: Optimizer steps.
         valid_sessions, valid_samplers: Validation data; enables early stopping.
         device: Where the model and tensors live.
+        resume: Continue from ``params["checkpoint_path"]`` when it exists.
         on_step: Optional callback ``(state) -> None`` after each step.
         dist_ctx: Distributed run (see :mod:`neurocine.embed.distributed`); every rank
             calls this with the same settings and samplers, and only rank 0 writes
@@ -167,16 +154,16 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     distributed = dist_ctx is not None and dist_ctx.active
     rank = dist_ctx.rank if distributed else 0
     loss_sessions = dist_ctx.loss_sessions() if distributed else None
-    params = list(model.parameters()) + list(criterion.parameters())
+    trainable = list(model.parameters()) + list(criterion.parameters())
     # parameters whose gradient is summed over ranks, and which rank updates each parameter
     shared_params = (list(model.parameters()) if len(model) == 1 else []) + list(criterion.parameters())
     param_owner = ([dist_ctx.owner[int(name.split(".")[1])] if distributed and len(model) > 1 else -1
                     for name, _ in model.named_parameters()] + [-1] * len(list(criterion.parameters())))
-    optimizer = torch.optim.Adam(params, lr=settings.learning_rate)
+    optimizer = torch.optim.Adam(trainable, lr=params["learning_rate"])
     state = TrainState()
     best_weights = None
-    ckpt = Path(settings.checkpoint_path) if settings.checkpoint_path else None
-    if settings.resume and ckpt is not None and ckpt.exists():
+    ckpt = Path(params["checkpoint_path"]) if params.get("checkpoint_path") else None
+    if resume and ckpt is not None and ckpt.exists():
         blob = load_checkpoint(ckpt)
         model.load_state_dict(blob["model"])
         criterion.load_state_dict(blob["criterion"])
@@ -185,21 +172,24 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             s.generator.set_state(g)
         state = TrainState(**blob["state"])
         best_weights = blob["best_weights"]
-    encoders = [torch.compile(e) for e in model.encoders] if settings.compile else None
+    encoders = [torch.compile(e) for e in model.encoders] if params.get("compile") else None
+    batch_size = int(params["batch_size"])
+    patience = int(params["patience"]) if params.get("early_stopping", True) else None
+    amp = bool(params.get("mixed_precision", True))
 
     def validate() -> float:
         model.eval()
         total = 0.0
-        with torch.no_grad(), _autocast(device, settings.mixed_precision):
+        with torch.no_grad(), _autocast(device, amp):
             for vs in valid_samplers:
-                vs.generator.manual_seed(settings.seed + 12345)  # the same batches each time
-                for _ in range(settings.valid_batches):
-                    b = vs.sample(settings.batch_size)
+                vs.generator.manual_seed(params["seed"] + 12345)  # the same batches each time
+                for _ in range(VALID_BATCHES):
+                    b = vs.sample(batch_size)
                     ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx)
                     part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions)[0]
                     total += float(sum_across_ranks(part.detach().reshape(1), dist_ctx)) if distributed else float(part)
         model.train()
-        return total / settings.valid_batches
+        return total / VALID_BATCHES
 
     def full_model_state(sd: dict) -> dict:
         return merge_model_state(sd, dist_ctx) if distributed else sd
@@ -221,11 +211,11 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
 
     model.train()
     start = time.perf_counter() - state.seconds
-    bar = tqdm(total=settings.max_steps, initial=state.step, desc="train", unit="step",
-               disable=not settings.progress or rank != 0, dynamic_ncols=True, mininterval=1.0)
-    while state.step < settings.max_steps and not state.stopped_early:
-        batches = [s.sample(settings.batch_size) for s in samplers]
-        with _autocast(device, settings.mixed_precision):
+    bar = tqdm(total=max_steps, initial=state.step, desc="train", unit="step",
+               disable=not params.get("verbose") or rank != 0, dynamic_ncols=True, mininterval=1.0)
+    while state.step < max_steps and not state.stopped_early:
+        batches = [s.sample(batch_size) for s in samplers]
+        with _autocast(device, amp):
             loss = align = uniform = 0.0
             for b in batches:
                 ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx)
@@ -244,22 +234,22 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         loss_v, align_v, uniform_v = (float(x) for x in logged.cpu())
         state.history.append({"step": state.step, "loss": loss_v, "align": align_v, "uniform": uniform_v,
                               "seconds": state.seconds})
-        if valid_samplers and (state.step % settings.validate_every == 0 or state.step == settings.max_steps):
+        if valid_samplers and (state.step % params["validate_every"] == 0 or state.step == max_steps):
             v = validate()
             state.valid_history.append({"step": state.step, "valid_loss": v})
-            if v < state.best_valid - settings.min_delta:
+            if v < state.best_valid - params.get("min_delta", 0.0):
                 state.best_valid, state.best_step, state.bad_validations = v, state.step, 0
                 best_weights = {k: t.detach().clone().cpu() for k, t in model.state_dict().items()}
             else:
                 state.bad_validations += 1
-                if settings.patience is not None and state.bad_validations >= settings.patience:
+                if patience is not None and state.bad_validations >= patience:
                     state.stopped_early = True
         bar.update(1)
         postfix = {"loss": f"{state.history[-1]['loss']:.4f}"}
         if state.valid_history:
             postfix["valid"] = f"{state.valid_history[-1]['valid_loss']:.4f}"
         bar.set_postfix(postfix, refresh=False)
-        if settings.checkpoint_every and state.step % settings.checkpoint_every == 0:
+        if params.get("checkpoint_every") and state.step % params["checkpoint_every"] == 0:
             checkpoint()
         if on_step is not None:
             on_step(state)

@@ -1,16 +1,19 @@
 """Readers and writers per session-file layout, layout detection and the simulator.
 
-Two HDF5 layouts exist for processed Allen Visual Coding sessions (see ``FORMATS.md``):
-the seed's *kirby* (POYO-CAP) files, read with h5py, and *brainsets* files, read through
-temporaldata. :func:`read_session` detects the layout of each file and returns a
+Layouts of processed Allen Visual Coding sessions (see ``FORMATS.md``): the seed's *kirby*
+(POYO-CAP) files, read with h5py, and *brainsets* files, read through temporaldata.
+:func:`read_session` detects the layout of each file (:data:`LAYOUTS`) and returns a
 :class:`neurocine.Session`.
 """
 
-from neurocine.io.detect import detect_layout, read_session
-from neurocine.io.kirby import read_kirby, write_kirby
 from neurocine.io.brainsets import read_brainsets, write_brainsets
+from neurocine.io.detect import LAYOUTS, Layout, detect_layout, read_session, register_layout
+from neurocine.io.kirby import read_kirby, write_kirby
 
 __all__ = [
+    "LAYOUTS",
+    "Layout",
+    "register_layout",
     "detect_layout",
     "read_session",
     "read_kirby",

@@ -1,5 +1,9 @@
 """The brainsets layout (neuro-galaxy ``allen_visual_coding_ophys_2016``), read and written
-through temporaldata (``Data.from_hdf5(lazy=True)`` / ``Data.to_hdf5``)."""
+through temporaldata (``Data.from_hdf5(lazy=True)`` / ``Data.to_hdf5``).
+
+Each stimulus is an Interval with one row per frame or trial; :data:`COLUMNS` maps its
+columns to our label names (brainsets calls the drift direction ``orientation`` and stores
+natural-scene images as ``frame`` = image + 1, 0 for blank sweeps)."""
 
 from __future__ import annotations
 
@@ -9,10 +13,25 @@ import h5py
 import numpy as np
 from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
+from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
-from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording, atomic_h5
+from neurocine.io.recording import Recording
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
+from neurocine.stimuli import LABELS
+
+#: ``{stimulus: {brainsets column: our label field}}`` (label = ``"<stimulus>.<field>"``).
+COLUMNS = {
+    "natural_movie_one": {"frame": "frame", "repeat": "repeat"},
+    "natural_movie_two": {"frame": "frame", "repeat": "repeat"},
+    "natural_movie_three": {"frame": "frame", "repeat": "repeat"},
+    "drifting_gratings": {"orientation": "direction", "temporal_frequency": "temporal_frequency"},
+    "static_gratings": {"orientation": "orientation", "spatial_frequency": "spatial_frequency", "phase": "phase"},
+    "natural_scenes": {"frame": "image"},
+}
+#: Per-column value conversion on reading (brainsets -> ours); the writer applies the inverse.
+_FROM_FILE = {("natural_scenes", "frame"): lambda v: np.asarray(v, np.int64) - 1}
+_TO_FILE = {("natural_scenes", "image"): lambda v: np.asarray(v, np.int64) + 1}
 
 
 def _sorted_interval(interval, *cols: str) -> dict[str, np.ndarray]:
@@ -68,32 +87,24 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
         domain = (float(np.min(dom.start)), float(np.max(dom.end)))
         T = traces.shape[0]
 
-        movie_frame = np.full(T, -1, dtype=np.int64)
-        movie_repeat = np.full(T, -1, dtype=np.int64)
-        if "natural_movie_one" in data.keys():
-            nm = _sorted_interval(data.natural_movie_one, "frame", "repeat")
-            if "frame" in nm:
-                movie_frame = interval_values(timestamps, nm["start"], nm["end"], nm["frame"].astype(np.int64), -1)
-            if "repeat" in nm:
-                movie_repeat = interval_values(timestamps, nm["start"], nm["end"], nm["repeat"].astype(np.int64), -1)
+        labels = {}
+        for stimulus, columns in COLUMNS.items():
+            if stimulus not in data.keys():
+                continue
+            table = _sorted_interval(getattr(data, stimulus), *columns)
+            for column, name in columns.items():
+                if column not in table:
+                    continue
+                spec = LABELS[f"{stimulus}.{name}"]
+                values = _FROM_FILE.get((stimulus, column), lambda v: v)(table[column]).astype(spec.dtype)
+                labels[spec.name] = interval_values(timestamps, table["start"], table["end"], values,
+                                                    spec.fill).astype(spec.dtype)
 
-        orientation = np.full(T, np.nan, dtype=np.float32)
-        temporal_frequency = np.full(T, np.nan, dtype=np.float32)
-        if "drifting_gratings" in data.keys():
-            dg = _sorted_interval(data.drifting_gratings, "orientation", "temporal_frequency")
-            if "orientation" in dg:
-                orientation = interval_values(timestamps, dg["start"], dg["end"],
-                                              dg["orientation"].astype(np.float32), np.nan).astype(np.float32)
-            if "temporal_frequency" in dg:
-                temporal_frequency = interval_values(timestamps, dg["start"], dg["end"],
-                                                     dg["temporal_frequency"].astype(np.float32), np.nan).astype(np.float32)
-
-        running = None
         if "running" in data.keys():
             rt = np.asarray(data.running.timestamps, dtype=np.float64)
             rs = np.asarray(data.running.running_speed, dtype=np.float64).reshape(len(rt), -1)[:, 0]
             if len(rt) > 1:
-                running = np.interp(timestamps, rt, rs, left=np.nan, right=np.nan).astype(np.float32)
+                labels["running_speed"] = np.interp(timestamps, rt, rs, left=np.nan, right=np.nan).astype(np.float32)
 
         if "rois" in data.keys():
             unit_ids = np.array([str(x.decode() if isinstance(x, bytes) else x) for x in data.rois.id], dtype=object)
@@ -112,9 +123,7 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
     session = Session(
         session_id=session_id, traces=traces, timestamps=timestamps, sampling_rate=rate,
         train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
-        domain=domain, movie_frame=movie_frame, movie_repeat=movie_repeat,
-        grating_orientation=orientation, grating_temporal_frequency=temporal_frequency,
-        unit_ids=unit_ids, layout="brainsets", path=path, subject=subject, running_speed=running)
+        domain=domain, labels=labels, unit_ids=unit_ids, layout="brainsets", path=path, subject=subject)
     return validate_session(session, path)
 
 
@@ -148,23 +157,25 @@ def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
     return out
 
 
-def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False) -> Path:
+def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
+                    session_type: str = "three_session_A") -> Path:
     """Write ``rec`` in the brainsets layout with ``temporaldata.Data.to_hdf5``
-    (atomically; refuses to overwrite)."""
+    (atomically; refuses to overwrite). Splits follow brainsets' per-epoch time rule
+    (:func:`split_epochs_by_time`) for every stimulus with an epoch in ``rec.epochs``."""
     path = Path(path)
     T, N = rec.traces.shape
     ts = rec.timestamps
     t_end = rec.start_time + T / rec.sampling_rate
     splits = {"train": [], "valid": [], "test": []}
-    movie_ep = rec.epochs.get("natural_movie_one")
-    if movie_ep is not None:
-        rep_start = np.array([rec.movie_frame_start[rec.movie_repeat == r].min() for r in np.unique(rec.movie_repeat)])
-        rep_end = np.array([rec.movie_frame_end[rec.movie_repeat == r].max() for r in np.unique(rec.movie_repeat)])
-        for k, v in split_epochs_by_time(*movie_ep, rep_start, rep_end).items():
-            splits[k] += v
-    grating_ep = rec.epochs.get("drifting_gratings")
-    if grating_ep is not None:
-        for k, v in split_epochs_by_time(*grating_ep, rec.grating_start, rec.grating_end).items():
+    for stimulus, table in rec.intervals.items():
+        epochs = rec.epochs.get(stimulus)
+        if epochs is None:
+            continue
+        if "repeat" in table:  # a movie: split whole repeats
+            unit_start, unit_end = rec.repeat_edges(stimulus)
+        else:
+            unit_start, unit_end = table["start"], table["end"]
+        for k, v in split_epochs_by_time(*epochs, unit_start, unit_end).items():
             splits[k] += v
 
     def as_interval(pairs):
@@ -172,11 +183,10 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False) -
         return Interval(start=np.array([p[0] for p in pairs], dtype=np.float64),
                         end=np.array([p[1] for p in pairs], dtype=np.float64))
 
-    tf_ids = np.array([TEMPORAL_FREQUENCIES_HZ.index(float(x)) for x in rec.grating_temporal_frequency], dtype=np.int64)
     fields = dict(
-        brainset=Data(id="allen_visual_coding_ophys_2016", origin_version="neurocine-simulator"),
+        brainset=Data(id="allen_visual_coding_ophys_2016", origin_version="neurocine"),
         subject=Data(**{k: str(v) for k, v in rec.subject.items() if k not in ("target_area",)}),
-        session=Data(id=rec.session_id, session_type="three_session_A"),
+        session=Data(id=rec.session_id, session_type=session_type),
         device=Data(id=f"{rec.session_id}_2p", recording_tech="two_photon_imaging",
                     imaging_depth=str(rec.subject.get("imaging_depth", "175")),
                     target_area=str(rec.subject.get("target_area", "VISp"))),
@@ -185,23 +195,13 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False) -
         rois=ArrayDict(id=np.array([f"{rec.session_id}_{i}" for i in range(N)]),
                        imaging_plane_xy=rec.roi_xy.astype(np.float64), area=rec.roi_area.astype(np.float64),
                        width=rec.roi_width.astype(np.float64), height=rec.roi_height.astype(np.float64)),
-        natural_movie_one=Interval(start=rec.movie_frame_start.astype(np.float64),
-                                   end=rec.movie_frame_end.astype(np.float64),
-                                   timestamps=(rec.movie_frame_start + rec.movie_frame_end) / 2,
-                                   frame=rec.movie_frame.astype(np.int64), repeat=rec.movie_repeat.astype(np.int64),
-                                   timekeys=["start", "end", "timestamps"]),
-        drifting_gratings=Interval(start=rec.grating_start.astype(np.float64), end=rec.grating_end.astype(np.float64),
-                                   timestamps=(rec.grating_start + rec.grating_end) / 2,
-                                   orientation=rec.grating_direction.astype(np.float64),
-                                   temporal_frequency=rec.grating_temporal_frequency.astype(np.float64),
-                                   orientation_id=np.round(rec.grating_direction / 45).astype(np.int64),
-                                   temporal_frequency_id=tf_ids,
-                                   timekeys=["start", "end", "timestamps"]),
         train_domain=as_interval(splits["train"]),
         valid_domain=as_interval(splits["valid"]),
         test_domain=as_interval(splits["test"]),
         domain=Interval(start=float(rec.start_time), end=float(t_end)),
     )
+    for stimulus, table in rec.intervals.items():
+        fields[stimulus] = _stimulus_interval(stimulus, table)
     if rec.running_speed is not None:
         fields["running"] = IrregularTimeSeries(timestamps=ts.astype(np.float64),
                                                 running_speed=rec.running_speed.astype(np.float32)[:, None],
@@ -212,3 +212,21 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False) -
     with atomic_h5(path, overwrite) as f:
         data.to_hdf5(f)
     return path
+
+
+def _stimulus_interval(stimulus: str, table: dict) -> Interval:
+    """One stimulus table as the brainsets Interval (columns renamed, ids added as
+    brainsets stores them for gratings)."""
+    to_column = {name: column for column, name in COLUMNS.get(stimulus, {}).items()}
+    start, end = np.asarray(table["start"], np.float64), np.asarray(table["end"], np.float64)
+    cols = {}
+    for name, values in table.items():
+        if name in ("start", "end"):
+            continue
+        column = to_column.get(name, name)
+        cols[column] = _TO_FILE.get((stimulus, name), np.asarray)(values)
+        spec = LABELS.get(f"{stimulus}.{name}")
+        if stimulus.endswith("gratings") and spec is not None and spec.classes is not None:
+            cols[f"{column}_id"] = spec.class_ids(np.asarray(values, np.float32))
+    return Interval(start=start, end=end, timestamps=(start + end) / 2, **cols,
+                    timekeys=["start", "end", "timestamps"])

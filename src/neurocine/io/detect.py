@@ -1,8 +1,17 @@
-"""Layout detection: which reader a session file needs."""
+"""Layout detection: which reader a session file needs.
+
+Each file layout is one reader module plus one :class:`Layout` entry in :data:`LAYOUTS`
+(a test that recognises the layout from the open HDF5 file, and the reader). Layouts are
+tried in order; the first whose test passes reads the file.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import h5py
 
 from neurocine.errors import DataError
 from neurocine.io.brainsets import read_brainsets
@@ -10,32 +19,56 @@ from neurocine.io.hdf5 import open_h5
 from neurocine.io.kirby import read_kirby
 from neurocine.session import Session
 
-LAYOUTS = ("kirby", "brainsets")
+
+@dataclass(frozen=True)
+class Layout:
+    """One session-file layout.
+
+    Attributes:
+        name: Shown by ``inspect`` and stored in ``Session.layout``.
+        matches: ``open h5py.File -> bool``: does this file use the layout?
+        read: ``(path, traces: bool) -> Session``.
+        description: What the layout is, for error messages.
+    """
+
+    name: str
+    matches: Callable[[h5py.File], bool]
+    read: Callable[[Path, bool], Session]
+    description: str
+
+
+LAYOUTS: dict[str, Layout] = {}
+
+
+def register_layout(layout: Layout) -> Layout:
+    LAYOUTS[layout.name] = layout
+    return layout
+
+
+register_layout(Layout("brainsets", lambda f: "calcium_traces" in f and ("absolute_start" in f.attrs or "train_domain" in f),
+                       read_brainsets, "brainsets / temporaldata (calcium_traces + train_domain)"))
+register_layout(Layout("kirby", lambda f: "calcium_traces" in f, read_kirby,
+                       "kirby / POYO-CAP (calcium_traces with split masks)"))
 
 
 def detect_layout(path: str | Path) -> str:
-    """Return ``"brainsets"`` (root ``absolute_start`` attribute or ``train_domain``
-    group, as ``temporaldata.Data.to_hdf5`` writes) or ``"kirby"`` (split masks inside
-    ``calcium_traces``).
+    """The name of the first layout in :data:`LAYOUTS` that recognises ``path``.
 
     Raises:
-        DataError: not HDF5, corrupt, or no ``calcium_traces`` group.
+        DataError: not HDF5, corrupt, or no layout recognises it.
     """
     with open_h5(path) as f:
-        if "calcium_traces" not in f:
-            raise DataError(path, "missing 'calcium_traces' (expected a kirby or brainsets session with "
-                                  "calcium_traces/df_over_f (T, N))")
-        if "absolute_start" in f.attrs or "train_domain" in f:
-            return "brainsets"
-        return "kirby"
+        for layout in LAYOUTS.values():
+            if layout.matches(f):
+                return layout.name
+    known = "; ".join(f"{lay.name}: {lay.description}" for lay in LAYOUTS.values())
+    raise DataError(path, f"missing 'calcium_traces' (expected a session file of a known layout: {known})")
 
 
 def read_session(path: str | Path, layout: str | None = None, traces: bool = True) -> Session:
-    """Read one session file of either layout (detected when ``layout`` is None);
-    ``traces=False`` skips the dF/F (labels, splits and shapes only)."""
+    """Read one session file (layout detected when ``layout`` is None); ``traces=False``
+    skips the dF/F (labels, splits and shapes only)."""
     layout = layout or detect_layout(path)
-    if layout == "kirby":
-        return read_kirby(path, traces)
-    if layout == "brainsets":
-        return read_brainsets(path, traces)
-    raise DataError(path, f"unknown layout {layout!r}; expected one of {LAYOUTS}")
+    if layout not in LAYOUTS:
+        raise DataError(path, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    return LAYOUTS[layout].read(Path(path), traces)

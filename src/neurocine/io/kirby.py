@@ -11,10 +11,12 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
-from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording, atomic_h5
+from neurocine.io.recording import Recording
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
+from neurocine.stimuli import LABELS, TEMPORAL_FREQUENCIES_HZ
 
 #: Seed of the shuffled 70/10/20 grating-trial split.
 GRATING_SPLIT_SEED = 42
@@ -79,28 +81,28 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
         else:
             domain = (float(timestamps[0]), float(timestamps[-1]))
 
-        movie_frame = np.full(T, -1, dtype=np.int64)
-        movie_repeat = np.full(T, -1, dtype=np.int64)
+        labels = {}
         if "natural_movie_one" in f:
             nm = _interval_table(f["natural_movie_one"], ("start", "end", "frame_number"))
             frames = np.asarray(nm["frame_number"]).reshape(len(nm["start"]), -1)[:, 0]
             movie_frame = interval_values(timestamps, nm["start"], nm["end"],
                                           np.round(frames).astype(np.int64), -1).astype(np.int64)
+            labels["natural_movie_one.frame"] = movie_frame
             if "natural_movie_one_epochs" in f:
                 ep = _interval_table(f["natural_movie_one_epochs"], ("start", "end", "repeat_num"))
                 rep = interval_values(timestamps, ep["start"], ep["end"], ep["repeat_num"].astype(np.int64), -1)
-                movie_repeat = np.where(movie_frame >= 0, rep, -1).astype(np.int64)
+                labels["natural_movie_one.repeat"] = np.where(movie_frame >= 0, rep, -1).astype(np.int64)
 
-        orientation = np.full(T, np.nan, dtype=np.float32)
-        temporal_frequency = np.full(T, np.nan, dtype=np.float32)
         if "drifting_gratings" in f:
             dg = _interval_table(f["drifting_gratings"], ("start", "end", "orientation", "temp_freq"))
-            if "orientation" in dg:
+            if "orientation" in dg:  # stored as direction / 45
                 deg = dg["orientation"].astype(np.float32) * 45.0
-                orientation = interval_values(timestamps, dg["start"], dg["end"], deg, np.nan).astype(np.float32)
-            if "temp_freq" in dg:
+                labels["drifting_gratings.direction"] = interval_values(timestamps, dg["start"], dg["end"], deg,
+                                                                        np.nan).astype(np.float32)
+            if "temp_freq" in dg:  # stored as an index into 1, 2, 4, 8, 15 Hz
                 hz = np.asarray(TEMPORAL_FREQUENCIES_HZ, dtype=np.float32)[dg["temp_freq"].astype(int)]
-                temporal_frequency = interval_values(timestamps, dg["start"], dg["end"], hz, np.nan).astype(np.float32)
+                labels["drifting_gratings.temporal_frequency"] = interval_values(
+                    timestamps, dg["start"], dg["end"], hz, np.nan).astype(np.float32)
 
         if "units" in f and "id" in f["units"]:
             unit_ids = _decode(f["units/id"][()])
@@ -112,44 +114,62 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
     session = Session(
         session_id=path.stem, traces=traces, timestamps=timestamps, sampling_rate=rate,
         train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
-        domain=domain, movie_frame=movie_frame, movie_repeat=movie_repeat,
-        grating_orientation=orientation, grating_temporal_frequency=temporal_frequency,
-        unit_ids=unit_ids, layout="kirby", path=path, subject=subject)
+        domain=domain, labels=labels, unit_ids=unit_ids, layout="kirby", path=path, subject=subject)
     return validate_session(session, path)
 
 
-def kirby_splits(rec: Recording) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def trial_split(n: int, seed: int = GRATING_SPLIT_SEED, fractions=(0.7, 0.1)) -> np.ndarray:
+    """The kirby trial split: ``n`` trials shuffled (``seed``), 70/10/20 train/valid/test.
+
+    Returns:
+        ``(n,)`` split names (``"train"``, ``"valid"``, ``"test"``).
+    """
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train, n_valid = int(round(fractions[0] * n)), int(round(fractions[1] * n))
+    out = np.empty(n, dtype="<U5")
+    out[perm[:n_train]] = "train"
+    out[perm[n_train:n_train + n_valid]] = "valid"
+    out[perm[n_train + n_valid:]] = "test"
+    return out
+
+
+def repeat_split(repeat: np.ndarray) -> np.ndarray:
+    """The kirby movie split: repeats 0-7 train, 8 valid, 9 (and later) test."""
+    return np.where(repeat < 8, "train", np.where(repeat == 8, "valid", "test"))
+
+
+def kirby_splits(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
     """The kirby split rules: movie repeats 8/1/1 in order; grating trials 70/10/20
     shuffled with seed 42.
 
     Returns:
         ``(movie_split, grating_split)``: per-row split name arrays (``"train"``, ...).
     """
-    movie_split = np.where(rec.movie_repeat < 8, "train", np.where(rec.movie_repeat == 8, "valid", "test"))
-    n = len(rec.grating_start)
-    perm = np.random.default_rng(GRATING_SPLIT_SEED).permutation(n)
-    n_train, n_valid = int(round(0.7 * n)), int(round(0.1 * n))
-    grating_split = np.empty(n, dtype="<U5")
-    grating_split[perm[:n_train]] = "train"
-    grating_split[perm[n_train:n_train + n_valid]] = "valid"
-    grating_split[perm[n_train + n_valid:]] = "test"
-    return movie_split, grating_split
+    return (repeat_split(rec.intervals["natural_movie_one"]["repeat"]),
+            trial_split(len(rec.intervals["drifting_gratings"]["start"])))
 
 
 def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Path:
     """Write ``rec`` as a kirby-layout file (atomically; refuses to overwrite).
 
-    Sample masks are True only inside the split's movie repeats and grating trials.
+    The layout knows natural_movie_one and drifting gratings only (FORMATS.md section 1);
+    a recording with other stimuli is refused. Sample masks are True only inside the
+    split's movie repeats and grating trials.
     """
     path = Path(path)
+    other = sorted(set(rec.intervals) - {"natural_movie_one", "drifting_gratings"})
+    if other or not {"natural_movie_one", "drifting_gratings"} <= set(rec.intervals):
+        raise DataError(path, f"the kirby layout holds natural_movie_one and drifting_gratings only (got "
+                              f"{sorted(rec.intervals)}); write it in the brainsets layout")
     ts = rec.timestamps
     T, N = rec.traces.shape
+    nm, dg = rec.intervals["natural_movie_one"], rec.intervals["drifting_gratings"]
     movie_split, grating_split = kirby_splits(rec)
     sample_masks = {}
     for split in ("train", "valid", "test"):
         sample_masks[split] = (
-            intervals_mask(ts, rec.movie_frame_start[movie_split == split], rec.movie_frame_end[movie_split == split])
-            | intervals_mask(ts, rec.grating_start[grating_split == split], rec.grating_end[grating_split == split]))
+            intervals_mask(ts, nm["start"][movie_split == split], nm["end"][movie_split == split])
+            | intervals_mask(ts, dg["start"][grating_split == split], dg["end"][grating_split == split]))
 
     def interval_group(f, name, start, end, timestamps=True, **cols):
         g = f.create_group(name)
@@ -191,16 +211,16 @@ def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Pa
         units.create_dataset("imaging_plane_height", data=scale(rec.roi_height))
 
         masks = {f"{s}_mask": movie_split == s for s in ("train", "valid", "test")}
-        interval_group(f, "natural_movie_one", rec.movie_frame_start, rec.movie_frame_end,
-                       frame_number=rec.movie_frame.astype(np.float32)[:, None], **masks)
-        ep_start, ep_end = _movie_repeat_edges(rec)
+        interval_group(f, "natural_movie_one", nm["start"], nm["end"],
+                       frame_number=np.asarray(nm["frame"]).astype(np.float32)[:, None], **masks)
+        ep_start, ep_end = rec.repeat_edges("natural_movie_one")
         interval_group(f, "natural_movie_one_epochs", ep_start, ep_end, timestamps=False,
                        mv_start=ep_start, repeat_num=np.arange(len(ep_start), dtype=np.int64))
         masks = {f"{s}_mask": grating_split == s for s in ("train", "valid", "test")}
-        interval_group(f, "drifting_gratings", rec.grating_start, rec.grating_end,
-                       orientation=np.round(rec.grating_direction / 45.0).astype(np.int64),
-                       temp_freq=np.array([TEMPORAL_FREQUENCIES_HZ.index(float(x)) for x in rec.grating_temporal_frequency],
-                                          dtype=np.int64), **masks)
+        spec_tf = LABELS["drifting_gratings.temporal_frequency"]
+        interval_group(f, "drifting_gratings", dg["start"], dg["end"],
+                       orientation=np.round(np.asarray(dg["direction"]) / 45.0).astype(np.int64),
+                       temp_freq=spec_tf.class_ids(np.asarray(dg["temporal_frequency"], np.float32)), **masks)
         subj = f.create_group("subject")
         subj.attrs["object"] = "Data"
         for k, v in rec.subject.items():
@@ -210,10 +230,3 @@ def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Pa
         dom.create_dataset("start", data=[rec.start_time])
         dom.create_dataset("end", data=[domain_end])
     return path
-
-
-def _movie_repeat_edges(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
-    reps = np.unique(rec.movie_repeat)
-    start = np.array([rec.movie_frame_start[rec.movie_repeat == r].min() for r in reps])
-    end = np.array([rec.movie_frame_end[rec.movie_repeat == r].max() for r in reps])
-    return start, end

@@ -1,23 +1,15 @@
 """Layout-neutral description of one recording, as the writers take it.
 
-The simulator produces :class:`Recording` objects; :func:`neurocine.io.write_kirby` and
-:func:`neurocine.io.write_brainsets` turn them into files, each applying its layout's
-split rules (``FORMATS.md``).
+The simulator (and the trial-array import) produce :class:`Recording` objects;
+:func:`neurocine.io.write_kirby` and :func:`neurocine.io.write_brainsets` turn them into
+files, each applying its layout's split rules (``FORMATS.md``).
 """
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import h5py
 import numpy as np
-
-from neurocine.atomic import atomic_path
-
-#: Allen drifting-grating temporal frequencies (Hz), indexed by ``temp_freq`` id.
-TEMPORAL_FREQUENCIES_HZ = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 @dataclass
@@ -31,15 +23,15 @@ class Recording:
         start_time: Time of sample 0, s.
         roi_xy: ``(N, 2)`` imaging-plane position, pixels (0..512).
         roi_area, roi_width, roi_height: ``(N,)`` pixels.
-        movie_frame_start, movie_frame_end: ``(K,)`` display interval of each movie frame.
-        movie_frame: ``(K,)`` int frame index 0..899.
-        movie_repeat: ``(K,)`` int repeat 0..9.
-        grating_start, grating_end: ``(G,)`` non-blank grating trials.
-        grating_direction: ``(G,)`` degrees 0..315.
-        grating_temporal_frequency: ``(G,)`` Hz.
+        intervals: ``{stimulus: {"start": (K,), "end": (K,), field: (K,) ...}}``: one row
+            per displayed frame (movies) or trial; each ``field`` is the value of label
+            ``"<stimulus>.<field>"`` (:mod:`neurocine.stimuli`), e.g.
+            ``intervals["natural_movie_one"]["frame"]`` or
+            ``intervals["drifting_gratings"]["direction"]`` (deg).
         epochs: ``{stimulus: (start (E,), end (E,))}`` stimulus epochs.
         running_speed: ``(T,)`` cm/s at sample times.
         subject: String metadata (id, species, sex, cre_line, depth_class, target_area).
+        split_seed: Seed of shuffled trial splits (kirby: 42).
     """
 
     session_id: str
@@ -50,14 +42,7 @@ class Recording:
     roi_area: np.ndarray
     roi_width: np.ndarray
     roi_height: np.ndarray
-    movie_frame_start: np.ndarray
-    movie_frame_end: np.ndarray
-    movie_frame: np.ndarray
-    movie_repeat: np.ndarray
-    grating_start: np.ndarray
-    grating_end: np.ndarray
-    grating_direction: np.ndarray
-    grating_temporal_frequency: np.ndarray
+    intervals: dict = field(default_factory=dict)
     epochs: dict = field(default_factory=dict)
     running_speed: np.ndarray | None = None
     subject: dict = field(default_factory=dict)
@@ -67,15 +52,13 @@ class Recording:
         """``(T,) float64`` sample times, s."""
         return self.start_time + np.arange(self.traces.shape[0]) / self.sampling_rate
 
+    def table(self, stimulus: str) -> dict[str, np.ndarray] | None:
+        """The interval table of ``stimulus`` (None when it was not shown)."""
+        return self.intervals.get(stimulus)
 
-@contextmanager
-def atomic_h5(path: str | Path, overwrite: bool = False):
-    """Yield an ``h5py.File`` open for writing at a temporary name beside ``path``, then
-    rename it into place; on error the temporary file is removed and ``path`` untouched.
-
-    Raises:
-        DataError: ``path`` exists and ``overwrite`` is False.
-    """
-    with atomic_path(path, overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
-            yield f
+    def repeat_edges(self, movie: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(start (R,), end (R,))`` of each repeat of ``movie``, s."""
+        t = self.intervals[movie]
+        reps = np.unique(t["repeat"])
+        return (np.array([t["start"][t["repeat"] == r].min() for r in reps]),
+                np.array([t["end"][t["repeat"] == r].max() for r in reps]))

@@ -29,15 +29,15 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage, signal
 
-from neurocine.atomic import atomic_path
+from neurocine.atomic import atomic_write
 from neurocine.errors import ConfigError, DataError
-from neurocine.io.recording import TEMPORAL_FREQUENCIES_HZ, Recording
+from neurocine.io.recording import Recording
+from neurocine.stimuli import DRIFTING_DIRECTIONS_DEG, MOVIE_RATE_HZ, TEMPORAL_FREQUENCIES_HZ
+from neurocine.stimuli import MOVIE_FRAMES as _MOVIE_FRAMES
 
 MOVIE_FILE = "natural_movie_one.npy"
-MOVIE_FRAMES = 900
-MOVIE_RATE_HZ = 30.0
+MOVIE_FRAMES = _MOVIE_FRAMES["natural_movie_one"]
 DEFAULT_NEURONS = (150, 240, 227, 181)
-DIRECTIONS_DEG = tuple(range(0, 360, 45))
 
 
 @dataclass
@@ -235,7 +235,7 @@ def calcium_from_spikes(spikes: np.ndarray, rate_hz: float, decay_s: np.ndarray,
 # -------------------------------------------------------------------------- sessions
 def _session_schedule(cfg: SimulationConfig, rng: np.random.Generator, t0: float):
     """Stimulus timetable: spont, gratings 1, spont, movie x10, gratings 2, spont."""
-    conds = [(d, tf) for d in DIRECTIONS_DEG for tf in TEMPORAL_FREQUENCIES_HZ] * cfg.grating_repeats
+    conds = [(int(d), tf) for d in DRIFTING_DIRECTIONS_DEG for tf in TEMPORAL_FREQUENCIES_HZ] * cfg.grating_repeats
     n_blank = max(1, len(conds) // 8)
     sweeps = conds + [None] * n_blank
     order = rng.permutation(len(sweeps))
@@ -332,9 +332,11 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
         session_id=session_id, traces=dff, sampling_rate=rate, start_time=t0,
         roi_xy=rng.uniform(0, 512, (n, 2)), roi_area=rng.normal(120, 30, n).clip(30),
         roi_width=rng.normal(12, 2, n).clip(4), roi_height=rng.normal(12, 2, n).clip(4),
-        movie_frame_start=sched["frame_start"], movie_frame_end=sched["frame_end"],
-        movie_frame=sched["frame"].astype(np.int64), movie_repeat=sched["repeat"].astype(np.int64),
-        grating_start=g[:, 0], grating_end=g[:, 1], grating_direction=g[:, 2], grating_temporal_frequency=g[:, 3],
+        intervals={"natural_movie_one": {"start": sched["frame_start"], "end": sched["frame_end"],
+                                         "frame": sched["frame"].astype(np.int64),
+                                         "repeat": sched["repeat"].astype(np.int64)},
+                   "drifting_gratings": {"start": g[:, 0], "end": g[:, 1], "direction": g[:, 2],
+                                         "temporal_frequency": g[:, 3]}},
         epochs=sched["epochs"], running_speed=speed.astype(np.float32),
         subject=dict(id=f"sim-{cfg.seed}-{index}", species="Mus musculus", sex=str(rng.choice(["M", "F"])),
                      cre_line=str(rng.choice(["CUX2_CREERT2", "SST_IRES_CRE", "EMX1_IRES_CRE", "RORB_IRES_CRE"])),
@@ -351,11 +353,6 @@ def session_ids(cfg: SimulationConfig) -> list[str]:
         if sid not in ids:
             ids.append(sid)
     return ids
-
-
-def _save_atomic(path: Path, save) -> None:
-    with atomic_path(path, overwrite=False) as tmp, open(tmp, "wb") as fh:
-        save(fh)
 
 
 def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, progress: bool = True,
@@ -408,8 +405,9 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
         rec, rf, spikes = simulate_recording(cfg, i, movie, sid)
         paths.append(writer(rec, out / f"{sid}.h5"))
         truth = {f"rf_{k}": v for k, v in asdict(rf).items()}
-        _save_atomic(out / f"{sid}_truth.npz", lambda fh: np.savez_compressed(fh, spikes=spikes, **truth))
-    _save_atomic(out / MOVIE_FILE, lambda fh: np.save(fh, movie))
+        atomic_write(out / f"{sid}_truth.npz", lambda tmp: np.savez_compressed(tmp, spikes=spikes, **truth),
+                     overwrite=False)
+    atomic_write(out / MOVIE_FILE, lambda tmp: np.save(tmp, movie), overwrite=False)
     meta = {**asdict(cfg), "session_ids": ids, "movie_file": MOVIE_FILE}
-    _save_atomic(out / "simulation.json", lambda fh: fh.write(json.dumps(meta, indent=2).encode()))
+    atomic_write(out / "simulation.json", lambda tmp: tmp.write_text(json.dumps(meta, indent=2)), overwrite=False)
     return paths

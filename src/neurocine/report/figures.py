@@ -10,16 +10,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from neurocine.atomic import atomic_path  # noqa: E402
+from neurocine.atomic import atomic_write  # noqa: E402
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG (atomically) and close it."""
     try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png"))
     finally:
         plt.close(fig)
-    return Path(path)
 
 
 def plot_loss_curves(history: list[dict], valid_history: list[dict], path: Path) -> Path:
@@ -43,26 +42,33 @@ def plot_loss_curves(history: list[dict], valid_history: list[dict], path: Path)
     return save_figure(fig, path)
 
 
-def plot_embedding(embeddings_h5: Path, path: Path, split: str = "test", max_sessions: int = 4) -> Path:
+def plot_embedding(embeddings: dict, path: Path, split: str = "test", max_sessions: int = 4,
+                   label: str = "natural_movie_one.frame") -> Path:
     """Movie samples of each session's embedding, projected on its first three principal
-    components, coloured by movie frame."""
-    import h5py
+    components, coloured by movie frame.
+
+    Args:
+        embeddings: ``Results.read_embeddings()``.
+        label: The frame label to colour by.
+    """
     from sklearn.decomposition import PCA
 
-    with h5py.File(embeddings_h5, "r") as f:
-        sids = list(f)[:max_sessions]
-        data = [(sid, f[sid][split]["embedding"][()], f[sid][split]["movie_frame"][()]) for sid in sids]
-    fig = plt.figure(figsize=(3.2 * len(data), 3.4))
+    from neurocine.stimuli import LABELS
+
+    n_frames = LABELS[label].n_values
+    data = [(sid, d[split]["embedding"], d[split]["labels"].get(label))
+            for sid, d in list(embeddings.items())[:max_sessions] if split in d]
+    fig = plt.figure(figsize=(3.2 * max(len(data), 1), 3.4))
     sc = None
     for i, (sid, emb, frame) in enumerate(data):
         ax = fig.add_subplot(1, len(data), i + 1, projection="3d")
-        m = frame >= 0
+        m = frame >= 0 if frame is not None else np.zeros(len(emb), bool)
         if m.sum() < 3:
             continue
         xyz = PCA(n_components=min(3, emb.shape[1]), random_state=0).fit_transform(emb[m])
         if xyz.shape[1] < 3:
             xyz = np.pad(xyz, ((0, 0), (0, 3 - xyz.shape[1])))
-        sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=frame[m], cmap="viridis", s=1.5, vmin=0, vmax=899)
+        sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=frame[m], cmap="viridis", s=1.5, vmin=0, vmax=n_frames - 1)
         ax.set_title(f"{sid} ({split}, PCs 1-3)", fontsize=8)
         ax.set_xticks([]); ax.set_yticks([]); ax.set_zticks([])
     if sc is not None:
@@ -70,20 +76,25 @@ def plot_embedding(embeddings_h5: Path, path: Path, split: str = "test", max_ses
     return save_figure(fig, path)
 
 
-def plot_frame_errors(predictions: dict, path: Path) -> Path:
-    """Absolute frame error over the movie (test repeat) per method, pooled over sessions."""
+def plot_frame_errors(predictions: dict, path: Path, n_frames: int) -> Path:
+    """Absolute frame error over the movie (test repeat) per method, pooled over sessions.
+
+    Args:
+        predictions: ``{session: {"true": (K,), method: (K,)}}`` frame indices.
+        n_frames: Frames in the movie.
+    """
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
     colors = {"cebra": "#08519c", "raw_knn": "#d94801", "pca_knn": "#6a51a3"}
     for method, color in colors.items():
-        errs = np.zeros(900)
-        counts = np.zeros(900)
+        errs = np.zeros(n_frames)
+        counts = np.zeros(n_frames)
         for d in predictions.values():
             if method in d:
                 np.add.at(errs, d["true"], np.abs(d[method] - d["true"]))
                 np.add.at(counts, d["true"], 1)
         mean = errs / np.maximum(counts, 1)
         w = 15
-        ax.plot(np.arange(900 - w + 1) + w // 2, np.convolve(mean, np.ones(w) / w, mode="valid"), color=color,
+        ax.plot(np.arange(n_frames - w + 1) + w // 2, np.convolve(mean, np.ones(w) / w, mode="valid"), color=color,
                 label=method.replace("_", " "))
     ax.axhline(30, color="gray", ls="--", lw=0.8, label="1 s")
     ax.set_xlabel("movie frame (test repeat)")
@@ -91,3 +102,36 @@ def plot_frame_errors(predictions: dict, path: Path) -> Path:
     ax.set_title("Frame identification error over the movie")
     ax.legend(frameon=False, fontsize=8)
     return save_figure(fig, path)
+
+
+def plot_reconstructions(originals, rows: dict, path: str | Path, n: int = 5, title: str | None = None) -> Path:
+    """The seed's grid: originals on top, then one row per method (e.g. HalfUNet, ridge).
+
+    Args:
+        originals: ``(N, C, H, W)`` or ``(N, H, W)``.
+        rows: ``{"HalfUNet": images, ...}`` of the same shape.
+        n: Columns (frames shown, evenly spaced).
+    """
+    import torch
+
+    def show(img):
+        img = img.numpy() if isinstance(img, torch.Tensor) else np.asarray(img)
+        if img.ndim == 3:
+            img = img[0] if img.shape[0] == 1 else np.moveaxis(img, 0, -1)
+        return img
+
+    N = len(originals)
+    cols = np.linspace(0, N - 1, min(n, N)).astype(int)
+    lo, hi = float(np.min(np.asarray(originals))), float(np.max(np.asarray(originals)))
+    fig, axes = plt.subplots(1 + len(rows), len(cols), figsize=(3 * len(cols), 1.8 * (1 + len(rows))), squeeze=False)
+    for j, i in enumerate(cols):
+        for r, (name, imgs) in enumerate([("Original", originals)] + list(rows.items())):
+            ax = axes[r, j]
+            im = show(imgs[i])
+            ax.imshow(np.clip((im - lo) / max(hi - lo, 1e-9), 0, 1), cmap="gray", vmin=0, vmax=1)
+            ax.set_title(f"{name} {i}", fontsize=8)
+            ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, Path(path))

@@ -1,0 +1,173 @@
+"""The main job as stages over one results folder, each a registered :class:`Stage`.
+
+``train`` (embeddings) -> ``decode-frames`` (frame ID) -> ``reconstruct`` (HalfUNet), then
+the report. ``neurocine run``, the CLI's per-stage subcommands and ``report.html`` loop over
+:data:`STAGES`: a new decoder stage is one file with a ``Stage`` subclass decorated with
+:func:`register_stage` (what it reads, ``run`` -> metrics, figures, its report section).
+
+:func:`run_stage` is the one preamble every stage shares: reload the run's config, reuse a
+finished stage's results unless ``force``, check the files it reads, run, record its
+metrics under its key in metrics.json.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import ClassVar
+
+from neurocine.results import Results
+
+
+def say(msg: str) -> None:
+    """Print a progress line (on rank 0 only, under torchrun)."""
+    from neurocine.embed.distributed import current
+
+    if current()[0] == 0:
+        print(msg, flush=True)
+
+
+class StageContext:
+    """What a running stage may use: the results folder, the run's config, and the
+    prepared data (loaded once, on first use)."""
+
+    def __init__(self, out: str | Path, config, progress: bool = True, resume: bool = False):
+        self.results = Results(out)
+        self.out = self.results.out
+        self.config = config
+        self.progress = progress
+        self.resume = resume
+        self._splits = None
+        self._embeddings = None
+
+    def splits(self) -> dict:
+        """``{split: [SplitData per session]}`` of the run's sessions, normalised."""
+        if self._splits is None:
+            from neurocine.data import prepare_splits
+
+            _, self._splits = prepare_splits(self.config.dataset, progress=False)
+        return self._splits
+
+    def embeddings(self) -> dict:
+        """embeddings.h5 as :meth:`Results.read_embeddings` returns it."""
+        if self._embeddings is None:
+            self._embeddings = self.results.read_embeddings()
+        return self._embeddings
+
+    say = staticmethod(say)
+
+
+class Stage:
+    """One step of the job.
+
+    Class attributes:
+        name: The CLI subcommand (``decode-frames``).
+        key: Its entry in metrics.json (``frame_id``).
+        help: One line for ``neurocine --help``.
+        requires: ``(file, stage that writes it)`` pairs it reads from the folder.
+        figures: ``(file, caption)`` of the figures it writes (embedded in the report).
+        takes_config: It runs from a config file (train), not from a results folder.
+    """
+
+    name: ClassVar[str] = "?"
+    key: ClassVar[str] = "?"
+    help: ClassVar[str] = ""
+    requires: ClassVar[tuple[tuple[str, str], ...]] = (("embeddings.h5", "train"),)
+    figures: ClassVar[tuple[tuple[str, str], ...]] = ()
+    takes_config: ClassVar[bool] = False
+
+    def enabled(self, config) -> bool:
+        """False skips the stage (e.g. ``reconstruction.enabled: false``)."""
+        return True
+
+    def done(self, results: Results) -> bool:
+        """Are this stage's results already in the folder?"""
+        return self.key in results.metrics()
+
+    def run(self, ctx: StageContext) -> dict:
+        """Do the work, write files and figures; return the metrics to record."""
+        raise NotImplementedError
+
+    def summary(self, metrics: dict) -> str:
+        """One line printed after the stage."""
+        return ""
+
+    def report(self, metrics: dict) -> str:
+        """This stage's HTML section (tables); its figures are appended by the report."""
+        return ""
+
+
+STAGES: dict[str, Stage] = {}
+
+
+def register_stage(cls):
+    """Class decorator: add a :class:`Stage` to the job (in registration order)."""
+    STAGES[cls.name] = cls()
+    return cls
+
+
+def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = False, resume: bool = False,
+              progress: bool = True) -> dict:
+    """Run one stage over the results folder ``out`` and record its metrics.
+
+    Args:
+        stage: A registered stage or its name.
+        out: Results folder.
+        config: The run's config (default: ``out/config.yaml``; the train stage is given
+            one).
+        force: Recompute even when the stage's results exist.
+        resume: (train) continue from the checkpoint.
+    """
+    stage = STAGES[stage] if isinstance(stage, str) else stage
+    results = Results(out)
+    if config is None:
+        config = results.config()
+    if not stage.enabled(config):
+        say(f"{stage.name}: disabled in the config")
+        return {}
+    if not force and not resume and stage.done(results):
+        say(f"{stage.name}: reusing the results in {results.out} (use --force to recompute)")
+        return results.metrics().get(stage.key, {})
+    for name, writer in stage.requires:
+        results.require(name, writer)
+    metrics = stage.run(StageContext(out, config, progress, resume))
+    if metrics is None:  # a rank > 0 of a distributed run records nothing
+        return {}
+    results.update(stage.key, metrics)
+    line = stage.summary(metrics)
+    if line:
+        say(f"{stage.name}: {line}")
+    return metrics
+
+
+def table(headers, rows, table_id: str | None = None, best_col: int | None = None, best: str = "max",
+          skip_best=("chance",)) -> str:
+    """An HTML table; the best value of ``best_col`` (ignoring rows named in
+    ``skip_best``) is bold."""
+    def fmt(x, digits=3):
+        if x is None:
+            return "–"
+        if isinstance(x, float):
+            return f"{x:.{digits}f}"
+        return html.escape(str(x))
+
+    out = [f'<table{f" id={table_id!r}" if table_id else ""}>',
+           "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
+    best_val = None
+    if best_col is not None:
+        vals = [r[best_col] for r in rows if isinstance(r[best_col], float) and r[0] not in skip_best]
+        best_val = (max if best == "max" else min)(vals) if vals else None
+    for r in rows:
+        cells = []
+        for j, v in enumerate(r):
+            cls = ' class="best"' if best_col == j and best_val is not None and v == best_val else ""
+            cells.append(f"<td{cls}>{fmt(v)}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+# the built-in stages, in job order
+from neurocine.stages import train, decode_frames, reconstruct  # noqa: E402,F401
+
+__all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table"]
