@@ -323,9 +323,11 @@ class DiscreteSampler(_LabelSampler):
             labels = self.jitter(labels, self.generator)
         if len(self._comp) == 0:  # no session has a label >= 0: every reference falls back
             return torch.full_like(labels, -1), torch.zeros_like(labels, dtype=torch.bool)
-        comp = pos_session * self._span + labels
+        # a (jittered) label outside [0, span) would land in another session's key range
+        known = (labels >= 0) & (labels < self._span)
+        comp = pos_session * self._span + torch.where(known, labels, 0)
         g = torch.searchsorted(self._comp, comp).clamp(max=len(self._comp) - 1)
-        hit = (self._comp[g] == comp) & (labels >= 0)
+        hit = (self._comp[g] == comp) & known
         count = torch.where(hit, self._counts[g], 0)
         found = count > 0
         position = self._starts[g] + self._rand_index(count)

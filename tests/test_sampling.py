@@ -1,0 +1,119 @@
+"""The samplers: windows never cross segments, label positives show the same stimulus
+(with and without stimulus jitter), continuous positives, the shared fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neurocine import load_dataset
+from neurocine.embed.modes.stimulus_aligned import TRIAL_BASE, alignment_keys, jitter_keys
+from neurocine.embed.sampling import (ContinuousSampler, DiscreteSampler, TimeSampler, build_session_tensors,
+                                      valid_centers)
+
+FRAME = "natural_movie_one.frame"
+
+
+@pytest.fixture(scope="module")
+def parts(sim_dir):
+    return load_dataset({"data_dir": str(sim_dir)}, "train")
+
+
+def test_no_window_crosses_a_segment_or_split_boundary():
+    """CEBRA issue #259: windows of a convolutional model must stay in one contiguous run."""
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(12, 40, size=30)
+    segment = np.repeat(np.arange(30), lengths)
+    T = len(segment)
+    neural = rng.normal(size=(T, 4)).astype(np.float32)
+    labels = rng.integers(0, 5, T)
+    left, right = 5, 5
+    for cls in (TimeSampler, DiscreteSampler):
+        t = build_session_tensors(neural, segment, left, right, 10, labels if cls is DiscreteSampler else None,
+                                  torch.device("cpu"))
+        sampler = cls([t, t], 10, torch.Generator().manual_seed(1))
+        for _ in range(50):
+            b = sampler.sample(256)
+            for idx in (b.ref, b.pos, b.neg):
+                idx = idx.numpy()
+                assert (idx - left >= 0).all() and (idx + right - 1 < T).all()
+                assert (segment[idx - left] == segment[idx]).all()
+                assert (segment[idx + right - 1] == segment[idx]).all()
+    ok = valid_centers(segment, left, right)
+    assert ok.sum() == sum(max(0, n - left - right + 1) for n in lengths)
+
+
+def _tensors(parts, keys):
+    return [build_session_tensors(p.neural, p.segment, 5, 5, 10, k, torch.device("cpu")) for p, k in zip(parts, keys)]
+
+
+def test_stimulus_aligned_positives_show_the_same_stimulus(parts):
+    keys = [alignment_keys(p.labels, p.segment) for p in parts]
+    sampler = DiscreteSampler(_tensors(parts, keys), 10, torch.Generator().manual_seed(0))
+    b = sampler.sample(512)
+    rs, r, ps, p = (x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))
+    k_ref = np.array([keys[s][i] for s, i in zip(rs, r)])
+    k_pos = np.array([keys[s][i] for s, i in zip(ps, p)])
+    # a partner with the same key is found in another session for nearly every reference
+    # (a few grating keys late in a trial exist in one session only: those fall back to time)
+    aligned = rs != ps
+    assert aligned.mean() > 0.9
+    assert (k_ref[aligned] >= 0).all()
+    assert (k_ref[aligned] == k_pos[aligned]).all()
+    movie = aligned & (k_ref < TRIAL_BASE)
+    f_ref = np.array([parts[s].label(FRAME)[i] for s, i in zip(rs[movie], r[movie])])
+    f_pos = np.array([parts[s].label(FRAME)[i] for s, i in zip(ps[movie], p[movie])])
+    np.testing.assert_array_equal(f_ref, f_pos)
+
+
+def test_stimulus_jitter_moves_positives_within_the_jitter_only(parts):
+    """The production default (stimulus_jitter 15): a positive shows a frame at most 15
+    frames from the reference's, inside the movie; grating positives keep the condition
+    and are at most 15 samples from the reference's time in trial."""
+    jitter = 15
+    keys = [alignment_keys(p.labels, p.segment) for p in parts]
+    sampler = DiscreteSampler(_tensors(parts, keys), 10, torch.Generator().manual_seed(0),
+                              jitter=lambda k, g: jitter_keys(k, jitter, g))
+    offsets, trial_offsets = [], []
+    for _ in range(10):
+        b = sampler.sample(512)
+        rs, r, ps, p = (x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))
+        aligned = rs != ps
+        k_ref = np.array([keys[s][i] for s, i in zip(rs[aligned], r[aligned])])
+        k_pos = np.array([keys[s][i] for s, i in zip(ps[aligned], p[aligned])])
+        movie = k_ref < TRIAL_BASE
+        offsets.append(k_pos[movie] - k_ref[movie])
+        trial = ~movie
+        assert ((k_pos[trial] - TRIAL_BASE) // 1000 == (k_ref[trial] - TRIAL_BASE) // 1000).all()  # same condition
+        trial_offsets.append(k_pos[trial] - k_ref[trial])
+        assert ((k_pos[movie] >= 0) & (k_pos[movie] < 900)).all()
+    offsets, trial_offsets = np.concatenate(offsets), np.concatenate(trial_offsets)
+    assert np.abs(offsets).max() <= jitter and np.abs(trial_offsets).max() <= jitter
+    assert (offsets != 0).mean() > 0.8  # really jittered (0 has probability 1/31)
+    assert abs(offsets.mean()) < 1.5  # and symmetric
+
+
+def test_jitter_keeps_movie_keys_inside_their_movie():
+    # natural_movie_one (block 0, 900 frames), natural_movie_three (block 2, 3600 frames)
+    keys = torch.tensor([0, 899, 20_000 + 3599, 20_000, -1, TRIAL_BASE + 5])
+    for seed in range(20):
+        moved = jitter_keys(keys, 15, torch.Generator().manual_seed(seed))
+        assert 0 <= moved[0] <= 15 and 884 <= moved[1] <= 899
+        assert 20_000 + 3584 <= moved[2] <= 20_000 + 3599 and 20_000 <= moved[3] <= 20_015
+        assert moved[4] == -1 and TRIAL_BASE <= moved[5] <= TRIAL_BASE + 20
+
+
+def test_continuous_positives_are_near_in_label_and_missing_labels_fall_back(parts):
+    labels = [np.where(p.label(FRAME) >= 0, p.label(FRAME), np.nan).astype(np.float64) for p in parts]
+    sampler = ContinuousSampler(_tensors(parts, labels), 10, torch.Generator().manual_seed(0), conditional="delta",
+                                delta=2.0)
+    b = sampler.sample(512)
+    rs, r, ps, p = (x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))
+    l_ref = np.array([labels[s][i] for s, i in zip(rs, r)])
+    l_pos = np.array([labels[s][i] for s, i in zip(ps, p)])
+    cross = rs != ps
+    assert np.isfinite(l_ref[cross]).all()  # references without a label were replaced by time pairs
+    assert np.median(np.abs(l_pos[cross] - l_ref[cross])) <= 3
+    own = ~cross
+    np.testing.assert_array_equal(p[own], r[own] + 10)  # the fallback: time positives
