@@ -139,3 +139,38 @@ def kirby_file(tmp_path) -> tuple[Path, dict]:
 
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+TINY_CONFIG = {"model": {"batch_size": 128, "max_iterations": 40, "device": "cpu", "learning_rate": 0.001},
+               "training": {"validate_every": 20, "checkpoint_every": 20},
+               "reconstruction": {"num_epochs": 2, "max_train_samples": 300, "output_shape": [16, 32],
+                                  "batch_size": 32},
+               "novel_frames": {"folds": 6, "run_folds": 1}}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``neurocine run`` on a tiny config over two small simulated sessions, as a user runs
+    it (a subprocess): ``(root, config path, stdout)``."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from neurocine.io.simulate import simulate_dataset
+
+    root = tmp_path_factory.mktemp("e2e")
+    simulate_dataset(root / "data", sessions=2, neurons=(20, 30), grating_repeats=1, spontaneous_s=2.0,
+                     frame_shape=(16, 32), progress=False)
+    cfg = {"dataset": {"data_dir": str(root / "data")}, **TINY_CONFIG, "output_dir": str(root / "results")}
+    path = root / "tiny.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "neurocine", "run", "--config", str(path), "--quiet"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return root, path, proc.stdout
+
+
+@pytest.fixture(scope="session")
+def tiny_results(tiny_run) -> Path:
+    return tiny_run[0] / "results"

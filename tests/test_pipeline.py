@@ -17,43 +17,36 @@ from neurocine.cli import main
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """The whole job on a tiny config; the data folder starts empty (simulated into)."""
-    root = tmp_path_factory.mktemp("e2e")
-    cfg = {"dataset": {"data_dir": str(root / "data")},
-           "model": {"batch_size": 128, "max_iterations": 40, "device": "cpu", "learning_rate": 0.001},
-           "training": {"validate_every": 20, "checkpoint_every": 20},
-           "reconstruction": {"num_epochs": 2, "max_train_samples": 300, "output_shape": [16, 32], "batch_size": 32},
-           "output_dir": str(root / "results")}
-    path = root / "tiny.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    # a small simulated dataset, so the run stays fast; run would simulate the demo if empty
-    from neurocine.io.simulate import simulate_dataset
-
-    simulate_dataset(root / "data", sessions=2, neurons=(20, 30), grating_repeats=1, spontaneous_s=2.0,
-                     frame_shape=(16, 32), progress=False)
-    proc = subprocess.run([sys.executable, "-m", "neurocine", "run", "--config", str(path), "--quiet"],
-                          capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return root, path, proc.stdout
-
-
 def test_run_writes_every_output(tiny_run):
     root, _, stdout = tiny_run
     res = root / "results"
-    for name in ("config.yaml", "model.pt", "embeddings.h5", "metrics.json", "halfunet.pt", "report.html",
-                 "figures/loss_curve.png", "figures/embedding.png", "figures/frame_id_error.png",
-                 "figures/reconstructions.png"):
+    for name in ("config.yaml", "model.pt", "embeddings.h5", "model_label_free.pt", "embeddings_label_free.h5",
+                 "metrics.json", "halfunet.pt", "report.html", "figures/loss_curve.png", "figures/embedding.png",
+                 "figures/frame_id_error.png", "figures/reconstructions.png", "figures/reconstructions_novel.png"):
         assert (res / name).exists(), name
     m = json.loads((res / "metrics.json").read_text())
-    for method in ("cebra", "raw_knn", "pca_knn", "chance"):
-        assert 0 <= m["frame_id"][method]["accuracy_1s"] <= 1
-        assert m["frame_id"][method]["mean_abs_frame_error"] >= 0
-    assert set(m["frame_id"]["per_session"]) == set(m["training"]["sessions"])
-    for method in ("halfunet", "ridge_embedding", "ridge_dff"):
-        assert set(m["reconstruction"][method]) == {"ssim", "psnr", "pixel_r"}
-    assert set(m["wall_time_s"]) == {"train", "decode-frames", "reconstruct", "report"}
+    fid = m["frame_id"]
+    for method in ("cebra", "cebra_label_free", "raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "chance"):
+        entry = fid[method]
+        assert 0 <= entry["accuracy_1s"] <= 1 and entry["mean_abs_frame_error"] >= 0
+        lo, hi = entry["accuracy_1s_ci95"]
+        assert lo <= entry["accuracy_1s"] <= hi
+        assert method in fid["valid"]
+    assert fid["cebra"]["supervision"] == "natural_movie_one frame, drifting_gratings condition"
+    assert fid["cebra_label_free"]["supervision"] == "none"
+    assert fid["strongest_baseline"] in ("raw_knn", "raw_window_knn", "pca_knn", "linear", "template")
+    assert f"cebra - {fid['strongest_baseline']}" in fid["comparison"]
+    assert set(fid["per_session"]) == set(m["training"]["sessions"])
+    assert {"embedding", "pca_dff", "shuffled_labels"} <= set(fid["consistency"]) and fid["consistency"]["split"] == "test"
+    rec = m["reconstruction"]
+    for method in ("halfunet", "ridge_embedding", "ridge_dff", "mean_frame", "retrieval"):
+        assert {"ssim", "ssim_ci95", "psnr", "pixel_r"} <= set(rec[method]) and method in rec["valid"]
+        assert {"ssim", "ssim_ci95", "psnr", "pixel_r"} <= set(rec["novel_frames"][method])
+    novel = rec["novel_frames"]
+    assert novel["folds"][0]["frames"] == [0, 150]
+    assert all(v == 0 for v in novel["frames_removed_from_training"]["fold 0"].values())
+    assert m["provenance"]["data"] == "simulated"
+    assert set(m["wall_time_s"]) == {"train", "decode-frames", "reconstruct", "reconstruct-novel", "report"}
     assert "wall time per stage: train" in stdout
 
 
@@ -96,7 +89,8 @@ def test_report_renders_in_headless_chromium(tiny_run, tmp_path):
     loaded = re.search(r'data-images-loaded="(\d+)"', dom)
     total = re.search(r'data-images-total="(\d+)"', dom)
     assert loaded and total, "the page's load script did not run"
-    assert int(total.group(1)) == 4 and int(loaded.group(1)) == 4
-    for table in ("frame-id", "reconstruction", "wall-time"):
+    assert int(total.group(1)) == 5 and int(loaded.group(1)) == 5
+    for table in ("frame-id", "reconstruction", "reconstruction-novel", "wall-time", "provenance"):
         assert f'id="{table}"' in dom
-    assert "raw dF/F kNN" in dom and "HalfUNet" in dom and "id=\"supervision\"" in dom
+    assert "SIMULATED data" in dom and 'id="supervision"' in dom and "95 % CI" in dom
+    assert "strongest baseline" in dom and "per-frame template on the dF/F window" in dom

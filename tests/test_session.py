@@ -49,3 +49,14 @@ def test_interval_values_closes_float_gaps_between_abutting_frames():
     ts = np.array([0.0, 1.0, 2.0, 3.0])
     start, end = np.array([0.0, 1.5]), np.array([1.5 - 1e-9, 3.5])
     assert interval_values(ts, start, end, np.array([7, 8]), -1).tolist() == [7, 7, 8, 8]
+
+
+def test_overlapping_split_masks_are_refused_naming_the_file_and_splits(tmp_path):
+    a = kirby_arrays()
+    a["test"] = a["test"].copy()
+    a["test"][100:110] = True  # samples 100..109 are in train too
+    path = write_kirby_fixture(tmp_path / "1.h5", a)
+    with pytest.raises(DataError) as info:
+        read_session(path)
+    msg = str(info.value)
+    assert str(path) in msg and "splits 'train' and 'test' overlap in 10 samples" in msg

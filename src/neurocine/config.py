@@ -104,6 +104,9 @@ class DatasetConfig:
     skip_bad: bool = setting(False, "skip unreadable session files (listed) instead of stopping")
     movie_path: str | None = setting(None, "natural_movie_one frames, (900, H, W) uint8 .npy; "
                                            "default <data_dir>/natural_movie_one.npy")
+    simulate: bool = setting(False, "simulate the demo sessions into data_dir when it is missing or empty "
+                                    "(never otherwise: a missing data_dir is an error)")
+    simulate_seed: int = setting(0, "seed of the simulated sessions", ge=0)
 
     def validate(self) -> None:
         """Re-check the section (for code that edits a loaded config)."""
@@ -170,6 +173,11 @@ class TrainingConfig:
     checkpoint_every: int = setting(500, "steps between checkpoints (0: only at the end)", ge=0, cebra=True)
     seed: int = setting(0, "seed of weights, sampling and decoders; a seeded CPU run is reproducible", ge=0,
                         cebra=True, halfunet=True)
+    seed_repeats: int = setting(1, "fit the embedding with this many seeds (seed, seed + 1, ...) and report the "
+                                   "frame ID's mean and sd over them (each repeat costs one training)", ge=1)
+    label_free_model: bool = setting(True, "also train a label-free (time-contrastive) model with the same "
+                                           "settings, decoded beside the main one, so a supervised embedding is "
+                                           "never shown alone (doubles training time)")
 
 
 @dataclass
@@ -178,6 +186,20 @@ class DecodingConfig:
 
     n_neighbors: int = setting(5, "neighbours of the kNN decoders", ge=1)
     tolerance_frames: int = setting(30, "a frame within this many frames counts as identified (30 = 1 s)", ge=0)
+
+
+@dataclass
+class NovelFramesConfig:
+    """``novel_frames:``: reconstruction of movie frames never seen in training. The movie
+    is cut into ``folds`` contiguous blocks; for a fold its block is removed from every
+    train and valid repeat (for the embedding and for every decoder) and reconstructed
+    from the test repeat."""
+
+    enabled: bool = setting(True, "run the held-out-frames protocol (stage reconstruct-novel)")
+    folds: int = setting(6, "contiguous blocks the movie is cut into (6: 150-frame blocks of natural_movie_one)",
+                         ge=2)
+    run_folds: int = setting(1, "how many of the folds to run (the first ones); each trains its own embedding",
+                             ge=1)
 
 
 @dataclass
@@ -214,6 +236,7 @@ class Config:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
+    novel_frames: NovelFramesConfig = field(default_factory=NovelFramesConfig)
     output_dir: str = setting("results", "results folder")
 
     @classmethod
@@ -480,5 +503,5 @@ def help_table() -> list[tuple[str, Any, str]]:
 
 
 __all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
-           "ReconstructionConfig", "ConfigError", "MODES", "setting", "estimator_params", "estimator_fields",
+           "ReconstructionConfig", "NovelFramesConfig", "ConfigError", "MODES", "setting", "estimator_params", "estimator_fields",
            "estimator_signature", "make_estimator_init", "validate_estimator_params", "estimator_doc", "help_table"]

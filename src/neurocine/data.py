@@ -32,7 +32,7 @@ __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
     "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
     "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits", "load_template", "prepare_splits",
-    "sharded_splits", "LazySplits",
+    "sharded_splits", "LazySplits", "keep_rows",
 ]
 
 
@@ -163,6 +163,7 @@ class SplitData:
             (see :mod:`neurocine.stimuli`).
         session_index: ``(T_split,) int64`` session of each sample (0 unless ``pad``).
         num_neurons: Per-session neuron counts (``pad``: before padding).
+        sampling_rate: Hz (of the first session, in ``pad`` mode).
     """
 
     session_id: str
@@ -173,6 +174,7 @@ class SplitData:
     labels: dict
     session_index: np.ndarray
     num_neurons: tuple[int, ...]
+    sampling_rate: float = 30.0
 
     def __len__(self) -> int:
         return int(self.neural.shape[0])
@@ -208,7 +210,17 @@ def session_split(session: Session, split: str, time_normalized: bool = True, se
         session_id=session.session_id, neural=neural,
         time=t[idx], index=idx.astype(np.int64), segment=contiguous_segments(idx),
         labels={name: values[idx] for name, values in session.labels.items()},
-        session_index=np.full(len(idx), session_index, dtype=np.int64), num_neurons=(session.num_neurons,))
+        session_index=np.full(len(idx), session_index, dtype=np.int64), num_neurons=(session.num_neurons,),
+        sampling_rate=float(session.sampling_rate))
+
+
+def keep_rows(part: SplitData, keep: np.ndarray) -> SplitData:
+    """``part`` without the rows where ``keep`` is False; segments are recomputed, so no
+    window bridges the removed rows."""
+    idx = np.flatnonzero(keep)
+    return replace(part, neural=part.neural[idx], time=part.time[idx], index=part.index[idx],
+                   segment=contiguous_segments(part.index[idx]), labels={k: v[idx] for k, v in part.labels.items()},
+                   session_index=part.session_index[idx])
 
 
 def split_sessions(sessions: list[Session], split: str = "train", time_normalized: bool = True) -> list[SplitData]:
@@ -279,7 +291,7 @@ def pad_splits(parts: list[SplitData]) -> SplitData:
         labels[n] = np.concatenate([p.labels[n] if n in p.labels else spec.empty(len(p)) for p in parts])
     return SplitData(session_id="pad", neural=neural, time=cat("time"), index=cat("index"),
                      segment=np.concatenate(segs), labels=labels, session_index=cat("session_index"),
-                     num_neurons=tuple(n for p in parts for n in p.num_neurons))
+                     num_neurons=tuple(n for p in parts for n in p.num_neurons), sampling_rate=parts[0].sampling_rate)
 
 
 def _dataset_config(config) -> DatasetConfig:

@@ -15,26 +15,23 @@ from neurocine.stages import STAGES, run_stage, say
 
 
 def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, resume: bool = False,
-            progress: bool = True, simulate_if_empty: bool = True) -> dict:
+            progress: bool = True) -> dict:
     """All stages, then report.html; returns ``{stage: seconds}``.
 
-    Under torchrun only training is distributed: after it, rank 0 goes on alone."""
+    Simulates the demo sessions only when the config asks (``dataset.simulate``) and
+    ``data_dir`` is missing or empty; otherwise a missing or empty ``data_dir`` is an
+    error that creates nothing. Under torchrun only training is distributed: after it,
+    rank 0 goes on alone."""
     from neurocine.embed import distributed
     from neurocine.report.html import write_report
 
     out = Path(out or cfg.output_dir)
-    data_dir = Path(cfg.dataset.data_dir)
-    if simulate_if_empty and (not data_dir.exists() or not any(data_dir.glob(cfg.dataset.file_pattern))):
-        if distributed.current()[1] > 1:
-            raise DataError(data_dir, "holds no sessions; under torchrun simulate them first "
-                                      "('neurocine simulate --out DIR')")
-        from neurocine.io.simulate import simulate_dataset
-
-        say(f"run: {data_dir} holds no sessions; simulating the 4 demo sessions into it first")
-        simulate_dataset(data_dir, progress=progress)
+    ensure_data(cfg, progress)
     results = Results(out)
     timings = {}
     for stage in STAGES.values():
+        if not stage.enabled(cfg):
+            continue
         t = time.perf_counter()
         run_stage(stage, out, cfg if stage.takes_config else None, force, resume and stage.takes_config, progress)
         timings[stage.name] = time.perf_counter() - t
@@ -52,6 +49,32 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
     say(f"report: {path}")
     say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
+
+
+def ensure_data(cfg: Config, progress: bool = True) -> None:
+    """Check that ``dataset.data_dir`` holds session files, simulating them first when the
+    config asks for it (``dataset.simulate``) and the folder is missing or empty.
+
+    Raises:
+        DataError: missing or empty ``data_dir`` (and no simulation asked for), or a
+            folder that holds other files but no sessions (never simulated into).
+    """
+    from neurocine.data import find_session_files
+    from neurocine.embed import distributed
+
+    ds = cfg.dataset
+    data_dir = Path(ds.data_dir)
+    empty = not data_dir.exists() or (data_dir.is_dir() and not any(data_dir.iterdir()))
+    if ds.simulate and empty:
+        if distributed.current()[1] > 1:
+            raise DataError(data_dir, "is empty; under torchrun simulate the sessions first "
+                                      "('neurocine simulate --out DIR')")
+        from neurocine.io.simulate import simulate_dataset
+
+        say(f"run: simulating the 4 demo sessions into {data_dir} (dataset.simulate: true, seed "
+            f"{ds.simulate_seed}); every number of this run is from SIMULATED data")
+        simulate_dataset(data_dir, progress=progress, seed=ds.simulate_seed)
+    find_session_files(data_dir, ds.file_pattern, ds.max_sessions)  # one clear error if there is nothing
 
 
 def stage_report(out: str | Path) -> Path:

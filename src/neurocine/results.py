@@ -93,10 +93,29 @@ class Results:
             raise DataError(p, "expected a JSON object of stage results")
         return data
 
-    def update(self, key: str, value) -> dict:
-        """Set ``metrics[key] = value`` (atomically); returns the whole metrics."""
+    def get(self, key: str, default=None):
+        """``metrics[key]`` for a dotted key (``"reconstruction.novel_frames"``)."""
+        node = self.metrics()
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def update(self, key: str, value, keep: tuple[str, ...] = ()) -> dict:
+        """Set ``metrics[key] = value`` (a dotted key sets a nested entry), atomically;
+        entries of the old value named in ``keep`` (written by other stages) survive.
+        Returns the whole metrics."""
         metrics = self.metrics()
-        metrics[key] = _jsonable(value)
+        *parents, leaf = key.split(".")
+        node = metrics
+        for part in parents:
+            node = node.setdefault(part, {})
+        old = node.get(leaf) if isinstance(node.get(leaf), dict) else {}
+        node[leaf] = _jsonable(value)
+        for name in keep:
+            if name in old and isinstance(node[leaf], dict):
+                node[leaf].setdefault(name, old[name])
         self.write_json(METRICS, metrics)
         return metrics
 
@@ -118,11 +137,11 @@ class Results:
         return cfg.save(self.out / CONFIG)
 
     # ---------------------------------------------------------------- embeddings
-    def write_embeddings(self, records) -> Path:
+    def write_embeddings(self, records, name: str = EMBEDDINGS) -> Path:
         """embeddings.h5 from an iterable of ``(split, record)``; a record is
         :func:`embedding_record`'s dict. Attributes of the file come first as
         ``("attrs", dict)`` items."""
-        with atomic_h5(self.out / EMBEDDINGS, overwrite=True) as f:
+        with atomic_h5(self.out / name, overwrite=True) as f:
             for split, record in records:
                 if split == "attrs":
                     f.attrs.update({k: v for k, v in record.items()})
@@ -131,13 +150,13 @@ class Results:
                 for key in ("embedding", "timestamps", "index"):
                     g.create_dataset(key, data=record[key])
                 lab = g.create_group("labels")
-                for name, values in record["labels"].items():
-                    lab.create_dataset(name, data=values)
-        return self.out / EMBEDDINGS
+                for label, values in record["labels"].items():
+                    lab.create_dataset(label, data=values)
+        return self.out / name
 
-    def read_embeddings(self) -> dict:
+    def read_embeddings(self, name: str = EMBEDDINGS) -> dict:
         """``{session_id: {split: {"embedding", "timestamps", "index", "labels": {...}}}}``."""
-        p = self.require(EMBEDDINGS, "train")
+        p = self.require(name, "train")
         out = {}
         try:
             with h5py.File(p, "r") as f:

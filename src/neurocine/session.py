@@ -177,6 +177,11 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
             raise DataError(where, f"{split}_mask has shape {m.shape}, expected ({tr.shape[0]},)")
         if not m.any():
             raise DataError(where, f"split '{split}' is empty: no samples in {split}_mask / {split}_domain")
+    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+        both = session.mask(a) & session.mask(b)
+        if both.any():
+            raise DataError(where, f"splits '{a}' and '{b}' overlap in {int(both.sum())} samples (first at "
+                                   f"{session.timestamps[np.argmax(both)]:.3f} s); a sample may be in one split only")
     for name, values in session.labels.items():
         check_label(name, values, tr.shape[0], where)
     if len(session.unit_ids) != tr.shape[1]:

@@ -13,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+#: PSNR of an exact reconstruction (infinite in theory), dB.
+PSNR_CAP_DB = 100.0
+
 
 def image_metrics(pred, target, data_range: float | None = None) -> dict:
     """SSIM and PSNR (scikit-image) and pixel correlation per frame, and their means.
@@ -23,6 +26,8 @@ def image_metrics(pred, target, data_range: float | None = None) -> dict:
 
     Returns:
         ``{"ssim", "psnr", "pixel_r"}`` means and ``"per_frame"``: the arrays ``(N,)``.
+        An exact reconstruction has infinite PSNR; it counts as ``PSNR_CAP_DB`` so means
+        and intervals stay finite. SSIM of images smaller than 3x3 is undefined (NaN).
     """
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
@@ -39,14 +44,14 @@ def image_metrics(pred, target, data_range: float | None = None) -> dict:
         kw = dict(channel_axis=0) if a.shape[0] > 1 else {}
         a2, b2 = (a, b) if a.shape[0] > 1 else (a[0], b[0])
         win = min(7, min(a2.shape[-2:]) // 2 * 2 - 1) if min(a2.shape[-2:]) < 7 else 7
-        ssim.append(structural_similarity(b2, a2, data_range=rng, win_size=win, **kw))
+        ssim.append(structural_similarity(b2, a2, data_range=rng, win_size=win, **kw) if win >= 3 else np.nan)
         with np.errstate(divide="ignore"):  # identical images: PSNR = inf
-            psnr.append(peak_signal_noise_ratio(b, a, data_range=rng))
+            psnr.append(min(peak_signal_noise_ratio(b, a, data_range=rng), PSNR_CAP_DB))
         av, bv = a.ravel() - a.mean(), b.ravel() - b.mean()
         den = np.sqrt((av ** 2).sum() * (bv ** 2).sum())
         corr.append(float((av * bv).sum() / den) if den > 0 else 0.0)
     ssim, psnr, corr = np.array(ssim), np.array(psnr), np.array(corr)
-    return {"ssim": float(ssim.mean()), "psnr": float(np.mean(psnr[np.isfinite(psnr)])) if np.isfinite(psnr).any() else float("inf"),
+    return {"ssim": float(ssim.mean()), "psnr": float(psnr.mean()),
             "pixel_r": float(corr.mean()), "per_frame": {"ssim": ssim, "psnr": psnr, "pixel_r": corr}}
 
 

@@ -84,8 +84,9 @@ def plot_frame_errors(predictions: dict, path: Path, n_frames: int) -> Path:
         n_frames: Frames in the movie.
     """
     fig, ax = plt.subplots(figsize=(7.0, 3.4))
-    colors = {"cebra": "#08519c", "raw_knn": "#d94801", "pca_knn": "#6a51a3"}
-    for method, color in colors.items():
+    methods = list(dict.fromkeys(k for d in predictions.values() for k in d if k != "true"))
+    palette = ["#08519c", "#6baed6", "#d94801", "#6a51a3", "#238b45", "#737373"]
+    for method, color in zip(methods, palette):
         errs = np.zeros(n_frames)
         counts = np.zeros(n_frames)
         for d in predictions.values():

@@ -16,6 +16,8 @@ table{border-collapse:collapse;margin:.6em 0} th,td{border:1px solid #ccc;paddin
 th:first-child,td:first-child{text-align:left} th{background:#f3f3f3} td.best{font-weight:bold}
 figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} figcaption{color:#555;font-size:.9em}
 .note{color:#555;font-size:.9em}
+.warn{background:#fff4e5;border:1px solid #f0b25a;padding:.4em .8em} .info{background:#eef5fb;border:1px solid #9cc3e6;padding:.4em .8em}
+.comparison{font-weight:bold}
 """
 
 SCRIPT = """
@@ -28,15 +30,44 @@ window.addEventListener('load', function () {
 """
 
 
+def header(prov: dict, training: dict) -> str:
+    """Where the numbers come from and what trained the model, above everything else."""
+    e = html.escape
+    if not prov:
+        return "<div id='provenance' class='warn'>No provenance recorded for this run.</div>"
+    files = prov.get("files", [])
+    if prov.get("data") == "simulated":
+        data = (f"<b>SIMULATED data</b> (neurocine simulator, seed {e(str(prov.get('simulation_seed')))}): "
+                f"{len(files)} sessions in {e(prov.get('data_dir', ''))}. These numbers are not from recordings.")
+    else:
+        ids = ", ".join(e(f"{f['session_id']} ({f['layout']}, sha256 {f['sha256'][:12]})") for f in files[:8])
+        data = (f"Recorded data: {len(files)} session files in {e(prov.get('data_dir', ''))}: {ids}"
+                + (" ..." if len(files) > 8 else ""))
+    v = prov.get("versions", {})
+    lines = [f"<p>{data}</p>",
+             f"<p>Embedding trained with labels: <b id='supervision'>{e(str(training.get('supervision', '?')))}</b> "
+             f"({e(str(training.get('learning_mode', '?')))} mode)"
+             + ("; a label-free (time-contrastive) model with the same settings is shown beside it"
+                if training.get("label_free") else "") + ".</p>",
+             f"<p class='note'>Seed {e(str(prov.get('seed')))}; neurocine {e(v.get('neurocine', '?'))}, "
+             f"torch {e(v.get('torch', '?'))}, cebra {e(v.get('cebra', '?'))}, Python {e(v.get('python', '?'))}; "
+             f"commit {e(str(prov.get('git_commit') or 'unknown'))}. The full config is in metrics.json.</p>"]
+    cls = "warn" if prov.get("data") == "simulated" else "info"
+    return f"<div id='provenance' class='{cls}'>" + "".join(lines) + "</div>"
+
+
 def render(metrics: dict, figures: dict[str, bytes]) -> str:
     """The page as a string: each registered stage's section and figures, in job order.
     ``figures`` maps file names to PNG bytes."""
     from neurocine.stages import STAGES, table
 
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurocine report</title>"
-             f"<style>{CSS}</style></head><body>", "<h1>neurocine report</h1>"]
+             f"<style>{CSS}</style></head><body>", "<h1>neurocine report</h1>",
+             header(metrics.get("provenance", {}), metrics.get("training", {}))]
     for stage in STAGES.values():
-        section = metrics.get(stage.key)
+        section = metrics
+        for part in stage.key.split("."):
+            section = section.get(part, {}) if isinstance(section, dict) else {}
         if not section:
             continue
         parts.append(f"<section id='stage-{html.escape(stage.name)}'>")

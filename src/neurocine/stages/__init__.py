@@ -31,7 +31,8 @@ class StageContext:
     """What a running stage may use: the results folder, the run's config, and the
     prepared data (loaded once, on first use)."""
 
-    def __init__(self, out: str | Path, config, progress: bool = True, resume: bool = False):
+    def __init__(self, out: str | Path, config, progress: bool = True, resume: bool = False, stage_name: str = ""):
+        self.stage_name = stage_name
         self.results = Results(out)
         self.out = self.results.out
         self.config = config
@@ -82,7 +83,7 @@ class Stage:
 
     def done(self, results: Results) -> bool:
         """Are this stage's results already in the folder?"""
-        return self.key in results.metrics()
+        return results.get(self.key) is not None
 
     def run(self, ctx: StageContext) -> dict:
         """Do the work, write files and figures; return the metrics to record."""
@@ -127,13 +128,14 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         return {}
     if not force and not resume and stage.done(results):
         say(f"{stage.name}: reusing the results in {results.out} (use --force to recompute)")
-        return results.metrics().get(stage.key, {})
+        return results.get(stage.key, {})
     for name, writer in stage.requires:
         results.require(name, writer)
-    metrics = stage.run(StageContext(out, config, progress, resume))
+    metrics = stage.run(StageContext(out, config, progress, resume, stage.name))
     if metrics is None:  # a rank > 0 of a distributed run records nothing
         return {}
-    results.update(stage.key, metrics)
+    children = tuple(k.split(".", 1)[1] for k in (s.key for s in STAGES.values()) if k.startswith(stage.key + "."))
+    results.update(stage.key, metrics, keep=children)
     line = stage.summary(metrics)
     if line:
         say(f"{stage.name}: {line}")
@@ -168,6 +170,6 @@ def table(headers, rows, table_id: str | None = None, best_col: int | None = Non
 
 
 # the built-in stages, in job order
-from neurocine.stages import train, decode_frames, reconstruct  # noqa: E402,F401
+from neurocine.stages import train, decode_frames, seed_repeats, reconstruct, reconstruct_novel  # noqa: E402,F401
 
 __all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table"]

@@ -1,15 +1,34 @@
-"""Stage ``reconstruct``: HalfUNet from embeddings to movie frames (trained on train-split
-movie samples, early-stopped on valid, scored on test) beside ridge regression from the
-embeddings and from dF/F. Writes ``halfunet.pt`` (``HalfUNet.load``) and the figure."""
+"""Stages ``reconstruct`` and ``reconstruct-novel``: movie frames from embeddings.
+
+``reconstruct`` (held-out repeat): the HalfUNet is trained on train-split movie samples,
+early-stopped on valid, and scored on the test repeat. The same 900 frames are shown in
+every repeat, so every test image was also a training target: this protocol measures
+how well a decoder *recognises* frames it has seen.
+
+``reconstruct-novel`` (held-out frames): the movie is cut into contiguous blocks; for a
+fold, its block is removed from every train and valid repeat, for the embedding (a CEBRA
+model is trained on the rest) and for every decoder, and reconstructed from the test
+repeat: images the model never saw.
+
+Both report, with 95 % block-bootstrap intervals and on valid and test: the HalfUNet,
+ridge regression from the embedding and from dF/F, the mean training frame (a floor), and
+retrieval (the training frame that the per-frame template decoder on raw dF/F picks).
+"""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
 
 from neurocine.stages import Stage, StageContext, register_stage, table
 from neurocine.stimuli import LABELS, movie_of
+
+METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
+           "ridge_dff": "ridge from dF/F", "mean_frame": "mean training frame (floor)",
+           "retrieval": "retrieval: training frame picked by the dF/F template decoder"}
+BASELINES = ("ridge_embedding", "ridge_dff", "mean_frame", "retrieval")
 
 
 def template_path(cfg, movie: str) -> Path:
@@ -20,88 +39,180 @@ def template_path(cfg, movie: str) -> Path:
     return Path(cfg.dataset.data_dir) / f"{movie}.npy"
 
 
+def _ci(x):
+    return "–" if not x else f"[{x[0]:.3f}, {x[1]:.3f}]"
+
+
+def reconstruction_protocol(ctx: StageContext, fit: dict, evaluate: dict, movie: np.ndarray, label: str,
+                            eval_rows=None, window=(5, 5)):
+    """Train every reconstruction method on ``fit`` and score it on ``evaluate``.
+
+    Args:
+        fit: ``{"splits": {split: [SplitData]}, "emb": {session_id: {split: (T, D)}}}``:
+            decoders train on the train split's movie samples (the HalfUNet stops early on
+            valid's).
+        evaluate: The same for the samples scored (valid and test splits).
+        movie: ``(K, H, W)`` template frames in [0, 1].
+        eval_rows: ``frames -> bool mask`` of the samples scored (default: every movie
+            sample).
+        window: The encoder's receptive field (the retrieval baseline reads that window).
+
+    Returns:
+        ``(metrics, test_images, decoder, trained_frames)``: one entry per method (test
+        numbers with intervals), ``"valid"`` (the same on valid), the strongest baseline (by
+        valid SSIM) and the HalfUNet's margin over each baseline; the test images; the
+        HalfUNet; the frames each decoder was trained on (a check for leaks).
+    """
+    from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
+    from neurocine.decoders.frame_id import FrameTemplates, window_features
+    from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
+
+    cfg, rc = ctx.config, ctx.config.reconstruction
+    eval_rows = eval_rows or (lambda f: f >= 0)
+
+    def rows(part, keep):
+        f = part.label(label)
+        return np.flatnonzero((f >= 0) & keep(f))
+
+    fs, es = fit["splits"], evaluate["splits"]
+    train_rows = [rows(p, lambda f: f >= 0) for p in fs["train"]]
+    valid_rows = [rows(p, lambda f: f >= 0) for p in fs["valid"]]
+    eval_sets = {sp: [rows(p, eval_rows) for p in es[sp]] for sp in ("valid", "test")}
+    sids = [p.session_id for p in es["test"]]
+
+    def stack(source, split, idx_list, what):
+        parts = source["splits"][split]
+        return np.concatenate([source["emb"][p.session_id][split][r] if what == "emb" else p.label(label)[r]
+                               for p, r in zip(parts, idx_list)])
+
+    x_tr, f_tr = stack(fit, "train", train_rows, "emb"), stack(fit, "train", train_rows, "frame")
+    x_va, f_va = stack(fit, "valid", valid_rows, "emb"), stack(fit, "valid", valid_rows, "frame")
+    rng = np.random.default_rng(cfg.training.seed)
+    keep = np.arange(len(x_tr))
+    if rc.max_train_samples and len(x_tr) > rc.max_train_samples:
+        keep = np.sort(rng.choice(len(x_tr), rc.max_train_samples, replace=False))
+    trained_frames = {"halfunet_train": f_tr[keep], "halfunet_valid": f_va, "ridge_mean_retrieval": f_tr}
+    ctx.say(f"{ctx.stage_name}: HalfUNet on {len(keep)} train / {len(x_va)} valid frames, scored on "
+            f"{sum(map(len, eval_sets['test']))} test frames at {movie.shape[1]}x{movie.shape[2]}")
+    decoder = HalfUNet.from_config(cfg, verbose=ctx.progress)
+    decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
+    mean_frame = movie[f_tr].mean(0)
+    out, images_test = {"valid": {}}, {}
+    for split in ("valid", "test"):
+        idx = eval_sets[split]
+        if not sum(map(len, idx)):
+            continue
+        x_ev, f_ev = stack(evaluate, split, idx, "emb"), stack(evaluate, split, idx, "frame")
+        target = movie[f_ev][:, None]
+        pred = {"halfunet": decoder.predict(x_ev),
+                "ridge_embedding": ridge_reconstruction(x_tr, movie[f_tr][:, None], x_ev),
+                "mean_frame": np.broadcast_to(mean_frame[None, None], target.shape)}
+        ridge_dff, retrieval = [], []
+        for i, p in enumerate(fs["train"]):
+            q = es[split][i]
+            r_tr, r_ev = train_rows[i], idx[i]
+            if not len(r_ev):
+                continue
+            f_p = p.label(label)[r_tr]
+            ridge_dff.append(ridge_reconstruction(p.neural[r_tr], movie[f_p][:, None], q.neural[r_ev]))
+            w_tr = window_features(p.neural, p.segment, *window)[r_tr]
+            w_ev = window_features(q.neural, q.segment, *window)[r_ev]
+            retrieval.append(movie[FrameTemplates(w_tr, f_p).predict(w_ev)][:, None])
+        pred["ridge_dff"], pred["retrieval"] = np.concatenate(ridge_dff), np.concatenate(retrieval)
+        scores = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
+        where_sid = np.concatenate([np.full(len(r), sids[i], dtype=object) for i, r in enumerate(idx)]).astype(str)
+        where_idx = np.concatenate([es[split][i].index[r] for i, r in enumerate(idx)])
+        blocks = blocks_of(where_sid, where_idx, max(int(round(es[split][0].sampling_rate)), 1))
+        boot = {k: block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=cfg.training.seed,
+                                   pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+                for k in ("ssim", "psnr", "pixel_r")}
+        entry = {m: {k: boot[k][m]["mean"] for k in ("ssim", "psnr", "pixel_r")} for m in METHODS}
+        for m in METHODS:
+            entry[m].update({f"{k}_ci95": boot[k][m]["ci95"] for k in ("ssim", "psnr", "pixel_r")})
+        if split == "test":
+            out.update(entry)
+            out["comparison"] = {f"halfunet - {b}": {k: boot["ssim"][f"halfunet - {b}"][k] for k in ("mean", "ci95")}
+                                 for b in BASELINES}
+            out["n_test_frames"] = int(len(f_ev))
+            images_test = {"target": target, "frames": f_ev, "session": where_sid, "index": where_idx, **pred}
+        else:
+            out["valid"] = entry
+    ranking = out["valid"] or {m: out[m] for m in BASELINES}
+    out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
+    out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
+    out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
+                "architecture": decoder.architecture, "train_loss": decoder.train_loss_,
+                "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
+                "loss_fn": rc.loss_fn, "input_noise": rc.input_noise,
+                "supervision": "HalfUNet, ridge, mean frame and retrieval trained on the train split's movie frames"})
+    return out, images_test, decoder, trained_frames
+
+
+def _figure(images: dict, path, title: str):
+    from neurocine.report.figures import plot_reconstructions
+
+    first = images["session"] == images["session"][0]
+    sel = np.flatnonzero(first)[np.argsort(images["frames"][first], kind="stable")]
+    plot_reconstructions(images["target"][sel], {"HalfUNet": images["halfunet"][sel],
+                                                 "ridge (dF/F)": images["ridge_dff"][sel],
+                                                 "retrieval": images["retrieval"][sel]}, path, n=5, title=title)
+
+
+def report_table(rec: dict, table_id: str, heading: str) -> str:
+    parts = [heading]
+    b = rec.get("strongest_baseline")
+    rows = []
+    for m, name in METHODS.items():
+        if m not in rec:
+            continue
+        d, v = rec[m], rec.get("valid", {}).get(m, {})
+        rows.append([name + (" ← strongest baseline" if m == b else ""), v.get("ssim"), d["ssim"],
+                     _ci(d.get("ssim_ci95")), d["psnr"], d["pixel_r"]])
+    parts.append(table(["method", "valid SSIM", "test SSIM", "95 % CI", "PSNR (dB)", "pixel r"], rows, table_id, 2))
+    diff = rec.get("comparison", {}).get(f"halfunet - {b}")
+    if diff:
+        lo, hi = diff["ci95"]
+        verdict = "above" if lo > 0 else "below" if hi < 0 else "not distinguishable from"
+        parts.append(f"<p class='comparison'>HalfUNet - {html.escape(str(b))} (SSIM, test): {diff['mean']:+.3f} "
+                     f"{_ci(diff['ci95'])}: the HalfUNet is {verdict} the strongest baseline.</p>")
+    return "\n".join(parts)
+
+
 @register_stage
 class Reconstruct(Stage):
     name = "reconstruct"
     key = "reconstruction"
-    help = "HalfUNet reconstruction of movie frames (stage 3)"
+    help = "HalfUNet reconstruction of movie frames, held-out repeat (stage 3)"
     label = "natural_movie_one.frame"
-    figures = (("reconstructions.png", "Test frames: original (top), HalfUNet from embeddings, ridge from embeddings"),)
+    figures = (("reconstructions.png", "Test repeat (frames seen in training): original (top), HalfUNet from the "
+                                       "embedding, ridge from dF/F, retrieval"),)
 
     def enabled(self, config):
         return config.reconstruction.enabled
 
     def run(self, ctx: StageContext):
         from neurocine.data import load_template
-        from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
-        from neurocine.report.figures import plot_reconstructions
 
-        cfg, rc = ctx.config, ctx.config.reconstruction
-        shape = tuple(rc.output_shape)
-        movie = load_template(template_path(cfg, movie_of(self.label)), shape, LABELS[self.label].n_values)
-        emb, splits = ctx.embeddings(), ctx.splits()
-        rng = np.random.default_rng(cfg.training.seed)
-
-        def gather(split):
-            xs, frames, sess = [], [], []
-            for i, p in enumerate(splits[split]):
-                if p.session_id not in emb:
-                    continue
-                frame = p.label(self.label)
-                m = frame >= 0
-                xs.append(emb[p.session_id][split]["embedding"][m])
-                frames.append(frame[m])
-                sess.append(np.full(int(m.sum()), i))
-            return np.concatenate(xs), np.concatenate(frames), np.concatenate(sess)
-
-        x_tr, f_tr, _ = gather("train")
-        x_va, f_va, _ = gather("valid")
-        x_te, f_te, s_te = gather("test")
-        if rc.max_train_samples and len(x_tr) > rc.max_train_samples:
-            keep = np.sort(rng.choice(len(x_tr), rc.max_train_samples, replace=False))
-            x_tr_fit, f_tr_fit = x_tr[keep], f_tr[keep]
-        else:
-            x_tr_fit, f_tr_fit = x_tr, f_tr
-        ctx.say(f"reconstruct: HalfUNet on {len(x_tr_fit)} train / {len(x_va)} valid / {len(x_te)} test frames at "
-                f"{shape[0]}x{shape[1]}")
-        decoder = HalfUNet.from_config(cfg, verbose=ctx.progress)
-        decoder.fit(x_tr_fit, movie[f_tr_fit][:, None], x_va, movie[f_va][:, None])
-        target = movie[f_te][:, None]
-        pred = decoder.predict(x_te)
-        ridge_emb = ridge_reconstruction(x_tr, movie[f_tr][:, None], x_te)
-        ridge_dff = np.empty_like(ridge_emb)
-        for i, p in enumerate(splits["train"]):
-            te = splits["test"][i]
-            fr_tr, fr_te = p.label(self.label), te.label(self.label)
-            m_tr, m_te = fr_tr >= 0, fr_te >= 0
-            if not m_te.any():
-                continue
-            ridge_dff[s_te == i] = ridge_reconstruction(p.neural[m_tr], movie[fr_tr[m_tr]][:, None], te.neural[m_te])
-        res = {}
-        for name, images in (("halfunet", pred), ("ridge_embedding", ridge_emb), ("ridge_dff", ridge_dff)):
-            m = image_metrics(images, target, data_range=1.0)
-            res[name] = {k: m[k] for k in ("ssim", "psnr", "pixel_r")}
-        res.update({"label": self.label, "n_test_frames": int(len(x_te)), "n_train_frames": int(len(x_tr_fit)),
-                    "output_shape": list(shape), "architecture": decoder.architecture,
-                    "train_loss": decoder.train_loss_, "best_valid_loss": decoder.best_valid_loss_,
-                    "best_epoch": int(decoder.best_epoch_), "loss_fn": rc.loss_fn, "input_noise": rc.input_noise})
+        cfg = ctx.config
+        movie = load_template(template_path(cfg, movie_of(self.label)), tuple(cfg.reconstruction.output_shape),
+                              LABELS[self.label].n_values)
+        emb = {sid: {sp: d[sp]["embedding"] for sp in d} for sid, d in ctx.embeddings().items()}
+        window = tuple(ctx.results.metrics().get("training", {}).get("receptive_field", (5, 5)))
+        data = {"splits": ctx.splits(), "emb": emb}
+        res, images, decoder, _ = reconstruction_protocol(ctx, data, data, movie, self.label, window=window)
+        res["protocol"] = "held-out repeat: test frames were also training targets (seen images)"
         decoder.save(ctx.results.path("halfunet.pt"))
-        first = s_te == 0
-        sel = np.flatnonzero(first)[np.argsort(f_te[first], kind="stable")] if first.any() else np.arange(len(f_te))
-        plot_reconstructions(target[sel], {"HalfUNet": pred[sel], "ridge": ridge_emb[sel]},
-                             ctx.results.figure(self.figures[0][0]), n=5,
-                             title=f"test repeat, session {splits['test'][0].session_id}")
+        _figure(images, ctx.results.figure(self.figures[0][0]), f"test repeat, session {images['session'][0]}")
         return res
 
     def summary(self, res):
-        return (f"SSIM HalfUNet {res['halfunet']['ssim']:.3f}, ridge (embedding) {res['ridge_embedding']['ssim']:.3f}, "
-                f"ridge (dF/F) {res['ridge_dff']['ssim']:.3f}")
+        b = res["strongest_baseline"]
+        d = res["comparison"][f"halfunet - {b}"]
+        return (f"SSIM (test, seen frames): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
+                f"{res[b]['ssim']:.3f}; difference {d['mean']:+.3f} {_ci(d['ci95'])}")
 
     def report(self, rec):
-        parts = [f"<h2>Frame reconstruction ({rec.get('n_test_frames')} test frames, "
-                 f"{'x'.join(map(str, rec.get('output_shape', [])))} px)</h2>"]
-        names = {"halfunet": f"HalfUNet ({rec.get('architecture')}) from embedding",
-                 "ridge_embedding": "ridge from embedding", "ridge_dff": "ridge from dF/F"}
-        rows = [[names[k], rec[k]["ssim"], rec[k]["psnr"], rec[k]["pixel_r"]] for k in names if k in rec]
-        parts.append(table(["method", "SSIM", "PSNR (dB)", "pixel r"], rows, "reconstruction", 1))
-        return "\n".join(parts)
+        return report_table(rec, "reconstruction", f"<h2>Frame reconstruction, held-out repeat ({rec.get('n_test_frames')} "
+                            f"test frames, {'x'.join(map(str, rec.get('output_shape', [])))} px)</h2>"
+                            "<p class='note'>Every test image was also a training target (the movie repeats): this "
+                            "measures recognising seen frames. See the held-out-frames section for novel images.</p>")

@@ -3,7 +3,10 @@ split of every session.
 
 Writes ``config.yaml``, ``model.pt``, ``checkpoint.pt``, ``embeddings.h5``, the loss curve
 and the embedding figure; metrics: steps, losses, wall time, learning mode, which labels
-supervised the model, whether sessions share one space.
+supervised the model, whether sessions share one space, the encoder's receptive field.
+With ``training.label_free_model`` (and a supervised main model) it also trains a
+time-contrastive model with the same settings (``model_label_free.pt``,
+``embeddings_label_free.h5``), so users see what the labels add.
 
 Under torchrun every rank runs it: each reads only its shard of the sessions' dF/F,
 training is collective, each rank embeds its own sessions, and rank 0 alone writes.
@@ -39,7 +42,7 @@ def _attrs(model) -> dict:
             "supervision": model.supervision_}
 
 
-def write_embeddings(results: Results, model, mode: str, splits: dict) -> None:
+def write_embeddings(results: Results, model, mode: str, splits: dict, name: str = EMBEDDINGS) -> None:
     """embeddings.h5 of every split of every session (one process)."""
     def records():
         yield "attrs", _attrs(model)
@@ -47,10 +50,10 @@ def write_embeddings(results: Results, model, mode: str, splits: dict) -> None:
             for p, e in zip(parts, embed_parts(model, mode, parts)):
                 yield split, embedding_record(e, p)
 
-    results.write_embeddings(records())
+    results.write_embeddings(records(), name)
 
 
-def write_embeddings_sharded(results: Results, model, splits: dict) -> None:
+def write_embeddings_sharded(results: Results, model, splits: dict, name: str = EMBEDDINGS) -> None:
     """embeddings.h5 under torchrun: each rank embeds the sessions it owns; rank 0 gathers
     them a round at a time (one session per rank per round) and writes them, so no rank
     holds every session's embeddings. Every rank must call this."""
@@ -76,7 +79,7 @@ def write_embeddings_sharded(results: Results, model, splits: dict) -> None:
                 yield from records or []
 
     if rank == 0:
-        results.write_embeddings(itertools.chain([("attrs", _attrs(model))], gathered()))
+        results.write_embeddings(itertools.chain([("attrs", _attrs(model))], gathered()), name)
     else:
         for _ in gathered():
             pass
@@ -101,14 +104,17 @@ class Train(Stage):
         from neurocine.embed import CEBRA
         from neurocine.embed.distributed import current
 
+        from neurocine import provenance
+        from neurocine.data import find_session_files
+        from neurocine.io.detect import detect_layout
+
         cfg, results = ctx.config, ctx.results
         rank, world = current()
-        if rank == 0:
-            results.save_config(cfg)
         ds = cfg.dataset
         sharded = world > 1 and ds.mode == "separate"
         if sharded:
             splits, session_ids, num_neurons = sharded_splits(ds, rank, world, ctx.progress and rank == 0)
+            files = find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions)
         else:
             from neurocine.data import prepare_splits
 
@@ -116,36 +122,58 @@ class Train(Stage):
             for path, reason in sessions.skipped:
                 say(f"skipped {path}: {reason}")
             session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
+            files = [s.path for s in sessions]
             del sessions  # the raw traces: training needs only the normalised splits
-        model = CEBRA.from_config(cfg, checkpoint_path=str(results.path(CHECKPOINT)),
-                                  verbose=ctx.progress and rank == 0)
+        if rank == 0:  # the inputs are good: now the results folder is made
+            results.save_config(cfg)
+            results.update("provenance", provenance.collect(cfg, files, session_ids,
+                                                            [detect_layout(f) for f in files]))
         say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} neurons), "
             f"{cfg.model.learning_mode} mode, {cfg.model.model_architecture}, batch {cfg.model.batch_size}, "
             f"up to {cfg.model.max_iterations} steps, device {cfg.model.device}"
             + (f", {world} processes" if world > 1 else ""))
-        t0 = time.perf_counter()
-        model.fit(fit_inputs(ds.mode, splits["train"]), valid=fit_inputs(ds.mode, splits["valid"]),
-                  resume=ctx.resume)
-        seconds = time.perf_counter() - t0
-        if sharded:
-            write_embeddings_sharded(results, model, splits)
-        elif rank == 0:
-            write_embeddings(results, model, ds.mode, splits)
+
+        def fit(suffix: str = "", **params):
+            model = CEBRA.from_config(cfg, checkpoint_path=str(results.path(f"checkpoint{suffix}.pt")),
+                                      verbose=ctx.progress and rank == 0).set_params(**params)
+            t0 = time.perf_counter()
+            model.fit(fit_inputs(ds.mode, splits["train"]), valid=fit_inputs(ds.mode, splits["valid"]),
+                      resume=ctx.resume)
+            seconds = time.perf_counter() - t0
+            name = f"embeddings{suffix}.h5"
+            if sharded:
+                write_embeddings_sharded(results, model, splits, name)
+            elif rank == 0:
+                write_embeddings(results, model, ds.mode, splits, name)
+            if rank == 0:
+                model.save(results.path(f"model{suffix}.pt"))
+            return model, seconds
+
+        model, seconds = fit()
+        label_free = None
+        if cfg.training.label_free_model and model.supervision_ != "none":
+            say("train: and a label-free (time-contrastive) model with the same settings, for comparison")
+            label_free, lf_seconds = fit("_label_free", learning_mode="time_contrastive", hybrid=False)
         if rank != 0:
             return None
-        model.save(results.path(MODEL))
         st = model.state_
         from neurocine.report.figures import plot_embedding, plot_loss_curves
 
         plot_loss_curves(st.history, st.valid_history, results.figure("loss_curve.png"))
         plot_embedding(results.read_embeddings(), results.figure("embedding.png"))
-        return {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
-                "final_train_loss": st.history[-1]["loss"] if st.history else None,
-                "stopped_early": st.stopped_early, "seconds": seconds,
-                "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
-                "supervision": model.supervision_, "aligned": model.aligned_, "dataset_mode": ds.mode,
-                "device": str(model.device_), "processes": world, "sessions": session_ids,
-                "num_neurons": num_neurons}
+        metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
+                   "final_train_loss": st.history[-1]["loss"] if st.history else None,
+                   "stopped_early": st.stopped_early, "seconds": seconds,
+                   "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
+                   "supervision": model.supervision_, "aligned": model.aligned_, "dataset_mode": ds.mode,
+                   "receptive_field": [model.model_.left, model.model_.right], "device": str(model.device_),
+                   "processes": world, "sessions": session_ids, "num_neurons": num_neurons}
+        if label_free is not None:
+            ls = label_free.state_
+            metrics["label_free"] = {"steps": ls.step, "best_step": ls.best_step, "best_valid_loss": ls.best_valid,
+                                     "seconds": lf_seconds, "learning_mode": label_free.learning_mode_,
+                                     "supervision": label_free.supervision_}
+        return metrics
 
     def summary(self, m):
         return (f"{m['steps']} steps in {m['seconds']:.0f} s, best valid InfoNCE {m['best_valid_loss']:.4f} at step "

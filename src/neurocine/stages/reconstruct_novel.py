@@ -1,0 +1,137 @@
+"""Stage ``reconstruct-novel``: reconstruction of movie frames the model never saw.
+
+The movie is cut into ``novel_frames.folds`` contiguous blocks. For each fold run, the
+block's frames are removed from every train and valid repeat; a CEBRA model with the
+run's settings is trained on what is left (so neither the embedding nor any decoder has
+seen those images or the responses to them), and the block is reconstructed from the
+test repeat (scored) and the valid repeat (used only to name the strongest baseline).
+Metrics go to ``metrics.json["reconstruction"]["novel_frames"]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurocine.stages import Stage, StageContext, register_stage
+from neurocine.stages.reconstruct import (BASELINES, METHODS, _ci, _figure, reconstruction_protocol, report_table,
+                                          template_path)
+from neurocine.stimuli import LABELS, movie_of
+
+
+def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
+    """Frames ``[lo, hi)`` of fold ``fold`` when ``n_frames`` are cut into ``folds`` blocks."""
+    edges = np.linspace(0, n_frames, folds + 1).round().astype(int)
+    return int(edges[fold]), int(edges[fold + 1])
+
+
+def holdout_splits(splits: dict, label: str, lo: int, hi: int) -> dict:
+    """Train and valid splits without the samples showing frames ``[lo, hi)`` (segments are
+    recomputed, so no encoder window bridges a removed stretch); test unchanged."""
+    from neurocine.data import keep_rows
+
+    def outside(part):
+        f = part.label(label)
+        return keep_rows(part, ~((f >= lo) & (f < hi)))
+
+    return {"train": [outside(p) for p in splits["train"]], "valid": [outside(p) for p in splits["valid"]],
+            "test": list(splits["test"])}
+
+
+@register_stage
+class ReconstructNovel(Stage):
+    name = "reconstruct-novel"
+    key = "reconstruction.novel_frames"
+    help = "reconstruction of movie frames never seen in training (held-out frames, stage 4)"
+    label = "natural_movie_one.frame"
+    requires = (("embeddings.h5", "train"), ("metrics.json", "reconstruct"))
+    figures = (("reconstructions_novel.png", "Held-out frames (never seen in training): original (top), HalfUNet, "
+                                             "ridge from dF/F, retrieval"),)
+
+    def enabled(self, config):
+        return config.reconstruction.enabled and config.novel_frames.enabled
+
+    def run(self, ctx: StageContext):
+        from neurocine.data import load_template
+        from neurocine.decoders.uncertainty import block_bootstrap
+        from neurocine.embed import CEBRA
+
+        cfg, nf = ctx.config, ctx.config.novel_frames
+        n_frames = LABELS[self.label].n_values
+        movie = load_template(template_path(cfg, movie_of(self.label)), tuple(cfg.reconstruction.output_shape),
+                              n_frames)
+        training = ctx.results.metrics().get("training", {})
+        window = tuple(training.get("receptive_field", (5, 5)))
+        splits = ctx.splits()
+        folds, pooled, leak = [], {}, {}
+        for fold in range(min(nf.run_folds, nf.folds)):
+            lo, hi = fold_block(fold, nf.folds, n_frames)
+            held = holdout_splits(splits, self.label, lo, hi)
+            ctx.say(f"{self.name}: fold {fold}: frames {lo}-{hi - 1} removed from every train and valid repeat; "
+                    "training the embedding without them")
+            model = CEBRA.from_config(cfg, verbose=ctx.progress).fit(held["train"], valid=held["valid"])
+            seen = {"embedding_train": np.concatenate([p.label(self.label) for p in held["train"]]),
+                    "embedding_valid": np.concatenate([p.label(self.label) for p in held["valid"]])}
+            fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
+                                                           for sp in ("train", "valid")}
+                                            for i, p in enumerate(held["train"])}}
+            evaluate = {"splits": splits, "emb": {p.session_id: {sp: model.transform(splits[sp][i], session_id=i)
+                                                                 for sp in ("valid", "test")}
+                                                  for i, p in enumerate(splits["train"])}}
+            in_block = lambda f, lo=lo, hi=hi: (f >= lo) & (f < hi)  # noqa: E731
+            res, images, _, decoder_inputs = reconstruction_protocol(ctx, fit, evaluate, movie, self.label,
+                                                                     eval_rows=in_block, window=window)
+            seen.update(decoder_inputs)
+            leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
+            folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
+                          **{m: res[m] for m in METHODS}, "comparison": res["comparison"], "valid": res["valid"]})
+            for k, v in images.items():
+                pooled.setdefault(k, []).append(v)
+        images = {k: np.concatenate(v) for k, v in pooled.items()}
+        out = self._pooled(images, ctx, block_bootstrap, folds)
+        out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
+                    "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
+                                "and every decoder; scored on the test repeat",
+                    "label": self.label, "output_shape": list(cfg.reconstruction.output_shape)})
+        _figure(images, ctx.results.figure(self.figures[0][0]), "held-out frames, test repeat")
+        return out
+
+    @staticmethod
+    def _pooled(images, ctx, block_bootstrap, folds):
+        """Metrics over every fold's test frames (1-s blocks per session)."""
+        from neurocine.decoders import image_metrics
+        from neurocine.decoders.uncertainty import blocks_of
+
+        target = images["target"]
+        scores = {m: image_metrics(images[m], target, data_range=1.0)["per_frame"] for m in METHODS}
+        blocks = blocks_of(images["session"], images["index"], 30)
+        out = {}
+        for k in ("ssim", "psnr", "pixel_r"):
+            boot = block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=ctx.config.training.seed,
+                                   pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+            for m in METHODS:
+                out.setdefault(m, {})[k] = boot[m]["mean"]
+                out[m][f"{k}_ci95"] = boot[m]["ci95"]
+            if k == "ssim":
+                out["comparison"] = {f"halfunet - {b}": {x: boot[f"halfunet - {b}"][x] for x in ("mean", "ci95")}
+                                     for b in BASELINES}
+        valid = [f["valid"] for f in folds if f.get("valid")]
+        ranking = {b: np.mean([v[b]["ssim"] for v in valid]) for b in BASELINES} if valid else \
+            {b: out[b]["ssim"] for b in BASELINES}
+        out["strongest_baseline"] = max(BASELINES, key=ranking.get)
+        out["strongest_baseline_chosen_on"] = "valid repeat's held-out block" if valid else "test"
+        out["n_test_frames"] = int(len(target))
+        return out
+
+    def summary(self, res):
+        b = res["strongest_baseline"]
+        d = res["comparison"][f"halfunet - {b}"]
+        return (f"SSIM (test, novel frames): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
+                f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
+                f"{_ci(d['ci95'])}")
+
+    def report(self, rec):
+        blocks = ", ".join(f"{f['frames'][0]}-{f['frames'][1] - 1}" for f in rec.get("folds", []))
+        return report_table(rec, "reconstruction-novel",
+                            f"<h2>Frame reconstruction, held-out frames (frames {blocks}; {rec.get('n_test_frames')} "
+                            "test frames)</h2><p class='note'>These frames were removed from every train and valid "
+                            "repeat for the embedding and every decoder: the model never saw them.</p>")

@@ -1,0 +1,69 @@
+"""Stage ``seed-repeats``: how much the frame ID depends on the seed.
+
+With ``training.seed_repeats: K`` (> 1) the embedding is fitted K - 1 more times (seeds
+``seed + 1`` ...), each decoded like the main model (its decoder chosen on validation);
+the mean and standard deviation over the K fits go to
+``metrics.json["frame_id"]["seed_variation"]``. Off by default: each repeat costs a
+training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurocine.stages import Stage, StageContext, register_stage
+from neurocine.stimuli import LABELS
+
+
+@register_stage
+class SeedRepeats(Stage):
+    name = "seed-repeats"
+    key = "frame_id.seed_variation"
+    help = "refit the embedding with K seeds and report the frame ID's spread (training.seed_repeats)"
+    label = "natural_movie_one.frame"
+    requires = (("embeddings.h5", "train"), ("metrics.json", "decode-frames"))
+
+    def enabled(self, config):
+        return config.training.seed_repeats > 1
+
+    def run(self, ctx: StageContext):
+        from neurocine.decoders.frame_id import evaluate_frame_id
+        from neurocine.embed import CEBRA
+
+        cfg = ctx.config
+        main = ctx.results.get("frame_id", {})
+        splits = ctx.splits()
+        window = tuple(ctx.results.get("training", {}).get("receptive_field", (5, 5)))
+        test, valid = [main["cebra"]["accuracy_1s"]], [main["valid"]["cebra"]["accuracy_1s"]]
+        seeds = [cfg.training.seed]
+        for k in range(1, cfg.training.seed_repeats):
+            seed = cfg.training.seed + k
+            ctx.say(f"{self.name}: fitting the embedding with seed {seed} ({k + 1} of {cfg.training.seed_repeats})")
+            model = CEBRA.from_config(cfg, verbose=ctx.progress).set_params(seed=seed)
+            model.fit(splits["train"], valid=splits["valid"])
+            sessions = []
+            for i, p in enumerate(splits["train"]):
+                entry = {"session_id": p.session_id}
+                for sp in ("train", "valid", "test"):
+                    q = splits[sp][i]
+                    entry[sp] = {"neural": q.neural, "segment": q.segment, "index": q.index,
+                                 "frame": q.label(self.label), "embeddings": {"cebra": model.transform(q, session_id=i)}}
+                sessions.append(entry)
+            res = evaluate_frame_id(sessions, LABELS[self.label].n_values, n_neighbors=cfg.decoding.n_neighbors,
+                                    tolerance=cfg.decoding.tolerance_frames, window=window, models={"cebra": {}},
+                                    label=self.label, n_boot=100, seed=seed, baselines=False)
+            test.append(res["cebra"]["accuracy_1s"])
+            valid.append(res["valid"]["cebra"]["accuracy_1s"])
+            seeds.append(seed)
+        return {"seeds": seeds, "test_accuracy_1s": test, "valid_accuracy_1s": valid,
+                "test_mean": float(np.mean(test)), "test_sd": float(np.std(test, ddof=1)),
+                "valid_mean": float(np.mean(valid)), "valid_sd": float(np.std(valid, ddof=1))}
+
+    def summary(self, m):
+        return (f"frame ID over {len(m['seeds'])} seeds: test {m['test_mean']:.3f} ± {m['test_sd']:.3f} (sd), "
+                f"valid {m['valid_mean']:.3f} ± {m['valid_sd']:.3f}")
+
+    def report(self, m):
+        return (f"<p class='note' id='seed-variation'>Frame ID of the embedding over {len(m['seeds'])} seeds "
+                f"({', '.join(map(str, m['seeds']))}): test {m['test_mean']:.3f} ± {m['test_sd']:.3f} (sd), "
+                f"valid {m['valid_mean']:.3f} ± {m['valid_sd']:.3f}.</p>")
