@@ -174,3 +174,56 @@ def tiny_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_results(tiny_run) -> Path:
     return tiny_run[0] / "results"
+
+
+def write_nwb_fixture(path: Path, N=6, seed=0, movie_frames=900, repeats=10, size=(8, 16), extra=None) -> dict:
+    """Raw h5py writer of Allen's NWB 1.0 layout (FORMATS.md section 3): dF/F (N, T) with
+    its timestamps, natural_movie_one x ``repeats`` (one frame per 2P sample), 16 drifting
+    gratings trials of 60 samples + 2 blanks, a spontaneous epoch, running speed that
+    starts late, and the movie template. Returns what was written."""
+    rng = np.random.default_rng(seed)
+    spont = 90
+    t_movie = movie_frames * repeats
+    g_trials, g_len, gap = 18, 60, 30
+    T = spont + t_movie + gap + g_trials * (g_len + gap)
+    ts = 9.5 + np.arange(T) / RATE + rng.normal(0, 1e-4, T)  # ~30 Hz, not exactly regular
+    ts.sort()
+    dff = rng.normal(0, 0.3, (N, T)).astype(np.float32)
+    movie_start = spont
+    fd_movie = np.stack([movie_start + np.arange(t_movie), movie_start + np.arange(t_movie) + 1], 1)
+    movie_data = np.tile(np.arange(movie_frames), repeats).astype(np.float64)
+    g0 = movie_start + t_movie + gap
+    starts = g0 + np.arange(g_trials) * (g_len + gap)
+    fd_grat = np.stack([starts, starts + g_len], 1)
+    tf = np.array([1, 2, 4, 8, 15, 1, 2, 4, 8, 15, 1, 2, 4, 8, 15, 1, np.nan, np.nan])
+    ori = np.array([0, 45, 90, 135, 180, 225, 270, 315] * 2 + [np.nan, np.nan])
+    blank = np.isnan(tf).astype(float)
+    with h5py.File(path, "w") as f:
+        f["general/session_id"] = np.bytes_("501021421")
+        f["general/session_type"] = np.bytes_("three_session_A")
+        f["general/subject/genotype"] = np.bytes_("Cux2-CreERT2/wt")
+        f["general/optophysiology/imaging_plane_1/location"] = np.bytes_("VISp")
+        pl = "processing/brain_observatory_pipeline"
+        f[f"{pl}/DfOverF/imaging_plane_1/data"] = dff
+        f[f"{pl}/DfOverF/imaging_plane_1/timestamps"] = ts
+        f[f"{pl}/Fluorescence/imaging_plane_1/data"] = dff + 1
+        f[f"{pl}/Fluorescence/imaging_plane_1/timestamps"] = ts
+        f[f"{pl}/ImageSegmentation/cell_specimen_ids"] = np.arange(N) + 517000000
+        f[f"{pl}/ImageSegmentation/roi_ids"] = np.array([f"{i}" for i in range(N)], dtype="S")
+        rt = ts[200:-50]
+        f[f"{pl}/BehavioralTimeSeries/running_speed/data"] = (np.arange(len(rt)) % 7).astype(np.float64)[:, None]
+        f[f"{pl}/BehavioralTimeSeries/running_speed/timestamps"] = rt
+        pres = f.create_group("stimulus/presentation")
+        pres["natural_movie_one_stimulus/data"] = movie_data
+        pres["natural_movie_one_stimulus/frame_duration"] = fd_movie.astype(np.float64)
+        pres["drifting_gratings_stimulus/data"] = np.stack([tf, ori, blank], 1)
+        pres["drifting_gratings_stimulus/features"] = np.array([b"temporal_frequency", b"orientation", b"blank_sweep"])
+        pres["drifting_gratings_stimulus/frame_duration"] = fd_grat.astype(np.float64)
+        pres["spontaneous_stimulus/data"] = np.array([1.0, -1.0])
+        pres["spontaneous_stimulus/frame_duration"] = np.array([[0.0, spont - 1.0]])
+        f["stimulus/templates/natural_movie_one_image_stack/data"] = \
+            rng.integers(0, 256, (movie_frames,) + size, dtype=np.uint8)
+        if extra:
+            extra(f)
+    return dict(dff=dff, ts=ts, T=T, N=N, movie_start=movie_start, t_movie=t_movie, grating_starts=starts,
+                g_len=g_len, tf=tf, ori=ori, spont=spont)

@@ -106,7 +106,7 @@ def test_missing_file(tmp_path):
 def test_missing_dir_and_no_files(tmp_path):
     with pytest.raises(DataError, match="data directory not found"):
         load_sessions(tmp_path / "absent")
-    with pytest.raises(DataError, match=r"no files matching '\*.h5'"):
+    with pytest.raises(DataError, match=r"no files matching '\*.h5 \*.nwb'"):
         load_sessions(tmp_path)
 
 

@@ -45,7 +45,7 @@ def test_an_existing_folder_without_sessions_is_never_simulated_into(tmp_path):
     cfg.write_text(yaml.safe_dump({"dataset": {"data_dir": str(own), "simulate": True},
                                    "output_dir": str(tmp_path / "results")}))
     proc = _run(tmp_path, "--config", str(cfg))
-    assert proc.returncode == 2 and "no files matching '*.h5'" in proc.stderr
+    assert proc.returncode == 2 and "no files matching '*.h5 *.nwb'" in proc.stderr
     assert sorted(p.name for p in own.iterdir()) == ["notes.txt"] and not (tmp_path / "results").exists()
 
 

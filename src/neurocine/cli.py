@@ -17,7 +17,7 @@ from neurocine.errors import NeurocineError
 
 def _add_skip_bad(p):
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable session files (listed) instead of stopping")
-    p.add_argument("--pattern", default="*.h5", help="glob for session files (default: *.h5)")
+    p.add_argument("--pattern", default="*.h5 *.nwb", help="globs for session files (default: '*.h5 *.nwb')")
     p.add_argument("--max-sessions", "--max_sessions", type=int, default=None, dest="max_sessions")
 
 
@@ -48,6 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frame-size", type=int, nargs=2, default=(64, 128), metavar=("H", "W"))
     p.add_argument("--grating-repeats", type=int, default=3, help="trials per grating condition (Allen: 15)")
     p.add_argument("--spontaneous-s", type=float, default=30.0, help="length of each spontaneous epoch, s")
+
+    p = sub.add_parser("import-trials", help="trial-aligned arrays (.npz: cells x trials x samples, a label per "
+                                             "trial) -> a session file in the brainsets layout")
+    p.add_argument("npz", help="the .npz (the Allen grating file's keys by default)")
+    p.add_argument("--out", required=True, help="folder for <session_id>.h5 (the file must not exist yet)")
+    p.add_argument("--dff", default="dff", help="key of the (cells, trials, samples) dF/F (default: dff)")
+    p.add_argument("--time", default="time_s", help="key of the (samples,) time from onset, s (default: time_s)")
+    p.add_argument("--label", action="append", default=None, metavar="LABEL=KEY",
+                   help="a registered label and its (trials,) key, e.g. drifting_gratings.direction=orientation_deg "
+                        "(repeatable; default: the Allen grating file's direction and temporal frequency)")
+    p.add_argument("--rate", type=float, default=None, help="sampling rate, Hz (default: from --time)")
+    p.add_argument("--stimulus-s", type=float, default=None, help="seconds the stimulus is on after onset "
+                                                                  "(labels cover it; default: the whole trial)")
+    p.add_argument("--seed", type=int, default=42, help="seed of the stratified 70/10/20 trial split")
 
     p = sub.add_parser("inspect", help="per-session shapes, rates, split counts, stimuli, and totals")
     p.add_argument("data_dir")
@@ -128,6 +142,31 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_import_trials(args) -> int:
+    from pathlib import Path
+
+    from neurocine.errors import ConfigError
+    from neurocine.io.brainsets import write_brainsets
+    from neurocine.io.trials import load_trials_npz, trials_recording
+
+    labels = None
+    if args.label:
+        labels = {}
+        for item in args.label:
+            if "=" not in item:
+                raise ConfigError(f"--label {item!r}: expected LABEL=KEY, e.g. drifting_gratings.direction=orientation_deg")
+            name, key = item.split("=", 1)
+            labels[name] = key
+    arrays = load_trials_npz(args.npz, args.dff, args.time, labels, args.rate)
+    rec = trials_recording(**arrays, stimulus_s=args.stimulus_s, seed=args.seed, source=args.npz)
+    path = write_brainsets(rec, Path(args.out) / f"{rec.session_id}.h5", session_type="trials")
+    dff = arrays["dff"]
+    print(f"wrote {path}: {dff.shape[1]} trials x {dff.shape[2]} samples of {dff.shape[0]} cells at "
+          f"{arrays['sampling_rate']:.2f} Hz, labels {', '.join(arrays['labels'])}; splits by trial 70/10/20 "
+          f"(seed {args.seed}, stratified by condition)")
+    return 0
+
+
 def cmd_simulate(args) -> int:
     from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
 
@@ -161,6 +200,11 @@ def describe_session(s) -> list[str]:
     for name in s.stimuli():
         stim.append(describe_stimulus(s, name))
     lines.append(f"   - stimuli: {', '.join(stim) or 'none'}")
+    from neurocine.io.detect import LAYOUTS
+
+    rule = LAYOUTS[s.layout].split_rule if s.layout in LAYOUTS else None
+    if rule:
+        lines.append(f"   - splits: {rule}")
     if s.subject:
         lines.append("   - subject: " + ", ".join(f"{k}={v}" for k, v in sorted(s.subject.items())))
     return lines

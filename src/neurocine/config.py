@@ -94,7 +94,8 @@ class DatasetConfig:
     """``dataset:``: where the sessions are and how they are prepared."""
 
     data_dir: str = setting("data", "folder of session files (kirby or brainsets layout)")
-    file_pattern: str = setting("*.h5", "glob for session files inside data_dir")
+    file_pattern: str = setting("*.h5 *.nwb", "globs (space-separated) for session files inside data_dir: "
+                                              "kirby/brainsets .h5, Allen NWB .nwb")
     max_sessions: int | None = setting(None, "read at most this many files (sorted by name); null for all", ge=1)
     mode: Literal["separate", "pad", "first_only"] = setting(
         "separate", "separate: one encoder per session (neuron counts differ); pad: one encoder on inputs "
@@ -220,6 +221,9 @@ class ReconstructionConfig:
     patience: int | None = setting(3, "epochs without validation improvement before stopping (null: never)",
                                    ge=1, halfunet=True)
     weight_decay: float = setting(1e-4, "AdamW weight decay", ge=0, halfunet=True)
+    target_normalization: Literal["global", "pixel"] = setting(
+        "global", "targets standardised by one mean (global) or by the mean training frame per pixel (pixel: an "
+                  "untrained decoder outputs the mean frame, the floor)", halfunet=True)
     max_train_samples: int | None = setting(None, "train on at most this many samples (a CPU budget); null: all",
                                             ge=1)
     output_shape: list[int] = setting([64, 128], "[H, W] of the decoded frames", check=_shape, halfunet=True)

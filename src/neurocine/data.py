@@ -32,7 +32,7 @@ __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
     "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
     "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits", "load_template", "prepare_splits",
-    "sharded_splits", "LazySplits", "keep_rows",
+    "sharded_splits", "LazySplits", "keep_rows", "find_template", "template_frames",
 ]
 
 
@@ -45,8 +45,10 @@ class SessionList(list):
         self.skipped: list[tuple[Path, str]] = list(skipped or [])
 
 
-def find_session_files(data_dir: str | Path, pattern: str = "*.h5", max_sessions: int | None = None) -> list[Path]:
-    """Session files in ``data_dir`` matching ``pattern``, sorted by name.
+def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
+                       max_sessions: int | None = None) -> list[Path]:
+    """Session files in ``data_dir`` matching ``pattern`` (one or more globs separated by
+    spaces), sorted by name.
 
     Raises:
         DataError: the folder is missing or has no matching file.
@@ -58,14 +60,16 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5", max_sessions
     if not d.exists():
         raise DataError(d, "data directory not found")
     if not d.is_dir():
-        raise DataError(d, "is not a directory (expected a folder of <session_id>.h5 files)")
-    files = sorted(p for p in d.glob(pattern) if p.is_file() and not p.name.startswith("."))
+        raise DataError(d, "is not a directory (expected a folder of <session_id>.h5 or .nwb files)")
+    files = sorted({p for glob in pattern.split() for p in d.glob(glob)
+                    if p.is_file() and not p.name.startswith(".")})
     if not files:
-        raise DataError(d, f"no files matching '{pattern}' (expected <session_id>.h5 session files)")
+        raise DataError(d, f"no files matching '{pattern}' (expected <session_id>.h5 or Allen <id>.nwb session "
+                           "files)")
     return files[:max_sessions] if max_sessions else files
 
 
-def load_sessions(data_dir: str | Path, pattern: str = "*.h5", max_sessions: int | None = None,
+def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_sessions: int | None = None,
                   skip_bad: bool = False, progress: bool = False, with_traces=None) -> SessionList:
     """Read every session file in ``data_dir`` (layout detected per file).
 
@@ -456,6 +460,35 @@ class TensorSampler:
 
 
 # ------------------------------------------------------------------------- templates
+def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_frames: int | None = None) -> np.ndarray:
+    """The template of ``stimulus`` for a run, from the first place that has it:
+    ``dataset.movie_path`` (natural_movie_one), ``<data_dir>/<stimulus>.npy``, or a session
+    file whose layout carries templates (Allen NWB: ``stimulus/templates``).
+
+    Returns:
+        ``(K, H, W) float32`` in [0, 1], resized to ``output_shape``.
+
+    Raises:
+        DataError: no source holds it (naming where it was looked for).
+    """
+    from neurocine.io.detect import LAYOUTS, detect_layout
+
+    if stimulus == "natural_movie_one" and dataset.movie_path:
+        return load_template(dataset.movie_path, output_shape, n_frames)
+    npy = Path(dataset.data_dir) / f"{stimulus}.npy"
+    if npy.is_file():
+        return load_template(npy, output_shape, n_frames)
+    for path in find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions):
+        layout = LAYOUTS.get(detect_layout(path))
+        if layout is not None and layout.read_template is not None:
+            frames = layout.read_template(path, stimulus)
+            if frames is not None:
+                return template_frames(frames, output_shape, n_frames, path)
+    raise DataError(npy, f"template of {stimulus} not found (expected a (frames, H, W) uint8 .npy here, "
+                         f"dataset.movie_path, or Allen NWB files that carry it; for kirby/brainsets data save "
+                         f"allensdk's get_stimulus_template('{stimulus}'))")
+
+
 def load_template(path: str | Path, output_shape=None, n_frames: int | None = None) -> np.ndarray:
     """A stimulus template (movie frames or images) as ``(K, H, W) float32`` in [0, 1],
     resized (area-averaged) to ``output_shape`` when given.
@@ -477,6 +510,11 @@ def load_template(path: str | Path, output_shape=None, n_frames: int | None = No
         movie = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise DataError(path, f"not a readable .npy file ({type(exc).__name__})") from None
+    return template_frames(movie, output_shape, n_frames, path)
+
+
+def template_frames(movie: np.ndarray, output_shape=None, n_frames: int | None = None, path=None) -> np.ndarray:
+    """Template frames as ``(K, H, W) float32`` in [0, 1] (uint8 / 255), checked and resized."""
     if movie.ndim != 3:
         raise DataError(path, f"template has shape {movie.shape}, expected (frames, H, W)")
     if n_frames is not None and movie.shape[0] != n_frames:

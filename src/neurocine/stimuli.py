@@ -126,11 +126,12 @@ class LabelSpec:
 
 @dataclass(frozen=True)
 class Stimulus:
-    """A stimulus: a movie (identified by its frame label) or trials (identified by the
-    condition their class labels form, in :attr:`labels` order, mixed radix)."""
+    """A stimulus: a movie (identified by its frame label), trials (identified by the
+    condition their class labels form, in :attr:`labels` order, mixed radix), or other
+    (shown and labelled, but not used to align sessions: sparse noise, spontaneous)."""
 
     name: str
-    structure: Literal["movie", "trials"]
+    structure: Literal["movie", "trials", "other"]
     labels: tuple[str, ...]
     template: str | None = None
 
@@ -228,6 +229,14 @@ register_label(LabelSpec("natural_scenes.image", "class", "int64", classes=tuple
                          template="natural_scenes", stimulus="natural_scenes",
                          description="natural scene shown (0..117); blank sweeps are unlabelled"))
 register_stimulus(Stimulus("natural_scenes", "trials", ("natural_scenes.image",), template="natural_scenes"))
+
+register_label(LabelSpec("locally_sparse_noise.frame", "class", "int64", template="locally_sparse_noise",
+                         stimulus="locally_sparse_noise", description="locally sparse noise frame shown (template index)"))
+register_stimulus(Stimulus("locally_sparse_noise", "other", ("locally_sparse_noise.frame",),
+                           template="locally_sparse_noise"))
+register_label(LabelSpec("spontaneous.on", "class", "int64", classes=(1,), stimulus="spontaneous",
+                         description="1 during spontaneous-activity epochs (gray screen)"))
+register_stimulus(Stimulus("spontaneous", "other", ("spontaneous.on",)))
 
 register_label(LabelSpec("running_speed", "continuous", unit="cm/s", description="running speed of the mouse"))
 

@@ -146,7 +146,8 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         return torch.cat(outs)
 
     def _from_raw(self, out: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(out) if self.loss_fn == "bce" else out * self.target_std_ + self.target_mean_
+        mean = self.target_mean_.cpu() if isinstance(self.target_mean_, torch.Tensor) else self.target_mean_
+        return torch.sigmoid(out) if self.loss_fn == "bce" else out * self.target_std_ + mean
 
     # ----------------------------------------------------------------------- API
     def fit(self, X, y, X_valid=None, y_valid=None) -> "HalfUNet":
@@ -191,6 +192,8 @@ class HalfUNet(RegressorMixin, BaseEstimator):
                                         gradient_checkpointing=self.gradient_checkpointing).to(dev)
         if self.loss_fn == "bce":
             self.target_mean_, self.target_std_ = 0.0, 1.0
+        elif self.target_normalization == "pixel":  # the mean training frame; one scale
+            self.target_mean_, self.target_std_ = y_tr.mean(0).to(dev), float((y_tr - y_tr.mean(0)).std().clamp(min=1e-8))
         else:
             self.target_mean_, self.target_std_ = float(y_tr.mean()), float(y_tr.std().clamp(min=1e-8))
         self.data_range_ = float(y_tr.max() - y_tr.min()) or 1.0
@@ -268,7 +271,8 @@ class HalfUNet(RegressorMixin, BaseEstimator):
 
         if not hasattr(self, "decoder_"):
             raise NotFittedError("save: the HalfUNet is not fitted")
-        fitted = {k: v for k, v in vars(self).items() if k.endswith("_") and k != "decoder_"}
+        fitted = {k: (v.cpu() if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()
+                  if k.endswith("_") and k != "decoder_"}
         return save_atomic({"format": FORMAT, "params": self.get_params(), "fitted": fitted,
                             "state_dict": {k: v.detach().cpu() for k, v in self.decoder_.state_dict().items()}}, path)
 

@@ -167,7 +167,7 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
     ts = rec.timestamps
     t_end = rec.start_time + T / rec.sampling_rate
     splits = {"train": [], "valid": [], "test": []}
-    for stimulus, table in rec.intervals.items():
+    for stimulus, table in (rec.intervals.items() if rec.splits is None else ()):
         epochs = rec.epochs.get(stimulus)
         if epochs is None:
             continue
@@ -177,6 +177,9 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
             unit_start, unit_end = table["start"], table["end"]
         for k, v in split_epochs_by_time(*epochs, unit_start, unit_end).items():
             splits[k] += v
+
+    if rec.splits is not None:
+        splits = {k: list(zip(*rec.splits[k])) for k in splits}
 
     def as_interval(pairs):
         pairs = sorted(pairs)

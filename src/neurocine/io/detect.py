@@ -17,6 +17,7 @@ from neurocine.errors import DataError
 from neurocine.io.brainsets import read_brainsets
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.kirby import read_kirby
+from neurocine.io.nwb import SPLIT_RULE, is_nwb, read_nwb, read_nwb_template
 from neurocine.session import Session
 
 
@@ -29,12 +30,17 @@ class Layout:
         matches: ``open h5py.File -> bool``: does this file use the layout?
         read: ``(path, traces: bool) -> Session``.
         description: What the layout is, for error messages.
+        read_template: ``(path, stimulus) -> (K, H, W) array or None`` for layouts whose
+            files carry the stimulus templates (Allen NWB).
+        split_rule: How splits are made when the files carry none (shown by ``inspect``).
     """
 
     name: str
     matches: Callable[[h5py.File], bool]
     read: Callable[[Path, bool], Session]
     description: str
+    read_template: Callable[[Path, str], object] | None = None
+    split_rule: str | None = None
 
 
 LAYOUTS: dict[str, Layout] = {}
@@ -45,6 +51,9 @@ def register_layout(layout: Layout) -> Layout:
     return layout
 
 
+register_layout(Layout("allen_nwb", is_nwb, read_nwb,
+                       "Allen NWB 1.0 (processing/brain_observatory_pipeline/DfOverF, stimulus/presentation)",
+                       read_template=read_nwb_template, split_rule=SPLIT_RULE))
 register_layout(Layout("brainsets", lambda f: "calcium_traces" in f and ("absolute_start" in f.attrs or "train_domain" in f),
                        read_brainsets, "brainsets / temporaldata (calcium_traces + train_domain)"))
 register_layout(Layout("kirby", lambda f: "calcium_traces" in f, read_kirby,
@@ -62,7 +71,8 @@ def detect_layout(path: str | Path) -> str:
             if layout.matches(f):
                 return layout.name
     known = "; ".join(f"{lay.name}: {lay.description}" for lay in LAYOUTS.values())
-    raise DataError(path, f"missing 'calcium_traces' (expected a session file of a known layout: {known})")
+    raise DataError(path, f"missing 'calcium_traces' and no Allen NWB dF/F (expected a session file of a known "
+                          f"layout: {known})")
 
 
 def read_session(path: str | Path, layout: str | None = None, traces: bool = True) -> Session:

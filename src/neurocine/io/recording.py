@@ -31,7 +31,8 @@ class Recording:
         epochs: ``{stimulus: (start (E,), end (E,))}`` stimulus epochs.
         running_speed: ``(T,)`` cm/s at sample times.
         subject: String metadata (id, species, sex, cre_line, depth_class, target_area).
-        split_seed: Seed of shuffled trial splits (kirby: 42).
+        splits: Optional ``{split: (start (S,), end (S,))}``: the recording's own splits
+            (e.g. by trial); writers otherwise apply their layout's rule.
     """
 
     session_id: str
@@ -46,6 +47,7 @@ class Recording:
     epochs: dict = field(default_factory=dict)
     running_speed: np.ndarray | None = None
     subject: dict = field(default_factory=dict)
+    splits: dict | None = None
 
     @property
     def timestamps(self) -> np.ndarray:

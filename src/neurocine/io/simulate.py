@@ -6,12 +6,18 @@ What it models:
   (pink) random field, panned smoothly by an Ornstein-Uhlenbeck camera path, with a few
   scene cuts; saved as ``natural_movie_one.npy`` ``(900, H, W) uint8``.
 * **Neurons**: linear-nonlinear V1 cells with localized Gabor receptive fields (simple:
-  half-rectified linear; complex: quadrature energy); ~55 % visually unresponsive (Allen: most ROIs respond weakly or unreliably to natural movies);
+  half-rectified linear; complex: quadrature energy), ~80 % visually responsive;
   drifting-grating responses from each RF's Fourier amplitude at the grating's spatial
-  frequency, log-Gaussian temporal-frequency tuning, and direction bias in ~30 %;
-  running modulates gain; Poisson spikes.
+  frequency (plus an untuned part), log-Gaussian temporal-frequency tuning, direction bias
+  in ~85 %; running modulates gain; a gain fluctuation shared by all cells, each cell's slow
+  drift over the session and adaptation (so later repeats differ from earlier ones, as in
+  Allen data); Poisson spikes. The knobs (:class:`ResponseModel`) are calibrated on the real
+  grating session 527745328: fraction tuned, response amplitude, OSI, DSI, trial-to-trial
+  variability, noise correlations, SNR and half-session stability come within stated
+  tolerances (``tests/test_calibration.py``, ``bench/calibrate_simulator.py``).
 * **Calcium**: GCaMP6-like double-exponential kernel (50 ms rise, 0.5-1 s decay),
-  shot noise growing with the signal, slow baseline drift; 30 Hz.
+  shot noise growing with the signal, slow baseline drift, a shared dF/F fluctuation
+  (neuropil, brain state); 30 Hz.
 * **Session**: like Allen session A: spontaneous, drifting gratings (8 directions x 5
   temporal frequencies + blanks, 2 s on / 1 s off) in two epochs, natural_movie_one shown
   10 times, spontaneous.
@@ -23,7 +29,7 @@ saved beside each session as ``<session_id>_truth.npz``.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +44,44 @@ from neurocine.stimuli import MOVIE_FRAMES as _MOVIE_FRAMES
 MOVIE_FILE = "natural_movie_one.npy"
 MOVIE_FRAMES = _MOVIE_FRAMES["natural_movie_one"]
 DEFAULT_NEURONS = (150, 240, 227, 181)
+
+
+@dataclass(frozen=True)
+class ResponseModel:
+    """Population response knobs, calibrated on the real drifting-grating session 527745328
+    (``bench/calibrate_simulator.py`` and ``tests/test_calibration.py`` compare the two).
+
+    Attributes:
+        responsive: Fraction of visually responsive cells.
+        direction_biased: Fraction of cells with a preferred direction, and
+            ``direction_bias``: the range of their bias (0: orientation only, 1: null
+            direction silent).
+        untuned: Part of a grating response independent of orientation (broadens tuning).
+        peak_hz: Median visually driven rate, spikes/s.
+        spike_amplitude: Median dF/F of one spike.
+        shared_gain_sd, shared_gain_s: A gain on every cell's visual drive fluctuating
+            together (arousal), its sd and time constant: the noise correlations.
+        shared_dff_sd, shared_dff_s: A dF/F fluctuation common to all cells (neuropil,
+            brain state; each cell loads on it with a weight in [0.5, 1]): its sd and time
+            constant.
+        session_drift_sd: Each cell's visual gain wanders over the session (a log-normal
+            random walk with this sd at the end), so responses drift between repeats.
+        adaptation: Fraction by which visual gain falls from the start to the end of
+            the session (slow adaptation).
+    """
+
+    responsive: float = 0.8
+    direction_biased: float = 0.85
+    direction_bias: tuple[float, float] = (0.6, 1.0)
+    untuned: float = 0.2
+    peak_hz: float = 4.0
+    spike_amplitude: float = 0.08
+    shared_gain_sd: float = 0.4
+    shared_gain_s: float = 1.0
+    shared_dff_sd: float = 0.045
+    shared_dff_s: float = 1.0
+    session_drift_sd: float = 0.4
+    adaptation: float = 0.2
 
 
 @dataclass
@@ -64,6 +108,7 @@ class SimulationConfig:
     spontaneous_s: float = 30.0
     layout: str = "kirby"
     movie_repeats: int = field(default=10, repr=False)
+    response: ResponseModel = field(default_factory=ResponseModel)
 
     def validate(self) -> None:
         if self.sessions < 1:
@@ -166,9 +211,11 @@ class ReceptiveFields:
         return (even / norm).astype(np.float32), (odd / norm).astype(np.float32)
 
 
-def sample_receptive_fields(n: int, frame_shape: tuple[int, int], rng: np.random.Generator) -> ReceptiveFields:
+def sample_receptive_fields(n: int, frame_shape: tuple[int, int], rng: np.random.Generator,
+                            model: ResponseModel | None = None) -> ReceptiveFields:
     """Draw V1-like tuning for ``n`` neurons; RFs cluster around a session-specific
     retinotopic centre, as one imaging plane covers part of the visual field."""
+    m = model or ResponseModel()
     H, W = frame_shape
     scale = min(H, W) / 64.0
     cx, cy = rng.uniform(0.35 * W, 0.65 * W), rng.uniform(0.35 * H, 0.65 * H)
@@ -179,12 +226,13 @@ def sample_receptive_fields(n: int, frame_shape: tuple[int, int], rng: np.random
         x=np.clip(rng.normal(cx, 0.22 * W, n), 0, W - 1), y=np.clip(rng.normal(cy, 0.22 * H, n), 0, H - 1),
         sigma=sigma, theta_deg=theta, wavelength=sigma * rng.uniform(2.0, 3.5, n),
         phase=rng.uniform(0, 2 * np.pi, n), complex_cell=rng.random(n) < 0.4,
-        responsive=rng.random(n) < 0.45, direction_bias=np.where(rng.random(n) < 0.3, rng.uniform(0.4, 0.9, n), 0.0),
+        responsive=rng.random(n) < m.responsive,
+        direction_bias=np.where(rng.random(n) < m.direction_biased, rng.uniform(*m.direction_bias, n), 0.0),
         preferred_direction_deg=(theta + 90 + dir_sign) % 360,  # drift is orthogonal to the bars
         preferred_tf_hz=2.0 ** rng.uniform(0, 3, n),
-        baseline_hz=rng.lognormal(np.log(0.8), 0.5, n), peak_hz=rng.lognormal(np.log(4.0), 0.5, n),
+        baseline_hz=rng.lognormal(np.log(0.8), 0.5, n), peak_hz=rng.lognormal(np.log(m.peak_hz), 0.5, n),
         running_gain=np.where(rng.random(n) < 0.4, rng.uniform(0.2, 0.8, n), 0.0),
-        calcium_decay_s=rng.uniform(0.5, 1.0, n), spike_amplitude=rng.lognormal(np.log(0.15), 0.3, n),
+        calcium_decay_s=rng.uniform(0.5, 1.0, n), spike_amplitude=rng.lognormal(np.log(m.spike_amplitude), 0.3, n),
         noise_sd=rng.uniform(0.05, 0.12, n))
 
 
@@ -200,9 +248,11 @@ def movie_drive(rf: ReceptiveFields, movie: np.ndarray) -> np.ndarray:
     return (drive - drive.mean(0)) / (drive.std(0) + 1e-6)
 
 
-def grating_amplitude(rf: ReceptiveFields, direction_deg: float, tf_hz: float, wavelength_px: float) -> np.ndarray:
+def grating_amplitude(rf: ReceptiveFields, direction_deg: float, tf_hz: float, wavelength_px: float,
+                      untuned: float = 0.0) -> np.ndarray:
     """``(N,)`` response amplitude in [0, 1] to a full-field drifting grating: the Gabor's
-    Fourier amplitude at the grating's wave vector, times direction and TF tuning."""
+    Fourier amplitude at the grating's wave vector (plus an ``untuned`` part independent of
+    orientation), times direction and TF tuning."""
     k = 2 * np.pi / wavelength_px
     phi = np.deg2rad(direction_deg - 90)  # bars orientation for this drift direction
     kx, ky = k * np.cos(phi), k * np.sin(phi)
@@ -213,7 +263,28 @@ def grating_amplitude(rf: ReceptiveFields, direction_deg: float, tf_hz: float, w
            + np.exp(-s2 * ((kx + k0 * np.cos(th)) ** 2 + (ky + k0 * np.sin(th)) ** 2)))
     dsel = 1 + rf.direction_bias * np.cos(np.deg2rad(direction_deg - rf.preferred_direction_deg))
     tf = np.exp(-(np.log2(tf_hz) - np.log2(rf.preferred_tf_hz)) ** 2 / (2 * 1.2 ** 2))
-    return np.clip(amp, 0, 1) * dsel / (1 + rf.direction_bias) * tf
+    amp = (1 - untuned) * np.clip(amp, 0, 1) + untuned * 0.5
+    return amp * dsel / (1 + rf.direction_bias) * tf
+
+
+def visual_gain(m: ResponseModel, T: int, n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """``(T, N)`` multiplicative gain on the visual drive: a fluctuation shared by all cells
+    (``shared_gain_sd``, time constant ``shared_gain_s``), each cell's slow drift over the
+    session (``session_drift_sd``) and adaptation (``adaptation``)."""
+    gain = np.ones((T, n))
+    if m.shared_gain_sd > 0:
+        a = np.exp(-1.0 / (m.shared_gain_s * rate))
+        g = signal.lfilter([np.sqrt(1 - a * a)], [1.0, -a], rng.standard_normal(T))
+        gain *= np.exp(m.shared_gain_sd * g - m.shared_gain_sd ** 2 / 2)[:, None]
+    if m.session_drift_sd > 0:
+        knots = max(int(T / rate / 10), 2)  # a step every 10 s
+        walk = np.cumsum(rng.standard_normal((knots, n)), axis=0) * m.session_drift_sd / np.sqrt(knots)
+        walk = np.vstack([np.zeros((1, n)), walk])
+        t = np.linspace(0, knots, T)
+        gain *= np.exp(np.stack([np.interp(t, np.arange(knots + 1), walk[:, j]) for j in range(n)], 1))
+    if m.adaptation > 0:
+        gain *= (1 - m.adaptation * np.arange(T) / max(T - 1, 1))[:, None]
+    return gain
 
 
 def calcium_from_spikes(spikes: np.ndarray, rate_hz: float, decay_s: np.ndarray,
@@ -281,7 +352,8 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
     """Simulate session ``index``. Returns ``(Recording, ReceptiveFields, spikes (T, N) uint8)``."""
     rng = np.random.default_rng([cfg.seed, index])
     n = cfg.neurons[index % len(cfg.neurons)]
-    rf = sample_receptive_fields(n, cfg.frame_shape, rng)
+    m = cfg.response
+    rf = sample_receptive_fields(n, cfg.frame_shape, rng, m)
     t0 = float(np.round(rng.uniform(5.0, 10.0), 5))
     sched = _session_schedule(cfg, rng, t0)
     rate = cfg.sampling_rate
@@ -300,13 +372,14 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
     g = sched["grating"]
     for s, e, direction, tf in g:
         sel = (ts >= s) & (ts < e)
-        amp = grating_amplitude(rf, direction, tf, wavelength)
+        amp = grating_amplitude(rf, direction, tf, wavelength, m.untuned)
         tt = ts[sel] - s
         phase = 2 * np.pi * tf * tt[:, None]
         modulation = np.where(rf.complex_cell[None], 1.0, 1.6 * np.maximum(np.cos(phase + rf.phase[None]), 0))
         onset = 1 - np.exp(-tt / 0.1)[:, None]
         visual[sel] = 1.4 * amp[None] * modulation * onset
     visual *= rf.responsive[None]
+    visual *= visual_gain(m, T, n, rate, rng)
 
     # running bouts (OU speed, cm/s) and a slow shared state
     noise = rng.standard_normal((T, 2))
@@ -326,7 +399,12 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
     drift -= drift.mean(0, keepdims=True)
     drift = 0.03 * drift / (drift.std(0, keepdims=True) + 1e-9)
     shot = rng.standard_normal((T, n)) * (rf.noise_sd[None] * np.sqrt(1 + 2 * signal_))
-    dff = (signal_ + drift + shot).astype(np.float32)
+    dff = signal_ + drift + shot
+    if m.shared_dff_sd > 0:
+        a = np.exp(-1.0 / (m.shared_dff_s * rate))
+        common = signal.lfilter([np.sqrt(1 - a * a)], [1.0, -a], rng.standard_normal(T))
+        dff += m.shared_dff_sd * common[:, None] * rng.uniform(0.5, 1.0, n)[None]
+    dff = dff.astype(np.float32)
 
     rec = Recording(
         session_id=session_id, traces=dff, sampling_rate=rate, start_time=t0,
@@ -383,7 +461,7 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
 
     cfg = cfg or SimulationConfig()
     if overrides:
-        cfg = SimulationConfig(**{**asdict(cfg), **overrides})
+        cfg = replace(cfg, **overrides)
     cfg.neurons = tuple(int(x) for x in cfg.neurons)
     cfg.frame_shape = tuple(int(x) for x in cfg.frame_shape)
     cfg.validate()

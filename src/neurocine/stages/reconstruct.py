@@ -18,8 +18,6 @@ retrieval (the training frame that the per-frame template decoder on raw dF/F pi
 from __future__ import annotations
 
 import html
-from pathlib import Path
-
 import numpy as np
 
 from neurocine.stages import Stage, StageContext, register_stage, table
@@ -29,14 +27,6 @@ METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge 
            "ridge_dff": "ridge from dF/F", "mean_frame": "mean training frame (floor)",
            "retrieval": "retrieval: training frame picked by the dF/F template decoder"}
 BASELINES = ("ridge_embedding", "ridge_dff", "mean_frame", "retrieval")
-
-
-def template_path(cfg, movie: str) -> Path:
-    """Where the run's template of ``movie`` is: ``dataset.movie_path`` (natural_movie_one)
-    or ``<data_dir>/<movie>.npy``."""
-    if movie == "natural_movie_one" and cfg.dataset.movie_path:
-        return Path(cfg.dataset.movie_path)
-    return Path(cfg.dataset.data_dir) / f"{movie}.npy"
 
 
 def _ci(x):
@@ -191,10 +181,10 @@ class Reconstruct(Stage):
         return config.reconstruction.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import load_template
+        from neurocine.data import find_template
 
         cfg = ctx.config
-        movie = load_template(template_path(cfg, movie_of(self.label)), tuple(cfg.reconstruction.output_shape),
+        movie = find_template(cfg.dataset, movie_of(self.label), tuple(cfg.reconstruction.output_shape),
                               LABELS[self.label].n_values)
         emb = {sid: {sp: d[sp]["embedding"] for sp in d} for sid, d in ctx.embeddings().items()}
         window = tuple(ctx.results.metrics().get("training", {}).get("receptive_field", (5, 5)))

@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from neurocine.stages import Stage, StageContext, register_stage
-from neurocine.stages.reconstruct import (BASELINES, METHODS, _ci, _figure, reconstruction_protocol, report_table,
-                                          template_path)
+from neurocine.stages.reconstruct import BASELINES, METHODS, _ci, _figure, reconstruction_protocol, report_table
 from neurocine.stimuli import LABELS, movie_of
 
 
@@ -51,14 +50,13 @@ class ReconstructNovel(Stage):
         return config.reconstruction.enabled and config.novel_frames.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import load_template
+        from neurocine.data import find_template
         from neurocine.decoders.uncertainty import block_bootstrap
         from neurocine.embed import CEBRA
 
         cfg, nf = ctx.config, ctx.config.novel_frames
         n_frames = LABELS[self.label].n_values
-        movie = load_template(template_path(cfg, movie_of(self.label)), tuple(cfg.reconstruction.output_shape),
-                              n_frames)
+        movie = find_template(cfg.dataset, movie_of(self.label), tuple(cfg.reconstruction.output_shape), n_frames)
         training = ctx.results.metrics().get("training", {})
         window = tuple(training.get("receptive_field", (5, 5)))
         splits = ctx.splits()

@@ -1,0 +1,275 @@
+"""Allen's own NWB 1.0 release files (``ophys_experiment_data/<id>.nwb`` from AllenSDK's
+``BrainObservatoryCache``), read directly with h5py (FORMATS.md section 3).
+
+* dF/F is stored ``(N, T)`` with cells on axis 0 (transposed here to ``(T, N)``), with its
+  own (nearly regular, ~30 Hz) timestamps; ROI ids are the ``cell_specimen_ids``.
+* Every stimulus table present is read into the label table: movies (frame; the repeat is
+  the count of earlier showings of the same frame), drifting and static gratings (feature
+  columns named by ``features``; NaN on blank sweeps), natural scenes and locally sparse
+  noise (image index; -1 = blank), spontaneous epochs. ``frame_duration`` holds 2P
+  acquisition frame indices (sample numbers of the dF/F), not seconds.
+* Running speed (cm/s) is interpolated at the dF/F timestamps (NaN outside its range).
+* Templates (``stimulus/templates/<name>_image_stack/data``) are read on demand
+  (:func:`read_nwb_template`), so no separate movie file is needed.
+
+These files carry no train/valid/test split. :func:`nwb_splits` applies neurocine's rule,
+the kirby files' rule where it exists: movie repeats in order (10 repeats: 8 train, 1 valid,
+1 test), trials 70/10/20 shuffled with seed 42, stratified by condition.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from neurocine.errors import DataError
+from neurocine.io.hdf5 import open_h5, require
+from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
+from neurocine.stimuli import LABELS
+
+PIPELINE = "processing/brain_observatory_pipeline"
+DFF = f"{PIPELINE}/DfOverF/imaging_plane_1"
+SPLIT_RULE = ("no split in the file; neurocine's rule applied: movie repeats in order (8/1/1 of 10), "
+              "trials 70/10/20 shuffled (seed 42, stratified by condition)")
+GRATING_SPLIT_SEED = 42
+#: ``{stimulus: {feature column: our label field}}`` for the tables with feature columns.
+FEATURES = {"drifting_gratings": {"orientation": "direction", "temporal_frequency": "temporal_frequency"},
+            "static_gratings": {"orientation": "orientation", "spatial_frequency": "spatial_frequency",
+                                "phase": "phase"}}
+MOVIES = ("natural_movie_one", "natural_movie_two", "natural_movie_three")
+IMAGES = {"natural_scenes": "image", "locally_sparse_noise": "frame"}
+
+
+def is_nwb(f: h5py.File) -> bool:
+    """An Allen NWB 1.0 file: dF/F under the brain-observatory processing module."""
+    return PIPELINE in f and "stimulus" in f
+
+
+def _text(x) -> str:
+    x = x[()] if isinstance(x, h5py.Dataset) else x
+    if isinstance(x, np.ndarray):
+        x = x.ravel()[0] if x.size else ""
+    return x.decode() if isinstance(x, bytes) else str(x)
+
+
+def _table_group(f: h5py.File, name: str):
+    pres = f.get("stimulus/presentation")
+    if pres is None:
+        return None
+    for key in (f"{name}_stimulus", name):
+        if key in pres:
+            return pres[key]
+    return None
+
+
+def _intervals(g, timestamps: np.ndarray, path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(start, end)`` in seconds from ``frame_duration`` (2P frame indices)."""
+    fd = np.asarray(require(g, "frame_duration", path, "(K, 2) start/end 2P frame indices")[()])
+    if fd.ndim != 2 or fd.shape[1] != 2:
+        raise DataError(path, f"stimulus/presentation/{g.name.rsplit('/', 1)[-1]}/frame_duration has shape "
+                              f"{fd.shape}, expected (K, 2) 2P frame indices")
+    idx = np.round(fd).astype(np.int64)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(timestamps)):
+        raise DataError(path, f"{name} frame_duration indexes 2P frame {int(idx.max())}, expected 0.."
+                              f"{len(timestamps) - 1} (the dF/F timestamps)")
+    return timestamps[idx[:, 0]], timestamps[idx[:, 1]]
+
+
+def _movie_repeat(frames: np.ndarray) -> np.ndarray:
+    """The k-th showing of each frame is repeat k."""
+    repeat = np.zeros(len(frames), dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, fr in enumerate(frames.tolist()):
+        repeat[i] = seen.get(fr, 0)
+        seen[fr] = repeat[i] + 1
+    return repeat
+
+
+def read_stimuli(f: h5py.File, timestamps: np.ndarray, path) -> dict[str, dict[str, np.ndarray]]:
+    """Every stimulus table present as ``{stimulus: {"start", "end", field: values}}``."""
+    tables = {}
+    for name in MOVIES + tuple(IMAGES):
+        g = _table_group(f, name)
+        if g is None:
+            continue
+        start, end = _intervals(g, timestamps, path, name)
+        data = np.asarray(require(g, "data", path, "(K,) frame or image index per presentation")[()]).reshape(-1)
+        if len(data) != len(start):
+            raise DataError(path, f"{name}: data has {len(data)} rows but frame_duration {len(start)}")
+        index = np.round(np.nan_to_num(data, nan=-1)).astype(np.int64)
+        if name in MOVIES:
+            tables[name] = {"start": start, "end": end, "frame": index, "repeat": _movie_repeat(index)}
+        else:
+            tables[name] = {"start": start, "end": end, IMAGES[name]: index}
+    for name, columns in FEATURES.items():
+        g = _table_group(f, name)
+        if g is None:
+            continue
+        start, end = _intervals(g, timestamps, path, name)
+        feats = [_text(x) for x in np.asarray(require(g, "features", path, "(F,) feature names")[()]).ravel()]
+        data = np.asarray(require(g, "data", path, "(K, F) feature values")[()], dtype=np.float64)
+        if data.ndim != 2 or data.shape != (len(start), len(feats)):
+            raise DataError(path, f"{name}: data has shape {data.shape}, expected ({len(start)}, {len(feats)})")
+        table = {"start": start, "end": end}
+        for column, field in columns.items():
+            if column in feats:
+                table[field] = data[:, feats.index(column)].astype(np.float32)
+        if "blank_sweep" in feats:
+            blank = data[:, feats.index("blank_sweep")] > 0
+            for field in columns.values():
+                if field in table:
+                    table[field] = np.where(blank, np.nan, table[field]).astype(np.float32)
+        tables[name] = table
+    g = _table_group(f, "spontaneous")
+    if g is not None:
+        start, end = _intervals(g, timestamps, path, "spontaneous")
+        tables["spontaneous"] = {"start": start, "end": end, "on": np.ones(len(start), dtype=np.int64)}
+    return tables
+
+
+def table_labels(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample labels from the stimulus tables."""
+    labels = {}
+    for stimulus, table in tables.items():
+        order = np.argsort(table["start"], kind="stable")
+        for field, values in table.items():
+            name = f"{stimulus}.{field}"
+            if field in ("start", "end") or name not in LABELS:
+                continue
+            spec = LABELS[name]
+            labels[name] = interval_values(timestamps, table["start"][order], table["end"][order],
+                                           np.asarray(values)[order].astype(spec.dtype), spec.fill).astype(spec.dtype)
+    return labels
+
+
+def _condition(table: dict, stimulus: str) -> np.ndarray:
+    """Mixed-radix condition id of each trial (-1: blank)."""
+    from neurocine.stimuli import STIMULI
+
+    names = STIMULI[stimulus].labels
+    cond = np.zeros(len(table["start"]), dtype=np.int64)
+    blank = np.zeros(len(cond), dtype=bool)
+    for n in names:
+        field = n.split(".", 1)[1]
+        ids = LABELS[n].class_ids(table[field]) if field in table else np.zeros(len(cond), np.int64)
+        blank |= ids < 0
+        cond = cond * (LABELS[n].n_classes or 1) + np.clip(ids, 0, None)
+    return np.where(blank, -1, cond)
+
+
+def stratified_trial_split(conditions: np.ndarray, seed: int = GRATING_SPLIT_SEED,
+                           fractions=(0.7, 0.1)) -> np.ndarray:
+    """``(K,)`` split names, 70/10/20 and stratified by condition.
+
+    Each trial gets a position ``u = (rank + offset) / n`` in [0, 1): its rank in a seeded
+    shuffle of its condition's ``n`` trials, plus a random offset per condition; ``u`` is
+    cut at 0.7 and 0.8. A condition with many trials is split 70/10/20 within itself; with
+    few (one each), the trials are spread 70/10/20 over conditions.
+
+    Example:
+        >>> split = stratified_trial_split(np.repeat(np.arange(40), 15))  # 40 conditions x 15 trials
+        >>> [round(float(np.mean(split == s)), 2) for s in ("train", "valid", "test")]
+        [0.7, 0.1, 0.2]
+    """
+    rng = np.random.default_rng(seed)
+    u = np.zeros(len(conditions))
+    for c in np.unique(conditions):
+        idx = np.flatnonzero(conditions == c)
+        u[idx[rng.permutation(len(idx))]] = (np.arange(len(idx)) + rng.random()) / len(idx)
+    return np.where(u < fractions[0], "train", np.where(u < fractions[0] + fractions[1], "valid", "test"))
+
+
+def repeat_split(repeat: np.ndarray) -> np.ndarray:
+    """Movie repeats in order: the last tenth (at least one) test, the tenth before it
+    valid, the rest train (10 repeats: 8/1/1; 2 repeats: train, test; 1: train)."""
+    n = int(repeat.max()) + 1 if len(repeat) else 0
+    n_test = max(1, int(round(0.1 * n))) if n >= 2 else 0
+    n_valid = max(1, int(round(0.1 * n))) if n >= 3 else 0
+    first_valid, first_test = n - n_test - n_valid, n - n_test
+    return np.where(repeat < first_valid, "train", np.where(repeat < first_test, "valid", "test"))
+
+
+def nwb_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """``{split: (T,) bool}``: neurocine's split rule for files without splits."""
+    masks = {s: np.zeros(len(timestamps), dtype=bool) for s in ("train", "valid", "test")}
+    for stimulus, table in tables.items():
+        if stimulus in MOVIES:
+            which = repeat_split(table["repeat"])
+        elif stimulus in FEATURES or stimulus == "natural_scenes":
+            which = stratified_trial_split(_condition(table, stimulus))
+        else:
+            continue
+        for split in masks:
+            sel = which == split
+            masks[split] |= intervals_mask(timestamps, table["start"][sel], table["end"][sel])
+    return masks
+
+
+def read_nwb(path: str | Path, traces: bool = True) -> Session:
+    """Read one Allen NWB 1.0 file.
+
+    Args:
+        path: ``<ophys_experiment_id>.nwb``.
+        traces: False reads labels, splits and shapes only (placeholder dF/F).
+
+    Raises:
+        DataError: missing keys, wrong shapes, indices out of range (one line, names file).
+    """
+    path = Path(path)
+    with open_h5(path) as f:
+        dset = require(f, f"{DFF}/data", path, "(N, T) dF/F, cells on axis 0")
+        if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
+            raise DataError(path, f"{DFF}/data has shape {getattr(dset, 'shape', 'a group')}, expected 2-D (N, T)")
+        if dset.dtype.kind not in "fiu":
+            raise DataError(path, f"{DFF}/data holds {dset.dtype}, expected numbers (dF/F)")
+        N, T = dset.shape
+        timestamps = np.asarray(require(f, f"{DFF}/timestamps", path, "(T,) seconds")[()], dtype=np.float64).ravel()
+        if timestamps.shape != (T,):
+            raise DataError(path, f"{DFF}/timestamps has {timestamps.shape[0]} entries for {T} dF/F samples")
+        if not np.all(np.isfinite(timestamps)):
+            raise DataError(path, f"{DFF}/timestamps contains NaN/inf, expected times in seconds")
+        values = np.asarray(dset[()], dtype=np.float32).T if traces else placeholder_traces(T, N)
+        steps = np.diff(timestamps)
+        rate = float(1.0 / np.median(steps)) if T > 1 and np.median(steps) > 0 else 0.0
+        tables = read_stimuli(f, timestamps, path)
+        labels = table_labels(tables, timestamps)
+        run = f.get(f"{PIPELINE}/BehavioralTimeSeries/running_speed")
+        if run is not None and "data" in run and "timestamps" in run:
+            rt = np.asarray(run["timestamps"][()], dtype=np.float64).ravel()
+            rs = np.asarray(run["data"][()], dtype=np.float64).reshape(len(rt), -1)[:, 0] if len(rt) else rt
+            if len(rt) > 1:
+                ok = np.isfinite(rs)
+                labels["running_speed"] = np.interp(timestamps, rt[ok], rs[ok], left=np.nan,
+                                                    right=np.nan).astype(np.float32)
+        seg = f.get(f"{PIPELINE}/ImageSegmentation/cell_specimen_ids")
+        unit_ids = (np.array([str(x) for x in np.asarray(seg[()]).ravel()], dtype=object) if seg is not None
+                    else np.array([f"cell_{i}" for i in range(N)], dtype=object))
+        session_id = _text(f["general/session_id"]) if "general/session_id" in f else path.stem
+        subject = {}
+        for key, where in (("session_type", "general/session_type"), ("genotype", "general/subject/genotype"),
+                           ("sex", "general/subject/sex"), ("age", "general/subject/age"),
+                           ("target_area", "general/optophysiology/imaging_plane_1/location"),
+                           ("imaging_depth", "general/optophysiology/imaging_plane_1/imaging depth")):
+            if where in f:
+                subject[key] = _text(f[where])
+    masks = nwb_splits(tables, timestamps)
+    session = Session(session_id=session_id, traces=values, timestamps=timestamps, sampling_rate=rate,
+                      train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
+                      domain=(float(timestamps[0]), float(timestamps[-1])), labels=labels, unit_ids=unit_ids,
+                      layout="allen_nwb", path=path, subject=subject)
+    return validate_session(session, path)
+
+
+def read_nwb_template(path: str | Path, name: str) -> np.ndarray | None:
+    """``stimulus/templates/<name>_image_stack/data`` of an NWB file (None when absent)."""
+    with open_h5(path) as f:
+        key = f"stimulus/templates/{name}_image_stack/data"
+        if key not in f:
+            return None
+        return np.asarray(f[key][()])
+
+
+__all__ = ["read_nwb", "read_nwb_template", "is_nwb", "nwb_splits", "repeat_split", "stratified_trial_split",
+           "SPLIT_RULE"]
