@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/neurocine run --config configs/demo.yaml
+	$(VENV)/bin/neurocine run --config demo
 
 # Debian's chromium renders report.html in a test; installed when absent and possible.
 browser:
@@ -40,8 +40,13 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_embed.py
+	$(PY) bench/bench_time_to_accuracy.py
+	$(PY) bench/bench_roofline.py
+	$(PY) bench/bench_many_sessions.py
 	$(PY) bench/bench_halfunet.py
 	$(PY) bench/bench_distributed.py
+	$(PY) bench/bench_real.py
+	$(PY) bench/calibrate_simulator.py
 
 clean:
 	rm -rf $(VENV) results demo_data

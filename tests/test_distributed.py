@@ -119,7 +119,8 @@ def test_only_rank_zero_writes_and_prints(runs):
     metrics = json.loads((double / "metrics.json").read_text())
     assert metrics["training"]["processes"] == 2
     assert sorted(p.name for p in double.iterdir() if p.suffix in (".pt", ".h5", ".json", ".yaml")) == \
-        ["checkpoint.pt", "config.yaml", "embeddings.h5", "metrics.json", "model.pt"]
+        ["checkpoint.pt", "checkpoint_label_free.pt", "config.yaml", "embeddings.h5", "embeddings_label_free.h5",
+         "metrics.json", "model.pt", "model_label_free.pt"]
     import h5py
 
     with h5py.File(double / "embeddings.h5") as f:  # every session's embedding, gathered on rank 0

@@ -36,7 +36,7 @@ def test_parameters_come_from_the_settings_table():
     names = list(inspect.signature(CEBRA).parameters)
     cfg = Config()
     params = estimator_params("cebra", cfg)
-    assert names == list(params) + ["checkpoint_path", "verbose"]
+    assert names == list(params) + ["checkpoint_path", "verbose", "log_dir"]
     for key in ("delta", "hybrid", "criterion", "max_epochs", "behavior_label"):  # all reachable from YAML
         assert key in params
     assert CEBRA().get_params()["temperature"] == cfg.model.temperature == 0.2

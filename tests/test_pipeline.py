@@ -7,10 +7,8 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 
 import pytest
-import yaml
 
 from neurocine.cli import main
 
@@ -32,7 +30,8 @@ def test_run_writes_every_output(tiny_run):
         lo, hi = entry["accuracy_1s_ci95"]
         assert lo <= entry["accuracy_1s"] <= hi
         assert method in fid["valid"]
-    assert fid["cebra"]["supervision"] == "natural_movie_one frame, drifting_gratings condition"
+    assert fid["cebra"]["supervision"] == "natural_movie_one frame"  # trained on the movie samples (train_on)
+    assert m["training"]["trained_on"] == "movie"
     assert fid["cebra_label_free"]["supervision"] == "none"
     assert fid["strongest_baseline"] in ("raw_knn", "raw_window_knn", "pca_knn", "linear", "template")
     assert f"cebra - {fid['strongest_baseline']}" in fid["comparison"]

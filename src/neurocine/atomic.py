@@ -14,13 +14,41 @@ Example:
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
 from neurocine.errors import DataError, OutputError
+
+
+def _disk_full(path: Path) -> bool:
+    """The folder's file system has (almost) no space left."""
+    try:
+        return shutil.disk_usage(path.parent).free < (1 << 20)
+    except OSError:
+        return False
+
+
+def _write_failure(path: Path, exc: BaseException) -> OutputError | None:
+    """The OutputError for a failed write, or None when ``exc`` is not about writing.
+
+    Libraries report a full disk differently (an OSError with errno ENOSPC, h5py's OSError
+    without an errno, torch's RuntimeError from its stream writer); they all become one
+    line naming the file."""
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return OutputError(path, exc)
+    if "No space left" in text or "errno = 28" in text or _disk_full(path):
+        return OutputError(path, OSError(errno.ENOSPC, "no space left on the device"))
+    if "Read-only file system" in text or "errno = 30" in text:
+        return OutputError(path, OSError(errno.EROFS, "read-only file system"))
+    if isinstance(exc, OSError):
+        return OutputError(path, exc)
+    return None
 
 
 @contextmanager
@@ -31,11 +59,13 @@ def atomic_path(path: str | Path, overwrite: bool = True, suffix: str = ".tmp"):
     Raises:
         DataError: ``path`` exists and ``overwrite`` is False.
         OutputError: the folder cannot be created or written (read-only, permissions,
-            disk full); ``path`` is left as it was.
+            disk full, a parent that is a file); ``path`` is left as it was.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise DataError(path, "already exists; refusing to overwrite (remove it or choose another --out)")
+    if path.is_dir():
+        raise OutputError(path, OSError(errno.EISDIR, "is a folder"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -46,8 +76,11 @@ def atomic_path(path: str | Path, overwrite: bool = True, suffix: str = ".tmp"):
         yield Path(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are ordinary data files
         os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(path, exc) from None
+    except Exception as exc:  # noqa: BLE001 - a write failure of any library becomes one line
+        failure = _write_failure(path, exc)
+        if failure is None:
+            raise
+        raise failure from None
     finally:
         if os.path.exists(tmp):
             try:
@@ -71,8 +104,8 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], overwrite: b
 @contextmanager
 def atomic_h5(path: str | Path, overwrite: bool = False):
     """Yield an ``h5py.File`` open for writing at a temporary name beside ``path``; it is
-    closed (before any error propagates: an open HDF5 handle on a failed write can crash
-    the interpreter) and renamed into place.
+    closed before any error propagates (an HDF5 handle left open on a failed write can
+    crash the interpreter later) and renamed into place only when it closed cleanly.
 
     Raises:
         DataError: ``path`` exists and ``overwrite`` is False.
@@ -84,8 +117,10 @@ def atomic_h5(path: str | Path, overwrite: bool = False):
         f = h5py.File(tmp, "w")
         try:
             yield f
-        finally:
+        except BaseException:
             try:
                 f.close()
-            except Exception:  # noqa: BLE001 - closing a file whose write failed can fail too
+            except Exception:  # noqa: BLE001 - the first error is the one to report
                 pass
+            raise
+        f.close()  # a failure here (flush on a full disk) propagates: the file is not renamed

@@ -22,7 +22,12 @@ def _add_skip_bad(p):
 
 
 def _add_config_options(p) -> None:
-    p.add_argument("--config", required=True, help="YAML config (see configs/allen.yaml)")
+    p.add_argument("--config", default=None, help="a packaged config (allen, allen_gpu, demo: 'neurocine config "
+                                                  "list') or a YAML file; default: the built-in defaults")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="any setting, e.g. --set model.temperature=0.1 --set reconstruction.output_shape=[64,128] "
+                        "(YAML values, checked like the file; repeatable)")
+    p.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard event files")
     p.add_argument("--data_dir", "--data-dir", dest="data_dir")
     p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=int)
     p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
@@ -37,7 +42,13 @@ def _add_config_options(p) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurocine", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_Version, nargs=0, help="versions of neurocine, torch, cebra; CUDA")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("config", help="the packaged configs: list them, or show one with every setting explained")
+    p.add_argument("action", choices=("list", "show"))
+    p.add_argument("name", nargs="?", default=None, help="config to show (a packaged name or a YAML file; "
+                                                         "default: the built-in defaults)")
 
     p = sub.add_parser("simulate", help="write realistic simulated sessions (the demo data)")
     p.add_argument("--out", required=True, help="output folder (must not hold the simulator's files yet)")
@@ -91,16 +102,73 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def resolve_config(args):
-    """Config file + CLI overrides."""
-    from neurocine.config import Config
+class _Version(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
 
-    cfg = Config.load(args.config)
-    cfg = cfg.override({"dataset.data_dir": args.data_dir, "dataset.max_sessions": args.max_sessions,
-                        "dataset.mode": args.mode, "model.batch_size": args.batch_size,
-                        "model.max_iterations": args.max_iterations, "model.device": args.device,
-                        "output_dir": args.out})
-    return cfg
+
+def version_text() -> str:
+    """``neurocine X (torch Y, cebra Z, CUDA ...)``."""
+    from importlib import metadata
+
+    def v(name):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    try:
+        import torch
+
+        cuda = (f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available()
+                else "CUDA not available")
+    except ImportError:  # pragma: no cover
+        cuda = "torch not importable"
+    return f"neurocine {v('neurocine')} (torch {v('torch')}, cebra {v('cebra')}, Python {sys.version.split()[0]}; {cuda})"
+
+
+def parse_settings(items: list[str]) -> dict:
+    """``["model.temperature=0.1", ...]`` -> ``{"model.temperature": 0.1}`` (values read as YAML)."""
+    import yaml
+
+    from neurocine.errors import ConfigError
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. --set model.temperature=0.1")
+        key, raw = item.split("=", 1)
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+    return out
+
+
+def resolve_config(args):
+    """Config (packaged name, file or defaults) + the shortcut flags + every --set, checked."""
+    from neurocine.config_files import resolve
+
+    cfg = resolve(args.config)
+    flags = {"dataset.data_dir": args.data_dir, "dataset.max_sessions": args.max_sessions, "dataset.mode": args.mode,
+             "model.batch_size": args.batch_size, "model.max_iterations": args.max_iterations,
+             "model.device": args.device, "output_dir": args.out}
+    if args.no_tensorboard:
+        flags["training.tensorboard"] = False
+    return cfg.override({**flags, **parse_settings(args.settings)})
+
+
+def cmd_config(args) -> int:
+    from neurocine.config_files import listing, packaged, resolve
+
+    if args.action == "list":
+        for name, path in sorted(packaged().items()):
+            first = path.read_text().splitlines()[0].lstrip("# ").strip()
+            print(f"{name:12s} {first}")
+        return 0
+    print(listing(resolve(args.name), args.name or "built-in defaults"), end="")
+    return 0
 
 
 def cmd_stage(args) -> int:

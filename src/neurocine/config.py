@@ -105,6 +105,10 @@ class DatasetConfig:
     skip_bad: bool = setting(False, "skip unreadable session files (listed) instead of stopping")
     movie_path: str | None = setting(None, "natural_movie_one frames, (900, H, W) uint8 .npy; "
                                            "default <data_dir>/natural_movie_one.npy")
+    train_on: Literal["movie", "all"] = setting(
+        "movie", "samples that train the embedding: the movie samples of sessions that show a movie (movie: "
+                 "frame ID reaches cebra.CEBRA's accuracy 2-3x sooner; sessions without a movie use all) or every "
+                 "sample of the train split (all); every split is still embedded")
     simulate: bool = setting(False, "simulate the demo sessions into data_dir when it is missing or empty "
                                     "(never otherwise: a missing data_dir is an error)")
     simulate_seed: int = setting(0, "seed of the simulated sessions", ge=0)
@@ -147,6 +151,19 @@ class ModelConfig:
     behavior_label: str | None = setting("natural_movie_one.frame", "label of the session table that behavior "
                                                                     "and hybrid modes train on (when fit gets no y)",
                                          cebra=True)
+    negatives: Literal["session", "pooled", "in_batch"] = setting(
+        "in_batch", "negatives of a reference: its own session's (session), every session's, as cebra's "
+                    "multi-session solver does (pooled), or the batch's positives, as SimCLR/CLIP do (in_batch: no "
+                    "negative samples are encoded, a third less work; the fastest to a good embedding on validation)",
+        cebra=True)
+    positive_sessions: Literal["other", "any"] = setting(
+        "any", "label positives of a multi-session fit come from another session (other) or from a random "
+               "session, the reference's own included (any, as cebra; faster to a good embedding on validation)",
+        cebra=True)
+    grouped_sessions: Literal["auto", "on", "off"] = setting(
+        "auto", "run the sessions' encoders as grouped convolutions in one call (on), one after the other "
+                "(off), or grouped from 32 sessions on (auto; measured on CPU: slower at 4 sessions, 1.6x faster "
+                "at 64)", cebra=True)
     stimulus_jitter: int = setting(15, "stimulus_aligned positives lie up to this many samples away in stimulus "
                                        "time (0: the same frame); keeps the embedding smooth", ge=0, cebra=True)
     mixed_precision: bool = setting(True, "bf16 autocast on CUDA", cebra=True, halfunet=True)
@@ -176,6 +193,8 @@ class TrainingConfig:
                         cebra=True, halfunet=True)
     seed_repeats: int = setting(1, "fit the embedding with this many seeds (seed, seed + 1, ...) and report the "
                                    "frame ID's mean and sd over them (each repeat costs one training)", ge=1)
+    tensorboard: bool = setting(True, "write TensorBoard event files (losses, learning rate, steps/s) to "
+                                      "<output_dir>/tensorboard when the tensorboard package is installed")
     label_free_model: bool = setting(True, "also train a label-free (time-contrastive) model with the same "
                                            "settings, decoded beside the main one, so a supervised embedding is "
                                            "never shown alone (doubles training time)")

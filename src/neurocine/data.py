@@ -32,7 +32,7 @@ __all__ = [
     "SessionList", "SplitData", "find_session_files", "load_sessions", "load_dataset",
     "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
     "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits", "load_template", "prepare_splits",
-    "sharded_splits", "LazySplits", "keep_rows", "find_template", "template_frames",
+    "sharded_splits", "LazySplits", "keep_rows", "find_template", "template_frames", "training_rows",
 ]
 
 
@@ -61,8 +61,8 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
         raise DataError(d, "data directory not found")
     if not d.is_dir():
         raise DataError(d, "is not a directory (expected a folder of <session_id>.h5 or .nwb files)")
-    files = sorted({p for glob in pattern.split() for p in d.glob(glob)
-                    if p.is_file() and not p.name.startswith(".")})
+    found = {p for glob in pattern.split() for p in d.glob(glob) if not p.name.startswith(".")}
+    files = sorted(p for p in found if p.is_file() or p.is_symlink())  # a broken link is reported when read
     if not files:
         raise DataError(d, f"no files matching '{pattern}' (expected <session_id>.h5 or Allen <id>.nwb session "
                            "files)")
@@ -94,13 +94,20 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
     files = find_session_files(data_dir, pattern, max_sessions)
     out = SessionList()
     wanted = None if with_traces is None else set(int(i) for i in with_traces)
+    seen: dict[str, Path] = {}
     for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
         try:
-            out.append(read_session(path, traces=wanted is None or i in wanted))
+            session = read_session(path, traces=wanted is None or i in wanted)
+            if session.session_id in seen:
+                raise DataError(path, f"session id {session.session_id!r} is also the id of {seen[session.session_id]}; "
+                                      "each session must appear once")
         except DataError as exc:
             if not skip_bad:
                 raise
             out.skipped.append((path, exc.reason))
+            continue
+        seen[session.session_id] = path
+        out.append(session)
     if not out:
         raise DataError(data_dir, f"none of the {len(files)} session files could be read "
                                   f"(first: {out.skipped[0][0].name}: {out.skipped[0][1]})")
@@ -225,6 +232,23 @@ def keep_rows(part: SplitData, keep: np.ndarray) -> SplitData:
     return replace(part, neural=part.neural[idx], time=part.time[idx], index=part.index[idx],
                    segment=contiguous_segments(part.index[idx]), labels={k: v[idx] for k, v in part.labels.items()},
                    session_index=part.session_index[idx])
+
+
+def training_rows(parts, train_on: str = "movie"):
+    """The rows that train an embedding (``dataset.train_on``): ``"movie"`` keeps the samples
+    of movies (frame labels) of each part that has any, ``"all"`` keeps every row."""
+    if train_on == "all":
+        return parts
+    from neurocine.stimuli import LABELS
+
+    def keep(part):
+        mask = np.zeros(len(part), dtype=bool)
+        for name, spec in LABELS.items():
+            if spec.kind == "frame" and name in part.labels:
+                mask |= spec.present(part.labels[name])
+        return keep_rows(part, mask) if mask.any() else part
+
+    return [keep(p) for p in parts]
 
 
 def split_sessions(sessions: list[Session], split: str = "train", time_normalized: bool = True) -> list[SplitData]:

@@ -8,6 +8,7 @@ code 2.
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 
@@ -56,7 +57,8 @@ class OutputError(NeurocineError, OSError):
     def __init__(self, path: str | Path, exc: OSError | str):
         self.path = Path(path)
         if isinstance(exc, OSError):
-            reason = _OS_REASONS.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
+            custom = exc.strerror and exc.errno is not None and exc.strerror != os.strerror(exc.errno)
+            reason = exc.strerror if custom else _OS_REASONS.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
         else:
             reason = str(exc)
         self.reason = reason
@@ -64,3 +66,16 @@ class OutputError(NeurocineError, OSError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class LockError(NeurocineError):
+    """Another run is writing into the same results folder."""
+
+
+class MismatchError(NeurocineError):
+    """A checkpoint or a finished results folder was made with other settings than the
+    ones given (``--resume`` / reuse would mix runs); the message names the keys."""
+
+
+class TrainingError(NeurocineError):
+    """Training cannot go on (e.g. the loss became NaN or infinite)."""

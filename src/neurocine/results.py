@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
@@ -51,6 +52,31 @@ def _jsonable(x):
     return x
 
 
+LOCK = ".neurocine.lock"
+#: Config keys that do not change what a run computes (where it runs, how often it saves).
+HARMLESS = ("output_dir", "model.device", "model.compile", "training.checkpoint_every", "dataset.skip_bad",
+            "model.grouped_sessions")
+#: Keys that only say how long to train: a resumed run may extend them.
+RUN_LENGTH = ("model.max_iterations", "training.max_epochs")
+
+
+def flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def config_differences(old: dict, new: dict, ignore=HARMLESS) -> list[str]:
+    """``["model.temperature: 0.2 -> 0.1", ...]`` between two config dicts."""
+    a, b = flatten(old), flatten(new)
+    keys = sorted((set(a) | set(b)) - set(ignore))
+    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
+
+
 class Results:
     """One results folder.
 
@@ -63,6 +89,81 @@ class Results:
 
     def path(self, name: str) -> Path:
         return self.out / name
+
+    # ------------------------------------------------------------ safety checks
+    def check_writable(self) -> None:
+        """Refuse, before any work, a results path that is a file, lies below a file, or
+        on a read-only file system (OutputError, one line)."""
+        import errno
+        import os
+
+        from neurocine.errors import OutputError
+
+        if self.out.exists() and not self.out.is_dir():
+            raise OutputError(self.out, OSError(errno.ENOTDIR, "is a file, expected a folder for the results"))
+        parent = self.out
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            raise OutputError(self.out, OSError(errno.ENOTDIR, f"{parent} is a file, not a folder"))
+        if not os.access(parent, os.W_OK):
+            raise OutputError(self.out, OSError(errno.EROFS if _read_only(parent) else errno.EACCES, ""))
+
+    def check_config(self, cfg, resume: bool = False) -> None:
+        """Refuse to add to a folder whose config.yaml differs from ``cfg`` (names the keys;
+        ``--force`` recomputes). A resumed run may extend the training length."""
+        from neurocine.errors import MismatchError
+
+        p = self.out / CONFIG
+        if not p.exists():
+            return
+        import yaml
+
+        saved = yaml.safe_load(p.read_text()) or {}
+        diff = config_differences(saved, cfg.to_dict(), HARMLESS + (RUN_LENGTH if resume else ()))
+        if diff:
+            shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
+            raise MismatchError(f"{self.out}: the run in this folder used other settings ({shown}); use --force to "
+                                f"recompute with the new ones, or another --out")
+
+    @contextmanager
+    def lock(self):
+        """Hold ``.neurocine.lock`` while writing: a second run into the folder stops with a
+        LockError naming the holder (a lock left by a dead process is taken over)."""
+        import os
+        import socket
+        import time as _time
+
+        from neurocine.errors import LockError, OutputError
+
+        path = self.out / LOCK
+        me = f"pid {os.getpid()} on {socket.gethostname()} since {_time.strftime('%Y-%m-%d %H:%M:%S')}"
+        for _ in range(2):
+            try:
+                self.out.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                break
+            except FileExistsError:
+                holder = path.read_text(errors="replace").strip() if path.exists() else ""
+                if _stale(holder):
+                    path.unlink(missing_ok=True)
+                    continue
+                raise LockError(f"{self.out}: in use by another neurocine run ({holder or 'unknown'}); wait for "
+                                f"it to finish, or remove {path} if that process is gone") from None
+            except OSError as exc:
+                raise OutputError(path, exc) from None
+        else:
+            raise LockError(f"{self.out}: could not take {path}")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(me)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise OutputError(path, exc) from None
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
 
     def figure(self, name: str) -> Path:
         """Where figure ``name`` (e.g. ``frame_id_error.png``) goes."""
@@ -180,10 +281,37 @@ class Results:
         return atomic_write(self.out / name, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
 
 
+def _stale(holder: str) -> bool:
+    """A lock written by a process of this host that no longer runs."""
+    import os
+    import socket
+
+    parts = holder.split()
+    if len(parts) < 4 or parts[0] != "pid" or parts[2] != "on" or parts[3] != socket.gethostname():
+        return False
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+def _read_only(path: Path) -> bool:
+    import os
+
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def embedding_record(embedding: np.ndarray, part) -> dict:
     """What embeddings.h5 stores of one session's split (``part``: a SplitData)."""
     return {"session_id": part.session_id, "embedding": embedding.astype(np.float32), "timestamps": part.time,
             "index": part.index, "labels": dict(part.labels)}
 
 
-__all__ = ["Results", "embedding_record", "METRICS", "CONFIG", "EMBEDDINGS", "MODEL", "CHECKPOINT"]
+__all__ = ["Results", "embedding_record", "config_differences", "METRICS", "CONFIG", "EMBEDDINGS", "MODEL",
+           "CHECKPOINT", "LOCK"]

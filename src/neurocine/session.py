@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from neurocine.errors import DataError
 from neurocine.stimuli import STIMULI, derive_labels, label_spec, spec_for
 
 SPLITS = ("train", "valid", "test")
+#: Session ids name result groups and files: no path separators or odd characters.
+SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
 def placeholder_traces(num_timepoints: int, num_neurons: int) -> np.ndarray:
@@ -163,6 +166,8 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
     bad = 0 if is_placeholder(tr) else int(tr.size - np.count_nonzero(np.isfinite(tr)))
     if bad:
         raise DataError(where, f"calcium_traces/df_over_f contains {bad} NaN/inf values, expected finite dF/F")
+    if not np.isfinite(session.sampling_rate) or session.sampling_rate <= 0:
+        raise DataError(where, f"sampling rate {session.sampling_rate}, expected a finite number > 0 (Hz)")
     ts = session.timestamps
     if ts.shape != (tr.shape[0],):
         raise DataError(where, f"timestamps have shape {ts.shape}, expected ({tr.shape[0]},) to match df_over_f")
@@ -173,6 +178,9 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
                                f"{ts[first]:.4f} -> {ts[first + 1]:.4f} s)")
     for split in SPLITS:
         m = session.mask(split)
+        if m.shape == (tr.shape[1],) and tr.shape[0] != tr.shape[1]:
+            raise DataError(where, f"calcium_traces/df_over_f has shape {tr.shape} but the split masks have "
+                                   f"{tr.shape[1]} samples: it looks transposed; expected (T, N)")
         if m.shape != ts.shape:
             raise DataError(where, f"{split}_mask has shape {m.shape}, expected ({tr.shape[0]},)")
         if not m.any():
@@ -184,6 +192,9 @@ def validate_session(session: Session, path: str | Path | None = None) -> Sessio
                                    f"{session.timestamps[np.argmax(both)]:.3f} s); a sample may be in one split only")
     for name, values in session.labels.items():
         check_label(name, values, tr.shape[0], where)
+    if not SAFE_ID.fullmatch(str(session.session_id)) or str(session.session_id) in (".", ".."):
+        raise DataError(where, f"session id {session.session_id!r} is not usable as a file or group name; expected "
+                               "letters, digits, '.', '_' or '-'")
     if len(session.unit_ids) != tr.shape[1]:
         raise DataError(where, f"{len(session.unit_ids)} unit ids for {tr.shape[1]} neurons in df_over_f")
     return session

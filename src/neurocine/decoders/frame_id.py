@@ -253,7 +253,7 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         for sp in ("valid", "test"):
             preds[sp][m] = model_choice[m][best][sp]
         out[m] = {"decoder": best, "decoder_valid_accuracy_1s": valid_acc, **models[m]}
-    scores, chance_acc = {}, {}
+    scores = {}
     for sp in ("valid", "test"):
         if not len(true[sp]):
             continue

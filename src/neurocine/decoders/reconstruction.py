@@ -37,8 +37,9 @@ from neurocine.errors import NeurocineError
 LOSSES = ("mse", "l1", "bce", "l1_ssim")
 SSIM_WEIGHT = 0.84  # l1_ssim = 0.84 (1 - SSIM) + 0.16 L1, the mix of Zhao et al. 2017 (IEEE TCI)
 FORMAT = "neurocine-halfunet-1"
-RUNTIME = {"verbose": False}
-RUNTIME_HELP = {"verbose": "show a progress bar."}
+RUNTIME = {"verbose": False, "log_dir": None}
+RUNTIME_HELP = {"verbose": "show a progress bar.",
+                "log_dir": "folder for TensorBoard event files (train and valid loss per epoch)."}
 
 
 def _to_tensor(x, name: str) -> torch.Tensor:
@@ -207,6 +208,9 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         bad = 0
         self.history_ = []
         train_loss = math.nan
+        from neurocine.tblog import open_writer
+
+        writer = open_writer(self.log_dir)
         bar = tqdm(range(self.num_epochs), desc="halfunet", unit="epoch", disable=not self.verbose, mininterval=1.0)
         for epoch in bar:
             self.decoder_.train()
@@ -236,9 +240,15 @@ class HalfUNet(RegressorMixin, BaseEstimator):
                     bad += 1
                 bar.set_postfix(train=f"{train_loss:.4g}", valid=f"{valid_loss:.4g}", refresh=False)
             self.history_.append(entry)
+            if writer is not None:
+                for k, v in entry.items():
+                    if k != "epoch":
+                        writer.scalar(k.replace("_", "/", 1), v, epoch)
             if has_valid and self.patience is not None and bad >= self.patience:
                 break
         bar.close()
+        if writer is not None:
+            writer.close()
         if has_valid:
             self.decoder_.load_state_dict(best[1])
             self.best_epoch_, self.best_valid_loss_ = best[2], best[0]

@@ -40,9 +40,11 @@ from neurocine.stimuli import STIMULI, label_spec
 
 FORMAT = "neurocine-cebra-1"
 #: Parameters that are not settings (the pipeline sets them per run).
-RUNTIME = {"checkpoint_path": None, "verbose": False}
+RUNTIME = {"checkpoint_path": None, "verbose": False, "log_dir": None}
 RUNTIME_HELP = {"checkpoint_path": "file for atomic checkpoints (``fit(resume=True)`` continues from it).",
-                "verbose": "show a progress bar."}
+                "verbose": "show a progress bar.",
+                "log_dir": "folder for TensorBoard event files (train and valid loss, learning rate, steps/s); "
+                           "needs the tensorboard package."}
 
 
 @dataclass
@@ -190,7 +192,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
 
         return lambda t: sum_across_ranks(t, dist_ctx)
 
-    def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None) -> "CEBRA":
+    def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None,
+            callback=None, callback_frequency: int = 100) -> "CEBRA":
         """Train on one or many sessions.
 
         Args:
@@ -207,6 +210,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
                 rank's lazy view, ``load_sessions(..., with_traces=...)`` an eager one). The
                 result equals a one-process fit with the same seed (see
                 :mod:`neurocine.embed.distributed`).
+            callback, callback_frequency: ``callback(step, estimator)`` every
+                ``callback_frequency`` steps (as ``cebra.CEBRA.fit``); the estimator can
+                ``transform`` inside it.
 
         Returns:
             self.
@@ -255,9 +261,6 @@ class CEBRA(TransformerMixin, BaseEstimator):
             del vparts
         n_train = sum(len(parts[j].neural) for j in range(len(parts))) if self.max_epochs else 0
         del parts  # only index tensors (and held sessions' data) are needed from here on
-        self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, params,
-                                                    self.max_steps(n_train), valid_t, valid_s, device,
-                                                    resume=resume, dist_ctx=dist_ctx)
         session_ids = [f.session_id for f in facts]
         self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(session_ids)))
         self.session_owner_ = list(dist_ctx.owner) if dist_ctx is not None else [0] * len(session_ids)
@@ -268,6 +271,24 @@ class CEBRA(TransformerMixin, BaseEstimator):
         self.device_ = device
         if len(facts) == 1:
             self.n_features_in_ = facts[0].num_neurons
+        on_step = None
+        if callback is not None:
+            def on_step(state):
+                if state.step % max(int(callback_frequency), 1) == 0:
+                    self.state_ = state
+                    callback(state.step, self)
+                    self.model_.train()
+        from neurocine.tblog import open_writer
+
+        writer = open_writer(self.log_dir)
+        try:
+            self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, params,
+                                                        self.max_steps(n_train), valid_t, valid_s, device,
+                                                        resume=resume, on_step=on_step, dist_ctx=dist_ctx,
+                                                        writer=writer)
+        finally:
+            if writer is not None:
+                writer.close()
         return self
 
     def max_steps(self, n_train: int) -> int:

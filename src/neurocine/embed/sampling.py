@@ -241,9 +241,11 @@ class _LabelSampler(Sampler):
 
     label_cast = torch.long
 
-    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session: bool = True):
+    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session: bool = True,
+                 any_session: bool = False):
         super().__init__(sessions, time_offset, generator, reduce)
         self.cross_session = cross_session and len(sessions) > 1
+        self.any_session = any_session
         for j, s in enumerate(sessions):
             if s.label_dtype is None:
                 raise ValueError(f"{type(self).__name__} needs labels for every session (session {j} has none)")
@@ -259,6 +261,8 @@ class _LabelSampler(Sampler):
         S = len(self.sessions)
         if not self.cross_session:
             return ref_session
+        if self.any_session:  # cebra's multi-session rule: any session, the reference's own included
+            return torch.randint(0, S, ref_session.shape, device=self.device, generator=self.generator)
         shift = torch.randint(1, S, ref_session.shape, device=self.device, generator=self.generator)
         return (ref_session + shift) % S
 
@@ -297,9 +301,9 @@ class DiscreteSampler(_LabelSampler):
     """
 
     def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
-                 jitter: Callable | None = None):
+                 jitter: Callable | None = None, any_session: bool = False):
         self.jitter = jitter
-        super().__init__(sessions, time_offset, generator, reduce, cross_session)
+        super().__init__(sessions, time_offset, generator, reduce, cross_session, any_session)
 
     def _build_index(self, held_ids):
         """Per (session, label) counts for all sessions; indices for held ones."""
@@ -352,12 +356,12 @@ class ContinuousSampler(_LabelSampler):
     label_cast = torch.float64
 
     def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
-                 conditional: str = "time_delta", delta: float = 0.1):
+                 conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
         if conditional not in ("time_delta", "delta"):
             raise ValueError(f"unknown conditional {conditional!r}; expected 'time_delta' or 'delta'")
         self.conditional = conditional
         self.delta = float(delta)
-        super().__init__(sessions, time_offset, generator, reduce, cross_session)
+        super().__init__(sessions, time_offset, generator, reduce, cross_session, any_session)
 
     def _build_index(self, held_ids):
         if any(s.label_range is None for s in self.sessions):

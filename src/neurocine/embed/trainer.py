@@ -43,8 +43,10 @@ class TrainState:
 
 
 def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batch: Batch,
-                encoders=None, dist_ctx: DistContext | None = None) -> tuple[torch.Tensor, ...]:
-    """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors.
+                encoders=None, dist_ctx: DistContext | None = None,
+                with_negatives: bool = True, grouped: bool = False) -> tuple[torch.Tensor, ...]:
+    """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors (the third
+    None when ``with_negatives`` is False: in-batch negatives need no encoding).
 
     ``encoders`` (optional) are callables used instead of ``model.encoders`` (e.g. the
     ``torch.compile`` d versions of the same modules). With an active ``dist_ctx`` this
@@ -52,15 +54,30 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
     the rest (every rank returns the whole batch's embeddings)."""
     encoders = encoders if encoders is not None else model.encoders
     n = batch.ref.numel()
-    sess = torch.cat([batch.ref_session, batch.pos_session, batch.ref_session])
-    idx = torch.cat([batch.ref, batch.pos, batch.neg])
+    parts = 3 if with_negatives else 2
+    sess = torch.cat([batch.ref_session, batch.pos_session, batch.ref_session][:parts])
+    idx = torch.cat([batch.ref, batch.pos, batch.neg][:parts])
     distributed = dist_ctx is not None and dist_ctx.active
     if len(model) == 1 and not distributed:
         out = encoders[0](gather_windows(sessions[0].neural, idx, model.left, model.right))
     elif len(model) == 1:  # one encoder, data on every rank: rows split by position
-        rows = torch.arange(dist_ctx.rank, 3 * n, dist_ctx.world_size, device=idx.device)
+        rows = torch.arange(dist_ctx.rank, parts * n, dist_ctx.world_size, device=idx.device)
         emb = encoders[0](gather_windows(sessions[0].neural, idx[rows], model.left, model.right))
-        out = exchange(emb.float().new_zeros((3 * n, emb.shape[1])).index_copy(0, rows, emb.float()), dist_ctx)
+        out = exchange(emb.float().new_zeros((parts * n, emb.shape[1])).index_copy(0, rows, emb.float()), dist_ctx)
+    elif grouped:  # every owned session's encoder in one grouped call (see neurocine.embed.grouped)
+        from neurocine.embed.grouped import grouped_forward
+
+        owned = [j for j in (dist_ctx.owned_sessions() if distributed else range(len(model)))
+                 if bool((sess == j).any())]
+        rows = [(sess == j).nonzero().squeeze(1) for j in owned]
+        embs = grouped_forward([model.encoders[j] for j in owned],
+                               [gather_windows(sessions[j].neural, idx[m], model.left, model.right)
+                                for j, m in zip(owned, rows)])
+        out = torch.zeros((parts * n, model.num_output), device=idx.device, dtype=embs[0].dtype if embs else torch.float)
+        for m, emb in zip(rows, embs):
+            out = out.index_copy(0, m, emb.to(out.dtype))
+        if distributed:
+            out = exchange(out.float(), dist_ctx)
     else:
         out = None
         owned = dist_ctx.owned_sessions() if distributed else range(len(model))
@@ -72,36 +89,55 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
             if distributed:
                 emb = emb.float()
             if out is None:
-                out = emb.new_zeros((3 * n, emb.shape[1]))
+                out = emb.new_zeros((parts * n, emb.shape[1]))
             out = out.index_copy(0, m, emb)
         if distributed:
             if out is None:  # this rank's sessions have no row in this batch
-                out = torch.zeros((3 * n, model.num_output), device=idx.device)
+                out = torch.zeros((parts * n, model.num_output), device=idx.device)
             out = exchange(out, dist_ctx)
-    return out[:n], out[n:2 * n], out[2 * n:]
+    return out[:n], out[n:2 * n], (out[2 * n:] if with_negatives else None)
 
 
-def contrastive_loss(criterion, ref, pos, neg, num_sessions: int,
-                     loss_sessions: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean over reference sessions of CEBRA's InfoNCE (negatives from the own session).
+def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext | None = None) -> bool:
+    """Whether a step runs the sessions' encoders grouped (``grouped_sessions``)."""
+    from neurocine.embed.grouped import AUTO_MIN_SESSIONS, supports
+
+    if setting == "off" or len(model) < 2 or not supports(model):
+        return False
+    owned = len(dist_ctx.owned_sessions()) if dist_ctx is not None and dist_ctx.active else len(model)
+    return setting == "on" or owned >= AUTO_MIN_SESSIONS
+
+
+def contrastive_loss(criterion, ref, pos, neg, num_sessions: int, loss_sessions: list[int] | None = None,
+                     negatives: str = "session") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean over reference sessions of CEBRA's InfoNCE.
+
+    ``ref`` and ``pos`` are ``(S * B, D)``, block ``s`` from reference session ``s``.
+    ``negatives``: ``"session"`` contrasts each reference with its own session's ``B``
+    negatives; ``"pooled"`` with every session's (``S * B``, as cebra's multi-session
+    solver); ``"in_batch"`` with the batch's ``S * B`` positives (``neg`` is unused and may
+    be None: no negatives are encoded).
 
     ``loss_sessions`` (distributed): only these sessions' terms, still divided by
     ``num_sessions``, so the ranks' partial losses add up to the whole loss. A rank with
     no term returns zeros that still depend on ``ref`` (its backward must join the
     gradient exchange)."""
+    shared = {"session": None, "pooled": neg, "in_batch": pos}[negatives]
+    chunks = list(zip(ref.chunk(num_sessions), pos.chunk(num_sessions),
+                      neg.chunk(num_sessions) if shared is None else [shared] * num_sessions))
+
+    def term(r, p, q):
+        return criterion(r.float(), p.float(), q.float())
+
     if loss_sessions is None:
         if num_sessions == 1:
-            return criterion(ref.float(), pos.float(), neg.float())
-        losses = [criterion(r.float(), p.float(), q.float())
-                  for r, p, q in zip(ref.chunk(num_sessions), pos.chunk(num_sessions), neg.chunk(num_sessions))]
+            return term(*chunks[0])
+        losses = [term(*c) for c in chunks]
         return tuple(torch.stack(x).mean() for x in zip(*losses))
-    anchor = 0.0 * (ref.sum() + pos.sum() + neg.sum())
+    anchor = 0.0 * (ref.sum() + pos.sum() + (neg.sum() if neg is not None else 0.0))
     total = [anchor, anchor.detach(), anchor.detach()]
-    chunks = list(zip(ref.chunk(num_sessions), pos.chunk(num_sessions), neg.chunk(num_sessions)))
     for s in loss_sessions:
-        r, p, q = chunks[s]
-        terms = criterion(r.float(), p.float(), q.float())
-        total = [t + x / num_sessions for t, x in zip(total, terms)]
+        total = [t + x / num_sessions for t, x in zip(total, term(*chunks[s]))]
     return tuple(total)
 
 
@@ -126,7 +162,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
                       valid_sessions: list[SessionTensors] | None = None,
                       valid_samplers: list[Sampler] | None = None,
                       device: torch.device | str = "cpu", resume: bool = False, on_step=None,
-                      dist_ctx: DistContext | None = None) -> TrainState:
+                      dist_ctx: DistContext | None = None, writer=None) -> TrainState:
     """Train ``model`` in place; return the :class:`TrainState` (best weights restored).
 
     Args:
@@ -143,6 +179,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         device: Where the model and tensors live.
         resume: Continue from ``params["checkpoint_path"]`` when it exists.
         on_step: Optional callback ``(state) -> None`` after each step.
+        writer: Optional :class:`neurocine.tblog.Writer` (TensorBoard scalars).
         dist_ctx: Distributed run (see :mod:`neurocine.embed.distributed`); every rank
             calls this with the same settings and samplers, and only rank 0 writes
             checkpoints. The returned state and the restored weights are the same on
@@ -176,6 +213,9 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     batch_size = int(params["batch_size"])
     patience = int(params["patience"]) if params.get("early_stopping", True) else None
     amp = bool(params.get("mixed_precision", True))
+    negatives = params.get("negatives", "session")
+    with_neg = negatives != "in_batch"
+    grouped = use_grouped(model, params.get("grouped_sessions", "auto"), dist_ctx) and not params.get("compile")
 
     def validate() -> float:
         model.eval()
@@ -185,8 +225,8 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
                 vs.generator.manual_seed(params["seed"] + 12345)  # the same batches each time
                 for _ in range(VALID_BATCHES):
                     b = vs.sample(batch_size)
-                    ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx)
-                    part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions)[0]
+                    ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx, with_negatives=with_neg)
+                    part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions, negatives)[0]
                     total += float(sum_across_ranks(part.detach().reshape(1), dist_ctx)) if distributed else float(part)
         model.train()
         return total / VALID_BATCHES
@@ -218,8 +258,8 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         with _autocast(device, amp):
             loss = align = uniform = 0.0
             for b in batches:
-                ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx)
-                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions)
+                ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx, with_neg, grouped)
+                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives)
                 loss, align, uniform = loss + l, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -228,15 +268,26 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         if distributed:
             all_reduce_grads(shared_params, dist_ctx)
             logged = sum_across_ranks(logged, dist_ctx)
+        if not bool(torch.isfinite(logged[0])):  # the same value on every rank: all stop together
+            from neurocine.errors import TrainingError
+
+            raise TrainingError(f"the training loss became {float(logged[0]):g} at step {state.step + 1}; no model "
+                                "was written (lower model.learning_rate, or raise model.temperature)")
         optimizer.step()
         state.step += 1
         state.seconds = time.perf_counter() - start
         loss_v, align_v, uniform_v = (float(x) for x in logged.cpu())
         state.history.append({"step": state.step, "loss": loss_v, "align": align_v, "uniform": uniform_v,
                               "seconds": state.seconds})
+        if writer is not None:
+            writer.scalar("train/loss", loss_v, state.step)
+            writer.scalar("train/learning_rate", optimizer.param_groups[0]["lr"], state.step)
+            writer.scalar("train/steps_per_second", state.step / max(state.seconds, 1e-9), state.step)
         if valid_samplers and (state.step % params["validate_every"] == 0 or state.step == max_steps):
             v = validate()
             state.valid_history.append({"step": state.step, "valid_loss": v})
+            if writer is not None:
+                writer.scalar("valid/loss", v, state.step)
             if v < state.best_valid - params.get("min_delta", 0.0):
                 state.best_valid, state.best_step, state.bad_validations = v, state.step, 0
                 best_weights = {k: t.detach().clone().cpu() for k, t in model.state_dict().items()}

@@ -71,6 +71,24 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
                                   "expected 2-D (T, N)")
         for split in ("train", "valid", "test"):
             require(f, f"{split}_domain", path, "an Interval of the split's time ranges")
+        if "sampling_rate" not in ct_group.attrs:
+            raise DataError(path, "calcium_traces has no sampling_rate attribute, expected the rate in Hz "
+                                  "(a RegularTimeSeries)")
+        raw = ct_group.attrs["sampling_rate"]
+        try:
+            rate = float(np.asarray(raw).item())
+        except (TypeError, ValueError):
+            raise DataError(path, f"calcium_traces has sampling_rate={raw!r}, expected one number > 0 (Hz)") from None
+        if not np.isfinite(rate) or rate <= 0:
+            raise DataError(path, f"calcium_traces has sampling_rate={rate}, expected a finite number > 0 (Hz)")
+        dom = f.get("domain")
+        if dom is not None and "start" in dom and "end" in dom:
+            span = float(np.max(dom["end"][()]) - np.min(dom["start"][()]))
+            expected = span * rate
+            T0, T1 = dset.shape
+            if abs(T1 - expected) <= 2 and abs(T0 - expected) > 2:
+                raise DataError(path, f"calcium_traces/df_over_f has shape {dset.shape}: it looks transposed (the "
+                                      f"{span:.1f} s domain at {rate:g} Hz holds {T1} samples); expected (T, N)")
         try:
             data = Data.from_hdf5(f, lazy=True)
         except (KeyError, AssertionError, ValueError, TypeError) as exc:
@@ -78,14 +96,12 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
         ct = data.calcium_traces
         traces = np.asarray(ct.df_over_f, dtype=np.float32) if traces else placeholder_traces(*dset.shape)
         timestamps = np.asarray(ct.timestamps, dtype=np.float64)
-        rate = float(ct.sampling_rate) if hasattr(ct, "sampling_rate") else float(1.0 / np.median(np.diff(timestamps)))
         masks = {}
         for split in ("train", "valid", "test"):
             iv = getattr(data, f"{split}_domain")
             masks[split] = intervals_mask(timestamps, np.asarray(iv.start), np.asarray(iv.end))
         dom = data.domain
         domain = (float(np.min(dom.start)), float(np.max(dom.end)))
-        T = traces.shape[0]
 
         labels = {}
         for stimulus, columns in COLUMNS.items():

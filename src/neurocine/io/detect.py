@@ -81,4 +81,10 @@ def read_session(path: str | Path, layout: str | None = None, traces: bool = Tru
     layout = layout or detect_layout(path)
     if layout not in LAYOUTS:
         raise DataError(path, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
-    return LAYOUTS[layout].read(Path(path), traces)
+    try:
+        return LAYOUTS[layout].read(Path(path), traces)
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
+        text = (str(exc).strip().splitlines() or [""])[0][:200]
+        raise DataError(path, f"malformed {layout} session file ({type(exc).__name__}: {text})") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def open_h5(path: str | Path):
         DataError: missing file, not HDF5, or corrupt/truncated HDF5.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise DataError(path, f"broken link (points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
         raise DataError(path, "file not found")
     try:

@@ -26,13 +26,38 @@ def _decode(values) -> np.ndarray:
     return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
 
 
-def _interval_table(group: h5py.Group, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _interval_table(group: h5py.Group, keys: tuple[str, ...], path, required=("start", "end")) -> dict[str, np.ndarray]:
+    """Columns of an Interval group, sorted by start; every column one row per interval."""
+    name = group.name.strip("/")
+    if not isinstance(group, h5py.Group):
+        raise DataError(path, f"'{name}' is a dataset, expected an Interval group (start, end, ...)")
     out = {}
     for key in keys:
         if key in group:
             out[key] = np.asarray(group[key][()])
-    order = np.argsort(out["start"], kind="stable")
+        elif key in required:
+            require(group, key, path, "(K,) times in seconds")
+    n = len(out["start"].reshape(-1))
+    for key, values in out.items():
+        if values.ndim == 0 or values.shape[0] != n:
+            raise DataError(path, f"'{name}/{key}' has {values.shape[0] if values.ndim else 0} rows, expected {n} "
+                                  f"(one per interval, as '{name}/start')")
+        if values.dtype.kind not in "biuf":
+            raise DataError(path, f"'{name}/{key}' holds {values.dtype}, expected numbers")
+    order = np.argsort(out["start"].reshape(-1), kind="stable")
     return {k: v[order] for k, v in out.items()}
+
+
+def _sampling_rate(ct, path) -> float:
+    """The ``calcium_traces`` sampling rate attribute: a finite number > 0 (0 when absent)."""
+    raw = ct.attrs.get("sampling_rate", 0.0)
+    try:
+        rate = float(np.asarray(raw).item() if np.ndim(raw) == 0 or np.size(raw) == 1 else "x")
+    except (TypeError, ValueError):
+        raise DataError(path, f"calcium_traces has sampling_rate={raw!r}, expected one number > 0 (Hz)") from None
+    if not np.isfinite(rate) or rate < 0 or ("sampling_rate" in ct.attrs and rate == 0):
+        raise DataError(path, f"calcium_traces has sampling_rate={rate}, expected a finite number > 0 (Hz)")
+    return rate
 
 
 def read_kirby(path: str | Path, traces: bool = True) -> Session:
@@ -52,13 +77,18 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
     path = Path(path)
     with open_h5(path) as f:
         ct = require(f, "calcium_traces", path, "a RegularTimeSeries group with df_over_f (T, N)")
+        if not isinstance(ct, h5py.Group):
+            raise DataError(path, "'calcium_traces' is a dataset, expected a group holding df_over_f (T, N) and "
+                                  "the split masks")
         dset = require(ct, "df_over_f", path, "(T, N) float dF/F")
         if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
             shape = getattr(dset, "shape", "a group")
             raise DataError(path, f"calcium_traces/df_over_f has shape {shape}, expected 2-D (T, N)")
+        if dset.dtype.kind not in "fiu":
+            raise DataError(path, f"calcium_traces/df_over_f holds {dset.dtype}, expected numbers (dF/F)")
         traces = np.asarray(dset[()], dtype=np.float32) if traces else placeholder_traces(*dset.shape)
         T = traces.shape[0]
-        rate = float(ct.attrs.get("sampling_rate", 0.0))
+        rate = _sampling_rate(ct, path)
         if "timestamps" in ct:
             timestamps = np.asarray(ct["timestamps"][()], dtype=np.float64)
             if rate <= 0 and T > 1:
@@ -66,35 +96,45 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
         else:
             if rate <= 0:
                 raise DataError(path, f"calcium_traces has sampling_rate={rate}, expected > 0 Hz")
-            if "domain" in ct:
-                t0 = float(np.asarray(ct["domain/start"][()]).ravel()[0])
-            else:
-                t0 = float(np.asarray(require(f, "domain", path, "domain/start, domain/end")["start"][()]).ravel()[0])
-            timestamps = t0 + np.arange(T, dtype=np.float64) / rate
+            dom = ct["domain"] if "domain" in ct else require(f, "domain", path, "domain/start, domain/end")
+            start = np.asarray(require(dom, "start", path, "(1,) start time, s")[()], dtype=np.float64).ravel()
+            if start.size == 0 or not np.isfinite(start[0]):
+                raise DataError(path, f"'{dom.name.strip('/')}/start' is empty or not finite, expected the "
+                                      "recording's start time in seconds")
+            timestamps = start[0] + np.arange(T, dtype=np.float64) / rate
         masks = {}
         for split in ("train", "valid", "test"):
             m = require(ct, f"{split}_mask", path, "(T,) bool split mask")
             masks[split] = np.asarray(m[()], dtype=bool).ravel()
-        if "domain" in f:
-            domain = (float(np.asarray(f["domain/start"][()]).ravel()[0]),
-                      float(np.asarray(f["domain/end"][()]).ravel()[-1]))
-        else:
-            domain = (float(timestamps[0]), float(timestamps[-1]))
+        domain = (float(timestamps[0]), float(timestamps[-1]))
+        if "domain" in f and "start" in f["domain"] and "end" in f["domain"]:
+            ds, de = np.asarray(f["domain/start"][()]).ravel(), np.asarray(f["domain/end"][()]).ravel()
+            if ds.size and de.size:
+                domain = (float(ds[0]), float(de[-1]))
 
         labels = {}
         if "natural_movie_one" in f:
-            nm = _interval_table(f["natural_movie_one"], ("start", "end", "frame_number"))
-            frames = np.asarray(nm["frame_number"]).reshape(len(nm["start"]), -1)[:, 0]
+            nm = _interval_table(f["natural_movie_one"], ("start", "end", "frame_number"), path,
+                                 required=("start", "end", "frame_number"))
+            frames = np.asarray(nm["frame_number"], dtype=np.float64).reshape(len(nm["start"]), -1)[:, 0]
+            if not np.isfinite(frames).all():
+                raise DataError(path, f"natural_movie_one/frame_number has {int((~np.isfinite(frames)).sum())} "
+                                      "NaN/inf values, expected frame indices 0..899")
             movie_frame = interval_values(timestamps, nm["start"], nm["end"],
                                           np.round(frames).astype(np.int64), -1).astype(np.int64)
             labels["natural_movie_one.frame"] = movie_frame
             if "natural_movie_one_epochs" in f:
-                ep = _interval_table(f["natural_movie_one_epochs"], ("start", "end", "repeat_num"))
+                ep = _interval_table(f["natural_movie_one_epochs"], ("start", "end", "repeat_num"), path,
+                                     required=("start", "end", "repeat_num"))
                 rep = interval_values(timestamps, ep["start"], ep["end"], ep["repeat_num"].astype(np.int64), -1)
                 labels["natural_movie_one.repeat"] = np.where(movie_frame >= 0, rep, -1).astype(np.int64)
 
         if "drifting_gratings" in f:
-            dg = _interval_table(f["drifting_gratings"], ("start", "end", "orientation", "temp_freq"))
+            dg = _interval_table(f["drifting_gratings"], ("start", "end", "orientation", "temp_freq"), path)
+            for key, n in (("orientation", 8), ("temp_freq", len(TEMPORAL_FREQUENCIES_HZ))):
+                if key in dg and (~np.isfinite(dg[key].astype(float)) | (dg[key] < 0) | (dg[key] >= n)).any():
+                    bad = dg[key][~np.isfinite(dg[key].astype(float)) | (dg[key] < 0) | (dg[key] >= n)][0]
+                    raise DataError(path, f"drifting_gratings/{key} has id {bad}, expected 0..{n - 1}")
             if "orientation" in dg:  # stored as direction / 45
                 deg = dg["orientation"].astype(np.float32) * 45.0
                 labels["drifting_gratings.direction"] = interval_values(timestamps, dg["start"], dg["end"], deg,

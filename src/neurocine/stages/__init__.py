@@ -55,6 +55,10 @@ class StageContext:
             self._embeddings = self.results.read_embeddings()
         return self._embeddings
 
+    def log_dir(self, name: str) -> str | None:
+        """``<out>/tensorboard/<name>`` for TensorBoard event files (None when turned off)."""
+        return str(self.out / "tensorboard" / name) if self.config.training.tensorboard else None
+
     say = staticmethod(say)
 
 
@@ -123,6 +127,11 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
     results = Results(out)
     if config is None:
         config = results.config()
+    elif not force:  # a finished folder holds another run's results: never mix them silently
+        results.check_writable()
+        results.check_config(config, resume)
+    else:
+        results.check_writable()
     if not stage.enabled(config):
         say(f"{stage.name}: disabled in the config")
         return {}
@@ -131,11 +140,20 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         return results.get(stage.key, {})
     for name, writer in stage.requires:
         results.require(name, writer)
-    metrics = stage.run(StageContext(out, config, progress, resume, stage.name))
+    ctx = StageContext(out, config, progress, resume, stage.name)
+    if stage.takes_config:  # it takes the lock itself, once its inputs are known good
+        metrics = stage.run(ctx)
+    else:
+        with results.lock():
+            metrics = stage.run(ctx)
     if metrics is None:  # a rank > 0 of a distributed run records nothing
         return {}
     children = tuple(k.split(".", 1)[1] for k in (s.key for s in STAGES.values()) if k.startswith(stage.key + "."))
-    results.update(stage.key, metrics, keep=children)
+    if stage.takes_config:
+        with results.lock():
+            results.update(stage.key, metrics, keep=children)
+    else:
+        results.update(stage.key, metrics, keep=children)
     line = stage.summary(metrics)
     if line:
         say(f"{stage.name}: {line}")

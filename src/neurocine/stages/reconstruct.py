@@ -84,7 +84,7 @@ def reconstruction_protocol(ctx: StageContext, fit: dict, evaluate: dict, movie:
     trained_frames = {"halfunet_train": f_tr[keep], "halfunet_valid": f_va, "ridge_mean_retrieval": f_tr}
     ctx.say(f"{ctx.stage_name}: HalfUNet on {len(keep)} train / {len(x_va)} valid frames, scored on "
             f"{sum(map(len, eval_sets['test']))} test frames at {movie.shape[1]}x{movie.shape[2]}")
-    decoder = HalfUNet.from_config(cfg, verbose=ctx.progress)
+    decoder = HalfUNet.from_config(cfg, verbose=ctx.progress, log_dir=ctx.log_dir(f"halfunet_{ctx.stage_name}"))
     decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
     mean_frame = movie[f_tr].mean(0)
     out, images_test = {"valid": {}}, {}

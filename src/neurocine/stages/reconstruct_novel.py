@@ -50,7 +50,7 @@ class ReconstructNovel(Stage):
         return config.reconstruction.enabled and config.novel_frames.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import find_template
+        from neurocine.data import find_template, training_rows
         from neurocine.decoders.uncertainty import block_bootstrap
         from neurocine.embed import CEBRA
 
@@ -66,7 +66,9 @@ class ReconstructNovel(Stage):
             held = holdout_splits(splits, self.label, lo, hi)
             ctx.say(f"{self.name}: fold {fold}: frames {lo}-{hi - 1} removed from every train and valid repeat; "
                     "training the embedding without them")
-            model = CEBRA.from_config(cfg, verbose=ctx.progress).fit(held["train"], valid=held["valid"])
+            model = CEBRA.from_config(cfg, verbose=ctx.progress, log_dir=ctx.log_dir(f"cebra_novel_fold{fold}"))
+            model.fit(training_rows(held["train"], cfg.dataset.train_on),
+                      valid=training_rows(held["valid"], cfg.dataset.train_on))
             seen = {"embedding_train": np.concatenate([p.label(self.label) for p in held["train"]]),
                     "embedding_valid": np.concatenate([p.label(self.label) for p in held["valid"]])}
             fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)

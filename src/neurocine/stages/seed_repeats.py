@@ -27,6 +27,7 @@ class SeedRepeats(Stage):
         return config.training.seed_repeats > 1
 
     def run(self, ctx: StageContext):
+        from neurocine.data import training_rows
         from neurocine.decoders.frame_id import evaluate_frame_id
         from neurocine.embed import CEBRA
 
@@ -40,7 +41,8 @@ class SeedRepeats(Stage):
             seed = cfg.training.seed + k
             ctx.say(f"{self.name}: fitting the embedding with seed {seed} ({k + 1} of {cfg.training.seed_repeats})")
             model = CEBRA.from_config(cfg, verbose=ctx.progress).set_params(seed=seed)
-            model.fit(splits["train"], valid=splits["valid"])
+            model.fit(training_rows(splits["train"], cfg.dataset.train_on),
+                      valid=training_rows(splits["valid"], cfg.dataset.train_on))
             sessions = []
             for i, p in enumerate(splits["train"]):
                 entry = {"session_id": p.session_id}

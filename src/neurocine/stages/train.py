@@ -14,11 +14,12 @@ training is collective, each rank embeds its own sessions, and rank 0 alone writ
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import html
 import time
 
-from neurocine.data import pad_splits
+from neurocine.data import pad_splits, training_rows
 from neurocine.results import CHECKPOINT, EMBEDDINGS, MODEL, Results, embedding_record
 from neurocine.stages import Stage, StageContext, register_stage, say
 
@@ -35,6 +36,21 @@ def embed_parts(model, mode: str, parts) -> list:
         emb = model.transform(padded, session_id=0)
         return [emb[padded.session_index == i] for i in range(len(parts))]
     return [model.transform(p, session_id=i) for i, p in enumerate(parts)]
+
+
+def _remove_partial(results: Results) -> None:
+    """Remove what a failed first training run wrote (config, metrics, embeddings, event
+    files, figures) and the folder when it is then empty."""
+    import shutil
+
+    for name in ("config.yaml", "metrics.json", "embeddings.h5", "embeddings_label_free.h5"):
+        results.path(name).unlink(missing_ok=True)
+    shutil.rmtree(results.out / "tensorboard", ignore_errors=True)
+    for sub in (results.out / "figures", results.out):
+        try:
+            sub.rmdir()
+        except OSError:
+            pass
 
 
 def _attrs(model) -> dict:
@@ -101,12 +117,9 @@ class Train(Stage):
 
     def run(self, ctx: StageContext):
         from neurocine.data import sharded_splits
-        from neurocine.embed import CEBRA
         from neurocine.embed.distributed import current
 
-        from neurocine import provenance
         from neurocine.data import find_session_files
-        from neurocine.io.detect import detect_layout
 
         cfg, results = ctx.config, ctx.results
         rank, world = current()
@@ -124,21 +137,38 @@ class Train(Stage):
             session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
             files = [s.path for s in sessions]
             del sessions  # the raw traces: training needs only the normalised splits
-        if rank == 0:  # the inputs are good: now the results folder is made
+        existed = results.out.exists()
+        try:
+            with results.lock() if rank == 0 else contextlib.nullcontext():  # the inputs are good: now write
+                return self._train(ctx, cfg, results, splits, session_ids, num_neurons, files, sharded, rank, world)
+        except BaseException:
+            if rank == 0 and not existed and not results.exists(CHECKPOINT):
+                _remove_partial(results)  # nothing to resume from: leave no half-made folder behind
+            raise
+
+    def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, files, sharded, rank, world):
+        from neurocine import provenance
+        from neurocine.embed import CEBRA
+        from neurocine.io.detect import detect_layout
+
+        ds = cfg.dataset
+        if rank == 0:
             results.save_config(cfg)
             results.update("provenance", provenance.collect(cfg, files, session_ids,
                                                             [detect_layout(f) for f in files]))
         say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} neurons), "
-            f"{cfg.model.learning_mode} mode, {cfg.model.model_architecture}, batch {cfg.model.batch_size}, "
+            f"{cfg.model.learning_mode} mode on {ds.train_on} samples, {cfg.model.model_architecture}, "
+            f"batch {cfg.model.batch_size}, "
             f"up to {cfg.model.max_iterations} steps, device {cfg.model.device}"
             + (f", {world} processes" if world > 1 else ""))
 
         def fit(suffix: str = "", **params):
             model = CEBRA.from_config(cfg, checkpoint_path=str(results.path(f"checkpoint{suffix}.pt")),
+                                      log_dir=ctx.log_dir(f"cebra{suffix}"),
                                       verbose=ctx.progress and rank == 0).set_params(**params)
             t0 = time.perf_counter()
-            model.fit(fit_inputs(ds.mode, splits["train"]), valid=fit_inputs(ds.mode, splits["valid"]),
-                      resume=ctx.resume)
+            model.fit(fit_inputs(ds.mode, training_rows(splits["train"], ds.train_on)),
+                      valid=fit_inputs(ds.mode, training_rows(splits["valid"], ds.train_on)), resume=ctx.resume)
             seconds = time.perf_counter() - t0
             name = f"embeddings{suffix}.h5"
             if sharded:
@@ -163,7 +193,7 @@ class Train(Stage):
         plot_embedding(results.read_embeddings(), results.figure("embedding.png"))
         metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
                    "final_train_loss": st.history[-1]["loss"] if st.history else None,
-                   "stopped_early": st.stopped_early, "seconds": seconds,
+                   "stopped_early": st.stopped_early, "seconds": seconds, "trained_on": ds.train_on,
                    "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
                    "supervision": model.supervision_, "aligned": model.aligned_, "dataset_mode": ds.mode,
                    "receptive_field": [model.model_.left, model.model_.right], "device": str(model.device_),

@@ -45,10 +45,11 @@ class Behavior(LearningMode):
     def samplers(self, tensors, seed, device, reduce=None):
         gen = self.generator(device, seed)
         offset = self.params.get("time_offsets", 10)
+        any_session = self.params.get("positive_sessions", "other") == "any"
         if tensors[0].key_values is not None:  # integer labels
-            return [DiscreteSampler(tensors, offset, gen, reduce)]
+            return [DiscreteSampler(tensors, offset, gen, reduce, any_session=any_session)]
         return [ContinuousSampler(tensors, offset, gen, reduce, conditional=self.params.get("conditional", "time_delta"),
-                                  delta=self.params.get("delta", 0.1))]
+                                  delta=self.params.get("delta", 0.1), any_session=any_session)]
 
     def supervision(self, facts):
         if all(f.has_y for f in facts):

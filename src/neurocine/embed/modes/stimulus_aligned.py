@@ -113,7 +113,7 @@ class StimulusAligned(LearningMode):
         j = int(self.params.get("stimulus_jitter", 0))
         jitter = (lambda keys, gen: jitter_keys(keys, j, gen)) if j > 0 else None
         return [DiscreteSampler(tensors, self.params.get("time_offsets", 10), self.generator(device, seed), reduce,
-                                jitter=jitter)]
+                                jitter=jitter, any_session=self.params.get("positive_sessions", "other") == "any")]
 
     def supervision(self, facts):
         shown = sorted({s for f in facts for s in f.stimuli}, key=list(STIMULI).index)
