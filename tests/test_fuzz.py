@@ -77,7 +77,10 @@ def mutate(path: Path, key: str, kind: str, value: float) -> None:
         elif arr.dtype.kind in "biuf":
             arr = arr.astype(np.float64)
             if kind == "nan":
-                arr[..., :1] = np.nan
+                if arr.ndim:
+                    arr[..., :1] = np.nan
+                else:
+                    arr = np.float64(np.nan)
             elif kind == "negative":
                 arr = -np.abs(arr) - 5
             elif kind == "huge":

@@ -105,7 +105,9 @@ def grouped_forward(encoders, windows: list[torch.Tensor]) -> list[torch.Tensor]
 
 
 
-#: ``grouped_sessions: auto`` groups from this many sessions on (measured on 2 CPU cores:
-#: 0.6x at 4 sessions, even at 16, 1.6x at 64).
-AUTO_MIN_SESSIONS = 32
+#: ``grouped_sessions: auto`` groups on CUDA devices from this many sessions on, where
+#: per-session kernel launches are the overhead (not measured: no GPU was available). On a
+#: CPU it never groups: a whole training step measured 1.12x / 0.92x / 0.85x / 1.11x at
+#: 4 / 16 / 64 / 256 sessions (bench/bench_many_sessions.py), no consistent gain.
+AUTO_MIN_SESSIONS = 16
 __all__ = ["grouped_forward", "supports", "AUTO_MIN_SESSIONS"]

@@ -105,7 +105,8 @@ def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext 
     if setting == "off" or len(model) < 2 or not supports(model):
         return False
     owned = len(dist_ctx.owned_sessions()) if dist_ctx is not None and dist_ctx.active else len(model)
-    return setting == "on" or owned >= AUTO_MIN_SESSIONS
+    on_gpu = next(model.parameters()).device.type == "cuda"
+    return setting == "on" or (on_gpu and owned >= AUTO_MIN_SESSIONS)
 
 
 def contrastive_loss(criterion, ref, pos, neg, num_sessions: int, loss_sessions: list[int] | None = None,
