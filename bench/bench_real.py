@@ -107,6 +107,7 @@ def scenes(seed: int = 0) -> dict:
 
     from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
     from neurocine.decoders.uncertainty import block_bootstrap
+    from neurocine.stages.reconstruct_scenes import identification_ranks
 
     load = lambda n: np.load(SCENES / f"{n}.npy")  # noqa: E731
     x_tr, x_te = load("Allen_train_output"), load("Allen_test_output")
@@ -138,15 +139,9 @@ def scenes(seed: int = 0) -> dict:
     boot = {k: block_bootstrap({m: per[m][k] for m in preds}, np.arange(18), seed=seed,
                                pairs=[("halfunet", "mean_image"), ("halfunet", "ridge")] if k == "ssim" else ())
             for k in ("ssim", "pixel_r")}
-    allz = every - every.mean(1, keepdims=True)
-    allz /= np.linalg.norm(allz, axis=1, keepdims=True)
-    true_idx = [int(np.argmin(np.abs(every - y).sum(1))) for y in y_te]
+    true_idx = np.array([int(np.argmin(np.abs(every - y).sum(1))) for y in y_te])
     for m, p in preds.items():
-        flat = p.reshape(18, -1).astype(np.float64)
-        flat = flat - flat.mean(1, keepdims=True)
-        flat /= np.maximum(np.linalg.norm(flat, axis=1, keepdims=True), 1e-12)
-        corr = flat @ allz.T  # (18, 118)
-        ranks = [int((corr[i] > corr[i, true_idx[i]]).sum()) + 1 for i in range(18)]
+        ranks = identification_ranks(p[:, 0], every.reshape(len(every), 31, 31), true_idx)
         out[m] = {"ssim": boot["ssim"][m]["mean"], "ssim_ci95": boot["ssim"][m]["ci95"],
                   "pixel_r": boot["pixel_r"][m]["mean"], "pixel_r_ci95": boot["pixel_r"][m]["ci95"],
                   "median_rank_of_true_image": float(np.median(ranks)), "top1": float(np.mean(np.array(ranks) == 1)),

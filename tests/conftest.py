@@ -176,16 +176,18 @@ def tiny_results(tiny_run) -> Path:
     return tiny_run[0] / "results"
 
 
-def write_nwb_fixture(path: Path, N=6, seed=0, movie_frames=900, repeats=10, size=(8, 16), extra=None) -> dict:
+def write_nwb_fixture(path: Path, N=6, seed=0, movie_frames=900, repeats=10, size=(8, 16), extra=None,
+                      tail=0) -> dict:
     """Raw h5py writer of Allen's NWB 1.0 layout (FORMATS.md section 3): dF/F (N, T) with
     its timestamps, natural_movie_one x ``repeats`` (one frame per 2P sample), 16 drifting
     gratings trials of 60 samples + 2 blanks, a spontaneous epoch, running speed that
-    starts late, and the movie template. Returns what was written."""
+    starts late, the movie template, and ``tail`` free samples at the end (from
+    ``T - tail``) for ``extra(f, T - tail, T)`` to fill. Returns what was written."""
     rng = np.random.default_rng(seed)
     spont = 90
     t_movie = movie_frames * repeats
     g_trials, g_len, gap = 18, 60, 30
-    T = spont + t_movie + gap + g_trials * (g_len + gap)
+    T = spont + t_movie + gap + g_trials * (g_len + gap) + tail
     ts = 9.5 + np.arange(T) / RATE + rng.normal(0, 1e-4, T)  # ~30 Hz, not exactly regular
     ts.sort()
     dff = rng.normal(0, 0.3, (N, T)).astype(np.float32)
@@ -224,6 +226,22 @@ def write_nwb_fixture(path: Path, N=6, seed=0, movie_frames=900, repeats=10, siz
         f["stimulus/templates/natural_movie_one_image_stack/data"] = \
             rng.integers(0, 256, (movie_frames,) + size, dtype=np.uint8)
         if extra:
-            extra(f)
+            extra(f, T - tail, T)
     return dict(dff=dff, ts=ts, T=T, N=N, movie_start=movie_start, t_movie=t_movie, grating_starts=starts,
                 g_len=g_len, tf=tf, ori=ori, spont=spont)
+
+
+def add_natural_scenes(f, first: int, stop: int, n_images: int = 118, repeats: int = 3, size=(8, 16),
+                       seed: int = 3):
+    """``extra`` for :func:`write_nwb_fixture` (with ``tail``): a natural_scenes table in the
+    free samples ``[first, stop)``, every image ``repeats`` times for 6 samples with one
+    blank sample between, and the image template."""
+    rng = np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(n_images) for _ in range(repeats)])
+    starts = first + np.arange(len(order)) * 7
+    if starts[-1] + 6 > stop:
+        raise ValueError(f"add_natural_scenes needs tail >= {len(order) * 7} samples")
+    pres = f["stimulus/presentation"]
+    pres["natural_scenes_stimulus/data"] = order.astype(np.float64)
+    pres["natural_scenes_stimulus/frame_duration"] = np.stack([starts, starts + 6], 1).astype(np.float64)
+    f["stimulus/templates/natural_scenes_image_stack/data"] = rng.integers(0, 256, (n_images,) + size, dtype=np.uint8)

@@ -83,7 +83,7 @@ def test_inspect_names_the_layout_and_the_split_rule(nwb, capsys):
 
 
 def test_bad_frame_duration_names_the_file(tmp_path):
-    def bad(f):
+    def bad(f, *_):
         del f["stimulus/presentation/natural_movie_one_stimulus/frame_duration"]
         f["stimulus/presentation/natural_movie_one_stimulus/frame_duration"] = np.array([[0.0, 1e9]] * 9000)
     path = tmp_path / "1.nwb"

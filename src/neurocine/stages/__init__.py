@@ -188,6 +188,7 @@ def table(headers, rows, table_id: str | None = None, best_col: int | None = Non
 
 
 # the built-in stages, in job order
-from neurocine.stages import train, decode_frames, seed_repeats, decode_classes, reconstruct, reconstruct_novel  # noqa: E402,F401,E501
+from neurocine.stages import (train, decode_frames, seed_repeats, decode_classes, reconstruct,  # noqa: E402,F401
+                              reconstruct_novel, reconstruct_scenes)
 
 __all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table"]
