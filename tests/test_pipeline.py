@@ -45,7 +45,9 @@ def test_run_writes_every_output(tiny_run):
     assert novel["folds"][0]["frames"] == [0, 150]
     assert all(v == 0 for v in novel["frames_removed_from_training"]["fold 0"].values())
     assert m["provenance"]["data"] == "simulated"
-    assert set(m["wall_time_s"]) == {"train", "decode-frames", "reconstruct", "reconstruct-novel", "report"}
+    # every default stage ran (seed-repeats only runs when asked for with more than one seed)
+    assert set(m["wall_time_s"]) == {"train", "decode-frames", "decode-classes", "reconstruct", "reconstruct-novel",
+                                     "reconstruct-scenes", "report"}
     assert "wall time per stage: train" in stdout
 
 

@@ -31,6 +31,9 @@ def test_trials_become_samples_with_gaps_in_no_split():
     assert in_split.sum() == 40 * 12 and not in_split[12:27].any()
     direction = s.label("drifting_gratings.direction")
     assert (direction[27 + 2:27 + 8] == 45.0).all() and np.isnan(direction[27:29]).all()  # onset at sample 2
+    # [onset, onset + 0.2 s): exactly 6 samples in every trial, whatever the float rounding
+    labelled = np.isfinite(direction)
+    assert labelled.sum() == 40 * 6 and np.isnan(direction[27 + 8])
     assert set(np.unique(direction[s.test_mask & np.isfinite(direction)])) == set(np.arange(8) * 45.0)
 
 

@@ -1,6 +1,7 @@
 """Command line: a thin shell over the Python API.
 
-``neurocine simulate | inspect | check | train | decode-frames | reconstruct | report | run``.
+``neurocine config | simulate | import-trials | inspect | check | run | report``, and one
+subcommand per registered stage (``train``, ``decode-frames``, ...: :data:`neurocine.stages.STAGES`).
 Errors caused by input print one line (``neurocine: error: ...``) and exit with code 2.
 """
 

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from neurocine.errors import DataError
-from neurocine.io.nwb import stratified_trial_split
+from neurocine.io.nwb import stratified_trial_split, table_labels
 from neurocine.io.recording import Recording
-from neurocine.session import Session, interval_values, intervals_mask, validate_session
+from neurocine.session import Session, intervals_mask, validate_session
 from neurocine.stimuli import LABELS
 
 DEFAULT_GAP = 15  # samples between trials (0.5 s at 30 Hz), in no split
@@ -84,7 +84,11 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
     trial_start = onset + time_s[0]
     trial_end = onset + time_s[-1] + 0.5 / sampling_rate
     stim_end = onset + (stimulus_s if stimulus_s is not None else time_s[-1] + 1.0 / sampling_rate)
-    table = {"start": onset, "end": np.minimum(stim_end, trial_end)}
+    # [onset, stim_end) on the sample grid: edges moved back by a thousandth of a sample so
+    # that float rounding of the laid-out timestamps neither drops the onset sample nor adds
+    # the one at stim_end
+    eps = 1e-3 / sampling_rate
+    table = {"start": onset - eps, "end": np.minimum(stim_end, trial_end) - eps}
     for name, values in labels.items():
         table[name.split(".", 1)[1]] = np.asarray(values)
     conditions = _conditions(labels, K)
@@ -112,16 +116,7 @@ def _conditions(labels: dict, K: int) -> np.ndarray:
 def recording_session(rec: Recording, layout: str = "trials") -> Session:
     """A :class:`Session` in memory from a recording with its own splits."""
     ts = rec.timestamps
-    labels = {}
-    for stimulus, table in rec.intervals.items():
-        order = np.argsort(table["start"], kind="stable")
-        for field, values in table.items():
-            name = f"{stimulus}.{field}"
-            if field in ("start", "end") or name not in LABELS:
-                continue
-            spec = LABELS[name]
-            labels[name] = interval_values(ts, table["start"][order], table["end"][order],
-                                           np.asarray(values)[order].astype(spec.dtype), spec.fill).astype(spec.dtype)
+    labels = table_labels(rec.intervals, ts)
     masks = {s: intervals_mask(ts, *rec.splits[s]) for s in ("train", "valid", "test")}
     session = Session(rec.session_id, rec.traces, ts, rec.sampling_rate, masks["train"], masks["valid"], masks["test"],
                       (float(ts[0]), float(ts[-1])), labels=labels, layout=layout, subject=dict(rec.subject))

@@ -1,6 +1,8 @@
 """The main job as stages over one results folder, each a registered :class:`Stage`.
 
-``train`` (embeddings) -> ``decode-frames`` (frame ID) -> ``reconstruct`` (HalfUNet), then
+``train`` (embeddings) -> ``decode-frames`` (frame ID) -> ``seed-repeats`` (when asked) ->
+``decode-classes`` (trial stimuli) -> ``reconstruct`` (held-out repeat) ->
+``reconstruct-novel`` (held-out frames) -> ``reconstruct-scenes`` (natural scenes), then
 the report. ``neurocine run``, the CLI's per-stage subcommands and ``report.html`` loop over
 :data:`STAGES`: a new decoder stage is one file with a ``Stage`` subclass decorated with
 :func:`register_stage` (what it reads, ``run`` -> metrics, figures, its report section).

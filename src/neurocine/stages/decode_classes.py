@@ -27,10 +27,15 @@ def _ci(x):
 
 
 def stimulus_trials(part, stimulus: str) -> list[np.ndarray]:
-    """Rows of each trial of ``stimulus`` in a split (runs of one condition in one segment)."""
+    """Rows of each trial of ``stimulus`` in a split (runs of one condition in one segment).
+
+    A condition is the combination of the stimulus's labels that the split carries (trial
+    arrays imported with the direction alone still make trials)."""
     from neurocine.decoders.classify import trial_rows
 
-    names = STIMULI[stimulus].labels
+    names = [n for n in STIMULI[stimulus].labels if (LABELS[n].class_ids(part.label(n)) >= 0).any()]
+    if not names:
+        return []
     ids = [LABELS[n].class_ids(part.label(n)) for n in names]
     present = np.all([i >= 0 for i in ids], axis=0)
     cond = np.zeros(len(part), dtype=np.int64)
@@ -191,6 +196,10 @@ class DecodeClasses(Stage):
             parts.append(f"<h3>{html.escape(label)} ({r['n_classes']} classes, {r['n_test_trials']} test trials)</h3>")
             parts.append(table(["method", "valid accuracy", "test accuracy", "95 % CI"], rows,
                                f"classes-{label.replace('.', '-')}", 2))
+            sup = r.get("supervision", {})
+            parts.append(f"<p class='note'>Labels that trained each model: CEBRA embedding "
+                         f"{html.escape(str(sup.get('cebra') or 'unknown'))}; label-free embedding none; "
+                         f"baselines {html.escape(str(sup.get('baselines', label)))}.</p>")
             for name, d in r["comparison"].items():
                 parts.append(f"<p class='comparison'>{html.escape(name)}: {d['mean']:+.3f} {_ci(d['ci95'])}</p>")
         return "\n".join(parts)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import html
+
 from neurocine.stages import Stage, StageContext, register_stage, table
 
 LABEL = "natural_scenes.image"
@@ -121,6 +123,7 @@ class ReconstructScenes(Stage):
         out.update({"n_test_trials": int(len(y_te)), "n_train_trials": int(len(y_tr)), "n_images": n_images,
                     "chance_median_rank": (n_images + 1) / 2, "supervision": "HalfUNet, ridges and retrieval fitted "
                     "on the train split's trials and their images",
+                    "embedding_supervision": ctx.results.get("training", {}).get("supervision"),
                     "images": "seen (each test image also in train trials)"})
         return out
 
@@ -134,11 +137,14 @@ class ReconstructScenes(Stage):
 
     def report(self, res):
         if "halfunet" not in res:
-            return f"<h2>Natural scenes</h2><p class='note'>{res.get('note', '')}</p>"
+            return f"<h2>Natural scenes</h2><p class='note'>{html.escape(res.get('note', ''))}</p>"
         rows = [[name, res[m]["ssim"], f"[{res[m]['ssim_ci95'][0]:.3f}, {res[m]['ssim_ci95'][1]:.3f}]",
                  res[m]["pixel_r"], res[m]["median_rank"], res[m]["top1"]] for m, name in METHODS.items()]
         return (f"<h2>Natural scenes ({res['n_test_trials']} test trials)</h2>"
                 + table(["method", "SSIM", "95 % CI", "pixel r", "median rank of the true image", "top-1"], rows,
                         "scenes", 1)
                 + f"<p class='note'>Chance median rank: {res['chance_median_rank']:.1f} of {res['n_images']}. Every "
-                  "test image was also shown in train trials (seen images); retrieval is the fair baseline.</p>")
+                  "test image was also shown in train trials (seen images); retrieval is the fair baseline. "
+                  "Labels that trained the embedding: "
+                  f"{html.escape(str(res.get('embedding_supervision') or 'unknown'))}; the decoders: the train "
+                  "trials' images.</p>")
