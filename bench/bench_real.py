@@ -171,12 +171,17 @@ def main():
                         for m in ("cebra", "cebra_label_free", "logistic_dff", "knn_dff", "chance"))
         cv = g["cv5_all_trials"][label]
         print(f"  {label:38s} {row}   | 5-fold CV on dF/F: logistic {cv['logistic_cv5']:.3f}, kNN {cv['knn_cv5']:.3f}")
+        print("  " + " " * 38 + " paired differences: " + "  ".join(
+            f"{k} {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for k, d in r["comparison"].items())
+            + f"  ({r['n_test_trials']} test trials)")
     s = result["natural_scenes"]
     print("\nnatural scenes, 18 held-out images from 212 cells")
     for m in ("halfunet", "ridge", "mean_image"):
         print(f"  {m:10s} SSIM {s[m]['ssim']:.3f} [{s[m]['ssim_ci95'][0]:.3f}, {s[m]['ssim_ci95'][1]:.3f}]  "
               f"pixel r {s[m]['pixel_r']:.3f}  median rank of the true image among 118: "
               f"{s[m]['median_rank_of_true_image']:.1f} (chance 59.5), top-1 {s[m]['top1']:.2f}")
+    print("  paired SSIM differences: " + "  ".join(
+        f"{k} {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for k, d in s["comparison"].items()))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))

@@ -10,8 +10,13 @@ from the training time. Runs:
 * ``nc same``: neurocine.CEBRA on the same arrays and labels (behavior mode);
 * ``nc same +pooled``, ``+any``, ``+pooled +any``: with cebra's pooled negatives and/or
   positives from any session;
-* ``nc default``: neurocine's default (stimulus_aligned on the whole train split), and
-  with pooled or in-batch negatives.
+* ``nc default``: the earlier default (stimulus_aligned on the whole train split), and
+  with pooled or in-batch negatives;
+* ``nc aligned movie ...``: stimulus_aligned on the movie samples (``dataset.train_on:
+  movie``), with cebra's or in-batch negatives;
+* ``cebra lr X``, ``nc aligned movie +in_batch +any lr X [batch B]``: the learning-rate and
+  batch-size sweep. Runs without ``lr`` in their name use cebra's 3e-4; neurocine's
+  default is ``nc aligned movie +in_batch +any lr 0.003`` (batch 512).
 
 Prints, per run: steps/s, the accuracy curve, the time it needs to reach cebra's final
 accuracy and the accuracy it has at cebra's final time, with ratios.
@@ -74,7 +79,7 @@ class Curve:
         self.points.append((int(step), float(train_s), float(acc)))
 
 
-def run_cebra(splits, steps, every, seed):
+def run_cebra(splits, steps, every, seed, learning_rate=3e-4):
     import cebra
 
     X = [movie(p)[0] for p in splits["train"]]
@@ -83,7 +88,7 @@ def run_cebra(splits, steps, every, seed):
     torch.manual_seed(seed)
     np.random.seed(seed)
     model = cebra.CEBRA(model_architecture="offset10-model", batch_size=512, output_dimension=32, num_hidden_units=32,
-                        max_iterations=steps, learning_rate=3e-4, temperature=0.2, time_offsets=10,
+                        max_iterations=steps, learning_rate=learning_rate, temperature=0.2, time_offsets=10,
                         conditional="time_delta", device="cpu", verbose=False)
     curve = Curve()
 
@@ -116,9 +121,10 @@ def run_neurocine(splits, steps, every, seed, same_arrays: bool, **params):
         fit_args = ([keep_rows(p, p.label(FRAME) >= 0) for p in splits["train"]],)
     else:
         fit_args = (splits["train"],)
-    model = neurocine.CEBRA(model_architecture="offset10-model", batch_size=512, output_dimension=32,
-                            num_hidden_units=32, max_iterations=steps, learning_rate=3e-4, temperature=0.2,
-                            time_offsets=10, device="cpu", seed=seed, early_stopping=False, **params)
+    params = {"batch_size": 512, "learning_rate": 3e-4, **params}
+    model = neurocine.CEBRA(model_architecture="offset10-model", output_dimension=32, num_hidden_units=32,
+                            max_iterations=steps, temperature=0.2, time_offsets=10, device="cpu", seed=seed,
+                            early_stopping=False, **params)
     curve = Curve()
 
     def hook(step, est):
@@ -153,6 +159,17 @@ RUNS = {
     "nc aligned movie +in_batch +any": lambda s, n, e, seed: run_neurocine(
         s, n, e, seed, False, movie_only=True, negatives="in_batch", positive_sessions="any"),
 }
+# learning rate and batch size of the default (in-batch negatives, any-session positives, movie samples)
+for _lr in (1e-3, 3e-3, 1e-2):
+    RUNS[f"cebra lr {_lr:g}"] = (lambda lr: lambda s, n, e, seed: run_cebra(s, n, e, seed, learning_rate=lr))(_lr)
+for _lr in (1e-3, 3e-3, 1e-2):
+    RUNS[f"nc aligned movie +in_batch +any lr {_lr:g}"] = (lambda lr: lambda s, n, e, seed: run_neurocine(
+        s, n, e, seed, False, movie_only=True, negatives="in_batch", positive_sessions="any", learning_rate=lr))(_lr)
+for _bs in (128, 256):
+    for _lr in (3e-4, 3e-3):
+        RUNS[f"nc aligned movie +in_batch +any lr {_lr:g} batch {_bs}"] = (lambda bs, lr: lambda s, n, e, seed:
+            run_neurocine(s, n, e, seed, False, movie_only=True, negatives="in_batch", positive_sessions="any",
+                          batch_size=bs, learning_rate=lr))(_bs, _lr)
 
 
 def time_to(points, target):
