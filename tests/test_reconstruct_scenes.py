@@ -92,5 +92,6 @@ def test_the_report_has_a_scenes_section(scenes_run):
     assert main(["report", str(scenes_run), "--quiet"]) == 0
     text = (scenes_run / "report.html").read_text()
     assert "Natural scenes (" in text and "median rank of the true image" in text
+    assert "Labels that trained the embedding: " in text and "embedding: unknown" not in text
     with h5py.File(next((scenes_run.parent / "data").glob("*.nwb")), "r") as f:
         assert f["stimulus/templates/natural_scenes_image_stack/data"].shape == (N_IMAGES, 8, 16)

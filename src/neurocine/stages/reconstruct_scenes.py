@@ -15,9 +15,9 @@ rank 1 = the true image). The template comes from ``dataset.data_dir``
 
 from __future__ import annotations
 
-import numpy as np
-
 import html
+
+import numpy as np
 
 from neurocine.stages import Stage, StageContext, register_stage, table
 
