@@ -67,7 +67,9 @@ def knn_predict_frames(train_X: np.ndarray, train_frames: np.ndarray, test_X: np
     return np.round(np.median(train_frames[idx], axis=1)).astype(np.int64)
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows centred and scaled to unit norm: ``unit_rows(a) @ unit_rows(b).T`` is the
+    Pearson correlation of every row of ``a`` with every row of ``b``."""
     x = x - x.mean(axis=1, keepdims=True)
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
@@ -87,12 +89,12 @@ class FrameTemplates:
         sums = np.zeros((len(frames), train_X.shape[1]))
         np.add.at(sums, inverse, train_X)
         self.frames = frames
-        self.templates = _unit_rows(sums / np.bincount(inverse)[:, None])
+        self.templates = unit_rows(sums / np.bincount(inverse)[:, None])
 
     def predict(self, X: np.ndarray, batch: int = 4096) -> np.ndarray:
         out = np.empty(len(X), dtype=np.int64)
         for i in range(0, len(X), batch):
-            out[i:i + batch] = self.frames[np.argmax(_unit_rows(X[i:i + batch]) @ self.templates.T, axis=1)]
+            out[i:i + batch] = self.frames[np.argmax(unit_rows(X[i:i + batch]) @ self.templates.T, axis=1)]
         return out
 
 

@@ -35,25 +35,23 @@ def scene_trials(part) -> tuple[list[np.ndarray], np.ndarray]:
     return rows, np.array([int(part.label(LABEL)[r[0]]) for r in rows], dtype=np.int64)
 
 
+def _unit(x: np.ndarray) -> np.ndarray:
+    """Each item flattened to a float64 row, centred, unit norm (rows of a correlation)."""
+    from neurocine.decoders.frame_id import unit_rows
+
+    return unit_rows(x.reshape(len(x), -1).astype(np.float64))
+
+
 def nearest_trial(train: np.ndarray, test: np.ndarray) -> np.ndarray:
     """``(K_test,)`` index of the train trial whose response correlates best with each test
     trial's (``(K, N)`` trial means)."""
-    def unit(x):
-        x = x - x.mean(1, keepdims=True)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    return np.argmax(unit(test.astype(np.float64)) @ unit(train.astype(np.float64)).T, axis=1)
+    return np.argmax(_unit(test) @ _unit(train).T, axis=1)
 
 
 def identification_ranks(pred: np.ndarray, templates: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Rank (1 = best) of the true image among all templates by correlation with each
     prediction."""
-    def unit(x):
-        x = x.reshape(len(x), -1).astype(np.float64)
-        x = x - x.mean(1, keepdims=True)
-        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-
-    corr = unit(pred) @ unit(templates).T
+    corr = _unit(pred) @ _unit(templates).T
     return (corr > corr[np.arange(len(truth)), truth][:, None]).sum(1) + 1
 
 
