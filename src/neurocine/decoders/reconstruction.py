@@ -32,7 +32,6 @@ from neurocine.config import (Config, estimator_doc, estimator_params, make_esti
                               validate_estimator_params)
 from neurocine.decoders.halfunet import HalfUNetDecoder
 from neurocine.decoders.ssim import ssim
-from neurocine.errors import NeurocineError
 
 LOSSES = ("mse", "l1", "bce", "l1_ssim")
 SSIM_WEIGHT = 0.84  # l1_ssim = 0.84 (1 - SSIM) + 0.16 L1, the mix of Zhao et al. 2017 (IEEE TCI)
@@ -290,16 +289,9 @@ class HalfUNet(RegressorMixin, BaseEstimator):
     def load(cls, path: str | Path, device: str = "cpu") -> "HalfUNet":
         """Load a decoder written by :meth:`save` (on ``device``; CUDA files load on CPU)."""
         from neurocine.embed.models import resolve_device
+        from neurocine.embed.trainer import load_saved
 
-        path = Path(path)
-        if not path.is_file():
-            raise NeurocineError(f"{path}: decoder file not found")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # torch raises many types for a broken file
-            raise NeurocineError(f"{path}: not a readable decoder file ({type(exc).__name__})") from exc
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-            raise NeurocineError(f"{path}: not a neurocine HalfUNet file")
+        blob = load_saved(path, FORMAT, "decoder", "HalfUNet")
         known = set(cls._get_param_names())
         est = cls(**{k: v for k, v in blob["params"].items() if k in known})
         for k, v in blob["fitted"].items():

@@ -33,8 +33,8 @@ from neurocine.data import SplitData
 from neurocine.embed import modes
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
 from neurocine.embed.sampling import build_session_tensors
-from neurocine.embed.trainer import TrainState, save_atomic, train_contrastive
-from neurocine.errors import ConfigError, NeurocineError
+from neurocine.embed.trainer import TrainState, load_saved, save_atomic, train_contrastive
+from neurocine.errors import ConfigError
 from neurocine.session import is_placeholder
 from neurocine.stimuli import STIMULI, label_spec
 
@@ -376,15 +376,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
     def load(cls, path: str | Path, device: str = "cpu") -> "CEBRA":
         """Load a model saved by :meth:`save`, on ``device`` (default CPU; a CUDA-trained
         model loads on a CPU-only machine)."""
-        path = Path(path)
-        if not path.is_file():
-            raise NeurocineError(f"{path}: model file not found")
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as exc:  # torch raises many types for a broken file
-            raise NeurocineError(f"{path}: not a readable model file ({type(exc).__name__})") from exc
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-            raise NeurocineError(f"{path}: not a neurocine CEBRA model file")
+        blob = load_saved(path, FORMAT, "model", "CEBRA model")
         known = set(cls._get_param_names())
         model = cls(**{k: v for k, v in blob["params"].items() if k in known})
         dev = resolve_device(device)

@@ -158,6 +158,24 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def load_saved(path: str | Path, fmt: str, kind: str, name: str) -> dict:
+    """The dict an estimator's ``save`` wrote, checked: one-line errors for a missing or
+    unreadable file (``"{path}: {kind} file not found"``) and for another format
+    (``"{path}: not a neurocine {name} file"``)."""
+    from neurocine.errors import NeurocineError
+
+    path = Path(path)
+    if not path.is_file():
+        raise NeurocineError(f"{path}: {kind} file not found")
+    try:
+        blob = load_checkpoint(path)
+    except Exception as exc:  # torch raises many types for a broken file
+        raise NeurocineError(f"{path}: not a readable {kind} file ({type(exc).__name__})") from exc
+    if not isinstance(blob, dict) or blob.get("format") != fmt:
+        raise NeurocineError(f"{path}: not a neurocine {name} file")
+    return blob
+
+
 def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, train_sessions: list[SessionTensors],
                       samplers: list[Sampler], params: dict, max_steps: int,
                       valid_sessions: list[SessionTensors] | None = None,
