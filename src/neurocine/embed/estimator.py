@@ -39,6 +39,24 @@ from neurocine.session import is_placeholder
 from neurocine.stimuli import STIMULI, label_spec
 
 FORMAT = "neurocine-cebra-1"
+#: Share of labelled references whose positive fell back to time contrast above which
+#: ``fit`` warns (the learning mode would quietly become another).
+FALLBACK_WARNING = 0.05
+
+
+def positive_summary(samplers) -> dict:
+    """How a fit's label positives went, summed over its label samplers:
+    ``{"references", "labelled", "fallback", "fallback_fraction", "unlabelled_fraction"}``
+    (empty for label-free modes). ``fallback``: labelled references with no partner (they
+    were trained by time contrast); ``unlabelled``: references without a label at all
+    (samples outside any stimulus, time contrast by design)."""
+    counts = [s.positive_counts() for s in samplers if hasattr(s, "positive_counts")]
+    if not counts:
+        return {}
+    out = {k: sum(c[k] for c in counts) for k in ("references", "labelled", "fallback")}
+    out["fallback_fraction"] = out["fallback"] / out["labelled"] if out["labelled"] else None
+    out["unlabelled_fraction"] = 1 - out["labelled"] / out["references"] if out["references"] else None
+    return out
 #: Parameters that are not settings (the pipeline sets them per run).
 RUNTIME = {"checkpoint_path": None, "verbose": False, "log_dir": None}
 RUNTIME_HELP = {"checkpoint_path": "file for atomic checkpoints (``fit(resume=True)`` continues from it).",
@@ -49,14 +67,15 @@ RUNTIME_HELP = {"checkpoint_path": "file for atomic checkpoints (``fit(resume=Tr
 
 @dataclass
 class _Part:
-    """One session's fit input: ``neural (T, N)``, ``segment (T,)``, user labels ``y``
-    and the label table (neurocine inputs)."""
+    """One session's fit input: ``neural (T, N)``, ``segment (T,)``, user labels ``y``,
+    the label table (neurocine inputs) and the sampling rate (Hz)."""
 
     session_id: str
     neural: np.ndarray
     segment: np.ndarray
     y: np.ndarray | None
     table: dict
+    sampling_rate: float = 30.0
 
 
 def _as_array(x, i: int) -> np.ndarray:
@@ -120,7 +139,7 @@ class _Parts:
 
             x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
-            part = _Part(x.session_id, x.neural, x.segment, None, x.labels)
+            part = _Part(x.session_id, x.neural, x.segment, None, x.labels, float(x.sampling_rate))
         else:
             arr = _as_array(x, i)
             part = _Part(str(i), arr, np.zeros(len(arr), dtype=np.int64), None, {})
@@ -289,6 +308,14 @@ class CEBRA(TransformerMixin, BaseEstimator):
         finally:
             if writer is not None:
                 writer.close()
+        self.positives_ = positive_summary(samplers)
+        share = self.positives_.get("fallback_fraction") or 0.0
+        if share > FALLBACK_WARNING:
+            warnings.warn(f"{100 * share:.1f} % of the labelled references ({self.positives_['fallback']} of "
+                          f"{self.positives_['labelled']}) found no positive with their label in "
+                          f"{self.learning_mode_} mode and fell back to time contrast; the labels of the sessions "
+                          "do not overlap enough (check their stimulus labels, or use fewer sessions per fit)",
+                          RuntimeWarning, stacklevel=2)
         return self
 
     def max_steps(self, n_train: int) -> int:

@@ -15,7 +15,9 @@ partner), as ``cebra.distributions`` does:
   (CEBRA-Time).
 * :class:`DiscreteSampler`: a sample with the same integer label; with several sessions,
   drawn from a different session (this is how sessions are *aligned*); labels < 0 fall
-  back to time. An optional ``jitter`` moves the reference's label first (stimulus time).
+  back to time. An optional ``jitter`` moves the reference's label first (stimulus time),
+  and ``nearest`` takes the nearest existing label of the same stimulus block when the
+  exact one is absent (sessions sampled more sparsely than the stimulus, e.g. 1-s bins).
 * :class:`ContinuousSampler`: the sample whose 1-D label is nearest to
   ``label(ref) + delta``, with ``delta`` drawn from the empirical label change over
   ``time_offset`` steps (``time_delta``) or from N(0, delta^2) (``delta``); sorted search,
@@ -23,6 +25,10 @@ partner), as ``cebra.distributions`` does:
 
 Negatives are uniform over the reference's own session. Which sampler a learning mode uses,
 and with which labels, is the mode's business (:mod:`neurocine.embed.modes`).
+
+Label samplers count, over a fit, how many references carried a label and how many of
+those found no partner and fell back to a time positive (:meth:`_LabelSampler.positive_counts`),
+so a mode never falls back to time contrast without the user being told.
 """
 
 from __future__ import annotations
@@ -246,6 +252,8 @@ class _LabelSampler(Sampler):
         super().__init__(sessions, time_offset, generator, reduce)
         self.cross_session = cross_session and len(sessions) > 1
         self.any_session = any_session
+        # references drawn / carrying a label / labelled but without a partner (device counters, no sync)
+        self._counts_seen = torch.zeros(3, dtype=torch.long, device=self.device)
         for j, s in enumerate(sessions):
             if s.label_dtype is None:
                 raise ValueError(f"{type(self).__name__} needs labels for every session (session {j} has none)")
@@ -278,7 +286,17 @@ class _LabelSampler(Sampler):
         pos_session = self._other_session(ref_session)
         labels = self._ref_labels(ref, batch_size)
         pos, found = self._positive(pos_session, labels)
+        labelled = torch.isfinite(labels) if labels.dtype.is_floating_point else labels >= 0
+        self._counts_seen += torch.stack([torch.tensor(len(labels), device=self.device), labelled.sum(),
+                                          (labelled & ~found).sum()])
         return pos_session, pos, found
+
+    def positive_counts(self) -> dict:
+        """``{"references", "labelled", "fallback"}`` since the sampler was made: references
+        drawn, those carrying a label, and labelled ones whose positive fell back to a time
+        pair because no sample with a matching label exists (the silent failure to watch)."""
+        n, labelled, fallback = (int(x) for x in self._counts_seen.tolist())
+        return {"references": n, "labelled": labelled, "fallback": fallback}
 
     def _concat_held(self, arrays, held_ids):
         """One tensor of the held sessions' arrays and each session's offset in it (-1: not held)."""
@@ -298,11 +316,22 @@ class DiscreteSampler(_LabelSampler):
         jitter: Optional ``(labels, generator) -> labels`` applied to the references'
             labels before the search (stimulus-aligned learning moves them in stimulus
             time). Other arguments as :class:`Sampler`, plus ``cross_session``.
+        nearest: Optional ``labels -> block ids``. When given, a (jittered) label absent
+            from the positive's session is replaced by the nearest label it has in the
+            same block (ties: the one nearer the reference's own label); without it only
+            exact matches count. Stimulus keys are ordered in stimulus time within a block
+            (a movie, a trial condition), so this pairs the samples nearest in stimulus
+            time whatever the sessions' sampling rates.
+        max_distance: With ``nearest``: the farthest a substitute label may lie from the
+            (jittered) one; farther counts as no partner.
     """
 
     def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
-                 jitter: Callable | None = None, any_session: bool = False):
+                 jitter: Callable | None = None, any_session: bool = False, nearest: Callable | None = None,
+                 max_distance: int = 0):
         self.jitter = jitter
+        self.nearest = nearest
+        self.max_distance = int(max_distance)
         super().__init__(sessions, time_offset, generator, reduce, cross_session, any_session)
 
     def _build_index(self, held_ids):
@@ -323,6 +352,7 @@ class DiscreteSampler(_LabelSampler):
         self._by_key, self._base = self._concat_held([self.sessions[j].by_key for j in held_ids], held_ids)
 
     def _positive(self, pos_session, labels):
+        own = labels
         if self.jitter is not None:
             labels = self.jitter(labels, self.generator)
         if len(self._comp) == 0:  # no session has a label >= 0: every reference falls back
@@ -330,8 +360,13 @@ class DiscreteSampler(_LabelSampler):
         # a (jittered) label outside [0, span) would land in another session's key range
         known = (labels >= 0) & (labels < self._span)
         comp = pos_session * self._span + torch.where(known, labels, 0)
-        g = torch.searchsorted(self._comp, comp).clamp(max=len(self._comp) - 1)
-        hit = (self._comp[g] == comp) & known
+        if self.nearest is None:
+            g = torch.searchsorted(self._comp, comp).clamp(max=len(self._comp) - 1)
+            hit = (self._comp[g] == comp) & known
+        else:
+            g = self._nearest(comp, pos_session, labels, own)
+            hit = known & (g >= 0)
+            g = g.clamp(min=0)
         count = torch.where(hit, self._counts[g], 0)
         found = count > 0
         position = self._starts[g] + self._rand_index(count)
@@ -341,6 +376,27 @@ class DiscreteSampler(_LabelSampler):
             return torch.full_like(labels, -1), found
         pos = self._by_key[torch.where(held, base + position, 0)]
         return torch.where(held, pos, -1), found
+
+    def _nearest(self, comp, pos_session, labels, own):
+        """Index into the sorted (session, label) table of the label nearest ``labels`` in
+        ``pos_session``, within the label's block and ``max_distance``; -1 where none."""
+        n = len(self._comp)
+        right = torch.searchsorted(self._comp, comp).clamp(max=n - 1)
+        left = (right - 1).clamp(min=0)
+        block = self.nearest(labels)
+
+        def usable(i):
+            key = self._comp[i] - pos_session * self._span
+            return ((key >= 0) & (key < self._span) & (self.nearest(key) == block)
+                    & ((self._comp[i] - comp).abs() <= self.max_distance))
+
+        ok_l, ok_r = usable(left), usable(right)
+        d_l, d_r = (comp - self._comp[left]).abs(), (self._comp[right] - comp).abs()
+        # ties go to the candidate nearer the reference's own (unjittered) label
+        target = pos_session * self._span + own
+        tie_left = (self._comp[left] - target).abs() <= (self._comp[right] - target).abs()
+        pick_left = ok_l & (~ok_r | (d_l < d_r) | ((d_l == d_r) & tie_left))
+        return torch.where(pick_left, left, torch.where(ok_r, right, torch.full_like(right, -1)))
 
 
 class ContinuousSampler(_LabelSampler):

@@ -7,13 +7,22 @@ space; CEBRA 0.6.1 refuses multi-session training without labels. It is *supervi
 the stimulus labels: the frame-ID it reaches must be compared with decoders that see the
 same labels.
 
-Alignment keys (``int64``, comparable across sessions; -1: no stimulus):
+Alignment keys (``int64``, comparable across sessions; -1: no stimulus) count *stimulus
+time* in movie frames (1/30 s), whatever a session's sampling rate:
 
 * movie ``m`` (registry order of :data:`neurocine.stimuli.STIMULI` movies, natural_movie_one
   first): ``m * MOVIE_BLOCK + frame``;
-* trial stimulus: ``TRIAL_BASE + (condition offset + condition) * TRIAL_SPAN + samples since
-  trial onset``, the condition being the mixed-radix id of the stimulus's class labels
-  (drifting gratings: direction id x 5 + temporal-frequency id).
+* trial stimulus: ``TRIAL_BASE + (condition offset + condition) * TRIAL_SPAN + time since
+  trial onset`` (in 1/30 s, so sessions at 30 Hz, 31 Hz or in 1-s bins pair the same
+  moment), the condition being the mixed-radix id of the stimulus's class labels (drifting
+  gratings: direction id x 5 + temporal-frequency id).
+
+A reference's key is moved by up to ``stimulus_jitter`` frames, and its positive is a
+sample of the key nearest to that in the same movie or trial condition (at most
+``max(stimulus_jitter, 30)`` frames, 1 s, away): sessions sampled more sparsely than the
+movie (binned spike counts, dF/F averaged per second) still find partners. References
+without a partner fall back to time contrast, are counted, and ``CEBRA.fit`` warns when
+they exceed 5 % of the labelled references.
 """
 
 from __future__ import annotations
@@ -24,11 +33,13 @@ import torch
 from neurocine.embed.modes.base import LearningMode, register
 from neurocine.embed.sampling import DiscreteSampler
 from neurocine.errors import ConfigError
-from neurocine.stimuli import LABELS, STIMULI
+from neurocine.stimuli import LABELS, MOVIE_RATE_HZ, STIMULI
 
 MOVIE_BLOCK = 10_000
 TRIAL_BASE = 100_000
-TRIAL_SPAN = 1000  # samples since onset are capped below this (33 s at 30 Hz)
+TRIAL_SPAN = 1000  # time since onset (1/30 s) is capped below this (33 s)
+#: The farthest (in frames, 1/30 s) a positive's stimulus time may be from the jittered key.
+MIN_NEAREST_DISTANCE = 30
 
 
 def _movies():
@@ -45,13 +56,21 @@ def _trial_offsets() -> dict[str, int]:
     return out
 
 
-def alignment_keys(labels: dict, segment: np.ndarray) -> np.ndarray:
+def alignment_keys(labels: dict, segment: np.ndarray, rate: float = MOVIE_RATE_HZ) -> np.ndarray:
     """``(T,) int64`` key of the stimulus state at each sample (see the module docstring).
+
+    Args:
+        labels: The part's label table.
+        segment: ``(T,)`` contiguous-run ids (a trial restarts at a segment change).
+        rate: The samples' rate, Hz: time since a trial's onset is counted in 1/30 s.
 
     Example:
         >>> frame = np.array([-1, 0, 1, 899, -1])
         >>> alignment_keys({"natural_movie_one.frame": frame}, np.zeros(5, dtype=np.int64)).tolist()
         [-1, 0, 1, 899, -1]
+        >>> d = np.array([0.0, 0.0, 0.0, np.nan], dtype=np.float32)   # a 1-Hz trial: 0, 1, 2 s after onset
+        >>> (alignment_keys({"drifting_gratings.direction": d}, np.zeros(4, np.int64), rate=1.0) % TRIAL_SPAN).tolist()
+        [0, 30, 60, 999]
     """
     T = len(segment)
     keys = np.full(T, -1, dtype=np.int64)
@@ -75,7 +94,8 @@ def alignment_keys(labels: dict, segment: np.ndarray) -> np.ndarray:
         change = np.ones(T, dtype=bool)
         change[1:] = (~present[:-1]) | (cond[1:] != cond[:-1]) | (segment[1:] != segment[:-1])
         run_start = np.maximum.accumulate(np.where(change, np.arange(T), 0))
-        in_trial = np.minimum(np.arange(T) - run_start, TRIAL_SPAN - 1)
+        since_onset = np.round((np.arange(T) - run_start) * (MOVIE_RATE_HZ / float(rate))).astype(np.int64)
+        in_trial = np.minimum(since_onset, TRIAL_SPAN - 1)
         keys = np.where(present, TRIAL_BASE + (offset + cond) * TRIAL_SPAN + in_trial, keys)
     return keys
 
@@ -97,6 +117,14 @@ def jitter_keys(keys: torch.Tensor, jitter: int, generator: torch.Generator) -> 
     return torch.where(movie, moved_movie, torch.where(trial, moved_trial, keys))
 
 
+def key_block(keys: torch.Tensor) -> torch.Tensor:
+    """The stimulus block of each key (a movie, or one trial condition): positives are
+    searched within it. -1 for keys < 0."""
+    movie = keys // MOVIE_BLOCK
+    trial = TRIAL_BASE + (keys - TRIAL_BASE) // TRIAL_SPAN
+    return torch.where(keys < 0, torch.full_like(keys, -1), torch.where(keys < TRIAL_BASE, movie, trial))
+
+
 @register("stimulus_aligned")
 class StimulusAligned(LearningMode):
     aligns_sessions = True
@@ -107,13 +135,14 @@ class StimulusAligned(LearningMode):
                               "(neurocine Session/SplitData with movie frames or trials)")
 
     def sampler_labels(self, part):
-        return alignment_keys(part.table, part.segment)
+        return alignment_keys(part.table, part.segment, part.sampling_rate)
 
     def samplers(self, tensors, seed, device, reduce=None):
         j = int(self.params.get("stimulus_jitter", 0))
         jitter = (lambda keys, gen: jitter_keys(keys, j, gen)) if j > 0 else None
         return [DiscreteSampler(tensors, self.params.get("time_offsets", 10), self.generator(device, seed), reduce,
-                                jitter=jitter, any_session=self.params.get("positive_sessions", "other") == "any")]
+                                jitter=jitter, any_session=self.params.get("positive_sessions", "other") == "any",
+                                nearest=key_block, max_distance=max(j, MIN_NEAREST_DISTANCE))]
 
     def supervision(self, facts):
         shown = sorted({s for f in facts for s in f.stimuli}, key=list(STIMULI).index)
