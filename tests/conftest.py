@@ -39,7 +39,7 @@ def kirby_arrays(T=600, N=7, seed=0):
 
 
 def write_kirby_fixture(path: Path, a: dict, *, drop=(), traces=None, extra=None) -> Path:
-    """Raw h5py writer of the kirby layout (FORMATS.md section 1)."""
+    """Raw h5py writer of the kirby layout (docs/formats.md)."""
     with h5py.File(path, "w") as f:
         f.attrs["object"] = "Data"
         ct = f.create_group("calcium_traces")
@@ -76,7 +76,7 @@ def write_kirby_fixture(path: Path, a: dict, *, drop=(), traces=None, extra=None
 
 
 def write_brainsets_fixture(path: Path, T=600, N=5, seed=1, extra=None) -> dict:
-    """temporaldata writer of the brainsets layout (FORMATS.md section 2); ``extra(data)``
+    """temporaldata writer of the brainsets layout (docs/formats.md); ``extra(data)``
     may add or change fields before writing."""
     from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, RegularTimeSeries
 
@@ -178,7 +178,7 @@ def tiny_results(tiny_run) -> Path:
 
 def write_nwb_fixture(path: Path, N=6, seed=0, movie_frames=900, repeats=10, size=(8, 16), extra=None,
                       tail=0) -> dict:
-    """Raw h5py writer of Allen's NWB 1.0 layout (FORMATS.md section 3): dF/F (N, T) with
+    """Raw h5py writer of Allen's NWB 1.0 layout (docs/formats.md): dF/F (N, T) with
     its timestamps, natural_movie_one x ``repeats`` (one frame per 2P sample), 16 drifting
     gratings trials of 60 samples + 2 blanks, a spontaneous epoch, running speed that
     starts late, the movie template, and ``tail`` free samples at the end (from
@@ -245,3 +245,17 @@ def add_natural_scenes(f, first: int, stop: int, n_images: int = 118, repeats: i
     pres["natural_scenes_stimulus/data"] = order.astype(np.float64)
     pres["natural_scenes_stimulus/frame_duration"] = np.stack([starts, starts + 6], 1).astype(np.float64)
     f["stimulus/templates/natural_scenes_image_stack/data"] = rng.integers(0, 256, (n_images,) + size, dtype=np.uint8)
+
+
+def add_movie(f, first: int, stop: int, name: str = "natural_movie_two", n_frames: int = 900, repeats: int = 3,
+              size=(8, 16), seed: int = 4):
+    """``extra`` for :func:`write_nwb_fixture` (with ``tail``): another movie shown ``repeats``
+    times from sample ``first`` (one frame per 2P sample), and its template."""
+    if first + n_frames * repeats >= stop:  # the last frame ends one sample later
+        raise ValueError(f"add_movie needs tail > {n_frames * repeats} samples")
+    k = np.arange(n_frames * repeats)
+    pres = f["stimulus/presentation"]
+    pres[f"{name}_stimulus/data"] = (k % n_frames).astype(np.float64)
+    pres[f"{name}_stimulus/frame_duration"] = np.stack([first + k, first + k + 1], 1).astype(np.float64)
+    rng = np.random.default_rng(seed)
+    f[f"stimulus/templates/{name}_image_stack/data"] = rng.integers(0, 256, (n_frames,) + size, dtype=np.uint8)

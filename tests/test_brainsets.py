@@ -1,4 +1,4 @@
-"""The brainsets reader (FORMATS.md section 2), on files written with temporaldata."""
+"""The brainsets reader (docs/formats.md), on files written with temporaldata."""
 
 from __future__ import annotations
 

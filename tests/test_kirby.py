@@ -1,4 +1,4 @@
-"""The kirby reader (FORMATS.md section 1), on files written with raw h5py."""
+"""The kirby reader (docs/formats.md), on files written with raw h5py."""
 
 from __future__ import annotations
 

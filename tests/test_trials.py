@@ -70,3 +70,18 @@ def test_import_round_trips_the_real_grating_file(tmp_path, capsys):
         ok = np.flatnonzero(valid_centers(part.segment, 5, 5))
         trial_of = np.searchsorted(starts, part.index, side="right") - 1
         assert (trial_of[ok - 5] == trial_of[ok + 4]).all()
+
+
+def test_import_invents_no_metadata(tmp_path, capsys):
+    """Depth and area unknown to the trial file stay unknown in the written session and in
+    `inspect` (an earlier writer filled in 175 um and VISp)."""
+    dff, labels, time_s = _toy()
+    np.savez(tmp_path / "t.npz", dff=dff, time_s=time_s, direction=labels["drifting_gratings.direction"])
+    assert main(["import-trials", str(tmp_path / "t.npz"), "--out", str(tmp_path / "d"),
+                 "--label", "drifting_gratings.direction=direction"]) == 0
+    s = read_session(tmp_path / "d" / "t.h5")
+    assert "imaging_depth" not in s.subject and "target_area" not in s.subject
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert "175" not in out and "VISp" not in out and "imaging_depth" not in out

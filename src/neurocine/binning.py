@@ -10,12 +10,14 @@ Example:
     >>> import numpy as np
     >>> from neurocine import Session
     >>> T = 90
-    >>> s = Session("s", np.arange(T, dtype=np.float32)[:, None], np.arange(T) / 30.0, 30.0,
-    ...             np.r_[np.ones(60, bool), np.zeros(30, bool)], np.zeros(T, bool), np.r_[np.zeros(60, bool),
-    ...             np.ones(30, bool)], (0.0, 3.0), labels={"natural_movie_one.frame": np.arange(T) % 900})
+    >>> split = lambda k: np.arange(T) // 30 == k        # 1 s of train, then valid, then test
+    >>> s = Session("s", np.arange(T, dtype=np.float32)[:, None], np.arange(T) / 30.0, 30.0, split(0), split(1),
+    ...             split(2), (0.0, 3.0), labels={"natural_movie_one.frame": np.arange(T)})
     >>> b = bin_session(s, 1.0)
     >>> b.traces[:, 0].tolist(), b.label("natural_movie_one.frame").tolist(), b.sampling_rate
     ([14.5, 44.5, 74.5], [15, 45, 75], 1.0)
+    >>> b.train_mask.tolist(), b.test_mask.tolist()
+    ([True, False, False], [False, False, True])
 """
 
 from __future__ import annotations

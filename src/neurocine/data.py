@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from neurocine.config import MODES, Config, ConfigError, DatasetConfig
-from neurocine.errors import DataError
+from neurocine.errors import DataError, TemplateNotFound
 from neurocine.io.detect import read_session
 from neurocine.session import SPLITS, Session, placeholder_traces
 from neurocine.stimuli import label_spec, spec_for
@@ -493,7 +493,8 @@ def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_fr
         ``(K, H, W) float32`` in [0, 1], resized to ``output_shape``.
 
     Raises:
-        DataError: no source holds it (naming where it was looked for).
+        TemplateNotFound: no source holds it (naming where it was looked for).
+        DataError: a source holds it but it is unreadable or of the wrong shape.
     """
     from neurocine.io.detect import LAYOUTS, detect_layout
 
@@ -508,7 +509,7 @@ def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_fr
             frames = layout.read_template(path, stimulus)
             if frames is not None:
                 return template_frames(frames, output_shape, n_frames, path)
-    raise DataError(npy, f"template of {stimulus} not found (expected a (frames, H, W) uint8 .npy here, "
+    raise TemplateNotFound(npy, f"template of {stimulus} not found (expected a (frames, H, W) uint8 .npy here, "
                          f"dataset.movie_path, or Allen NWB files that carry it; for kirby/brainsets data save "
                          f"allensdk's get_stimulus_template('{stimulus}'))")
 

@@ -30,6 +30,11 @@ class DataError(NeurocineError, ValueError):
         super().__init__(f"{path}: {message}" if path is not None else message)
 
 
+class TemplateNotFound(DataError):
+    """No source holds a stimulus template (movie frames, scene images): a stage that needs
+    it has nothing to reconstruct and says so instead of stopping the run."""
+
+
 class ConfigError(NeurocineError, ValueError):
     """A config key or value is unknown or out of range."""
 

@@ -135,6 +135,45 @@ class Stimulus:
     labels: tuple[str, ...]
     template: str | None = None
 
+    @property
+    def n_conditions(self) -> int:
+        """Number of distinct conditions (product of the labels' class counts)."""
+        return int(np.prod([LABELS[n].n_classes or 1 for n in self.labels]))
+
+    def condition_ids(self, table: dict) -> np.ndarray:
+        """``(T,) int64`` condition of each sample: the mixed-radix id of this stimulus's
+        class labels in :attr:`labels` order (drifting gratings: direction id x 5 +
+        temporal-frequency id), -1 where a carried label has no value (outside trials,
+        blank sweeps). Only the labels the table carries count (one with at least one
+        value); one it lacks counts as its first class, so ids stay comparable across
+        tables. All -1 when the table carries none.
+
+        Example:
+            >>> dg = STIMULI["drifting_gratings"]
+            >>> dg.condition_ids({"drifting_gratings.direction": np.array([0.0, 90.0, np.nan]),
+            ...                   "drifting_gratings.temporal_frequency": np.array([2.0, 1.0, np.nan])}).tolist()
+            [1, 10, -1]
+            >>> dg.condition_ids({"drifting_gratings.direction": np.array([0.0, 90.0])}).tolist()  # direction alone
+            [0, 10]
+        """
+        ids, T = {}, None
+        for name in self.labels:
+            if name in table:
+                values = np.asarray(table[name])
+                T = len(values)
+                spec = LABELS[name]
+                if spec.present(values).any():
+                    ids[name] = spec.class_ids(values)
+        if T is None:
+            return np.zeros(0, dtype=np.int64)
+        if not ids:
+            return np.full(T, -1, dtype=np.int64)
+        cond = np.zeros(T, dtype=np.int64)
+        for name in self.labels:
+            cond = cond * (LABELS[name].n_classes or 1) + np.clip(ids.get(name, np.zeros(T, np.int64)), 0, None)
+        present = np.all([i >= 0 for i in ids.values()], axis=0)
+        return np.where(present, cond, -1)
+
 
 LABELS: dict[str, LabelSpec] = {}
 STIMULI: dict[str, Stimulus] = {}

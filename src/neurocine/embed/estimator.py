@@ -42,6 +42,8 @@ FORMAT = "neurocine-cebra-1"
 #: Share of labelled references whose positive fell back to time contrast above which
 #: ``fit`` warns (the learning mode would quietly become another).
 FALLBACK_WARNING = 0.05
+#: Share of references without any label (time contrast by design) above which ``fit`` warns.
+UNLABELLED_WARNING = 0.5
 
 
 def positive_summary(samplers) -> dict:
@@ -225,7 +227,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
             distributed: Train across the initialised ``torch.distributed`` process group
                 (None: when one is initialised with more than one process). Every rank
                 passes all sessions; a rank may hold only some sessions' data (others
-                as labels-only parts: ``neurocine.pipeline.sharded_splits`` gives a
+                as labels-only parts: ``neurocine.data.sharded_splits`` gives a
                 rank's lazy view, ``load_sessions(..., with_traces=...)`` an eager one). The
                 result equals a one-process fit with the same seed (see
                 :mod:`neurocine.embed.distributed`).
@@ -316,6 +318,11 @@ class CEBRA(TransformerMixin, BaseEstimator):
                           f"{self.learning_mode_} mode and fell back to time contrast; the labels of the sessions "
                           "do not overlap enough (check their stimulus labels, or use fewer sessions per fit)",
                           RuntimeWarning, stacklevel=2)
+        unlabelled = self.positives_.get("unlabelled_fraction") or 0.0
+        if unlabelled > UNLABELLED_WARNING:
+            warnings.warn(f"{100 * unlabelled:.1f} % of the references carry no label for {self.learning_mode_} mode "
+                          "(samples outside any stimulus) and were trained by time contrast; check the sessions' "
+                          "labels, or train on the stimulus samples (dataset.train_on)", RuntimeWarning, stacklevel=2)
         return self
 
     def max_steps(self, n_train: int) -> int:

@@ -357,15 +357,15 @@ class DiscreteSampler(_LabelSampler):
             labels = self.jitter(labels, self.generator)
         if len(self._comp) == 0:  # no session has a label >= 0: every reference falls back
             return torch.full_like(labels, -1), torch.zeros_like(labels, dtype=torch.bool)
-        # a (jittered) label outside [0, span) would land in another session's key range
-        known = (labels >= 0) & (labels < self._span)
-        comp = pos_session * self._span + torch.where(known, labels, 0)
         if self.nearest is None:
+            # a (jittered) label outside [0, span) would land in another session's key range
+            known = (labels >= 0) & (labels < self._span)
+            comp = pos_session * self._span + torch.where(known, labels, 0)
             g = torch.searchsorted(self._comp, comp).clamp(max=len(self._comp) - 1)
             hit = (self._comp[g] == comp) & known
         else:
-            g = self._nearest(comp, pos_session, labels, own)
-            hit = known & (g >= 0)
+            g = self._nearest(pos_session, labels, own)
+            hit = (labels >= 0) & (g >= 0)
             g = g.clamp(min=0)
         count = torch.where(hit, self._counts[g], 0)
         found = count > 0
@@ -377,24 +377,27 @@ class DiscreteSampler(_LabelSampler):
         pos = self._by_key[torch.where(held, base + position, 0)]
         return torch.where(held, pos, -1), found
 
-    def _nearest(self, comp, pos_session, labels, own):
+    def _nearest(self, pos_session, labels, own):
         """Index into the sorted (session, label) table of the label nearest ``labels`` in
         ``pos_session``, within the label's block and ``max_distance``; -1 where none."""
         n = len(self._comp)
-        right = torch.searchsorted(self._comp, comp).clamp(max=n - 1)
+        offset = pos_session * self._span
+        # beyond this session table's largest label: search from its end (the distance still counts)
+        right = torch.searchsorted(self._comp, offset + labels.clamp(min=0, max=self._span - 1)).clamp(max=n - 1)
         left = (right - 1).clamp(min=0)
         block = self.nearest(labels)
 
-        def usable(i):
-            key = self._comp[i] - pos_session * self._span
-            return ((key >= 0) & (key < self._span) & (self.nearest(key) == block)
-                    & ((self._comp[i] - comp).abs() <= self.max_distance))
+        def candidate(i):
+            key = self._comp[i] - offset
+            usable = ((key >= 0) & (key < self._span) & (self.nearest(key) == block)
+                      & ((key - labels).abs() <= self.max_distance))
+            return key, usable
 
-        ok_l, ok_r = usable(left), usable(right)
-        d_l, d_r = (comp - self._comp[left]).abs(), (self._comp[right] - comp).abs()
+        key_l, ok_l = candidate(left)
+        key_r, ok_r = candidate(right)
+        d_l, d_r = (labels - key_l).abs(), (key_r - labels).abs()
         # ties go to the candidate nearer the reference's own (unjittered) label
-        target = pos_session * self._span + own
-        tie_left = (self._comp[left] - target).abs() <= (self._comp[right] - target).abs()
+        tie_left = (key_l - own).abs() <= (key_r - own).abs()
         pick_left = ok_l & (~ok_r | (d_l < d_r) | ((d_l == d_r) & tie_left))
         return torch.where(pick_left, left, torch.where(ok_r, right, torch.full_like(right, -1)))
 

@@ -1,6 +1,6 @@
 """Readers and writers per session-file layout, layout detection and the simulator.
 
-Layouts of processed Allen Visual Coding sessions (see ``FORMATS.md``): the seed's *kirby*
+Layouts of processed Allen Visual Coding sessions (see the formats page of the documentation, ``docs/formats.md``): the seed's *kirby*
 (POYO-CAP) files, read with h5py, and *brainsets* files, read through temporaldata.
 :func:`read_session` detects the layout of each file (:data:`LAYOUTS`) and returns a
 :class:`neurocine.Session`.

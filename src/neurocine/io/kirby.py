@@ -1,7 +1,7 @@
 """The kirby / POYO-CAP layout: the seed's own session files, read and written with h5py.
 
 temporaldata 0.1.6 cannot open these files (they lack ``absolute_start``), so they are
-parsed key by key as ``FORMATS.md`` section 1 lists them.
+parsed key by key as ``docs/formats.md`` ("kirby / POYO-CAP") lists them.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def kirby_splits(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
 def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Path:
     """Write ``rec`` as a kirby-layout file (atomically; refuses to overwrite).
 
-    The layout knows natural_movie_one and drifting gratings only (FORMATS.md section 1);
+    The layout knows natural_movie_one and drifting gratings only (``docs/formats.md``);
     a recording with other stimuli is refused. Sample masks are True only inside the
     split's movie repeats and grating trials.
     """

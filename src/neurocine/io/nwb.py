@@ -1,5 +1,5 @@
 """Allen's own NWB 1.0 release files (``ophys_experiment_data/<id>.nwb`` from AllenSDK's
-``BrainObservatoryCache``), read directly with h5py (FORMATS.md section 3).
+``BrainObservatoryCache``), read directly with h5py (``docs/formats.md``, "Allen NWB 1.0").
 
 * dF/F is stored ``(N, T)`` with cells on axis 0 (transposed here to ``(T, N)``), with its
   own (nearly regular, ~30 Hz) timestamps; ROI ids are the ``cell_specimen_ids``.
@@ -145,18 +145,12 @@ def table_labels(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _condition(table: dict, stimulus: str) -> np.ndarray:
-    """Mixed-radix condition id of each trial (-1: blank)."""
+    """Condition id of each trial of a stimulus table (-1: blank)."""
     from neurocine.stimuli import STIMULI
 
-    names = STIMULI[stimulus].labels
-    cond = np.zeros(len(table["start"]), dtype=np.int64)
-    blank = np.zeros(len(cond), dtype=bool)
-    for n in names:
-        field = n.split(".", 1)[1]
-        ids = LABELS[n].class_ids(table[field]) if field in table else np.zeros(len(cond), np.int64)
-        blank |= ids < 0
-        cond = cond * (LABELS[n].n_classes or 1) + np.clip(ids, 0, None)
-    return np.where(blank, -1, cond)
+    fields = {f"{stimulus}.{k}": v for k, v in table.items() if k not in ("start", "end")}
+    cond = STIMULI[stimulus].condition_ids(fields)
+    return cond if len(cond) else np.zeros(len(table["start"]), dtype=np.int64)
 
 
 def stratified_trial_split(conditions: np.ndarray, seed: int = GRATING_SPLIT_SEED,

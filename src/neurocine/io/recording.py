@@ -2,7 +2,7 @@
 
 The simulator (and the trial-array import) produce :class:`Recording` objects;
 :func:`neurocine.io.write_kirby` and :func:`neurocine.io.write_brainsets` turn them into
-files, each applying its layout's split rules (``FORMATS.md``).
+files, each applying its layout's split rules (``docs/formats.md``).
 """
 
 from __future__ import annotations

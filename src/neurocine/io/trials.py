@@ -29,7 +29,7 @@ from neurocine.errors import DataError
 from neurocine.io.nwb import stratified_trial_split, table_labels
 from neurocine.io.recording import Recording
 from neurocine.session import Session, intervals_mask, validate_session
-from neurocine.stimuli import LABELS
+from neurocine.stimuli import LABELS, STIMULI
 
 DEFAULT_GAP = 15  # samples between trials (0.5 s at 30 Hz), in no split
 
@@ -91,7 +91,7 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
     table = {"start": onset - eps, "end": np.minimum(stim_end, trial_end) - eps}
     for name, values in labels.items():
         table[name.split(".", 1)[1]] = np.asarray(values)
-    conditions = _conditions(labels, K)
+    conditions = STIMULI[stimulus].condition_ids({n: np.asarray(v) for n, v in labels.items()})
     which = stratified_trial_split(conditions, seed)
     splits = {s: (trial_start[which == s], trial_end[which == s]) for s in ("train", "valid", "test")}
     return Recording(session_id=str(session_id), traces=traces, sampling_rate=float(sampling_rate),
@@ -99,18 +99,6 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
                      roi_width=np.ones(N), roi_height=np.ones(N), intervals={stimulus: table},
                      epochs={stimulus: (np.array([trial_start[0]]), np.array([trial_end[-1]]))},
                      subject=dict(subject or {}), splits=splits)
-
-
-def _conditions(labels: dict, K: int) -> np.ndarray:
-    """Condition id per trial from its labels (blank: -1), for stratification."""
-    cond = np.zeros(K, dtype=np.int64)
-    blank = np.zeros(K, dtype=bool)
-    for name, values in labels.items():
-        spec = LABELS[name]
-        ids = spec.class_ids(np.asarray(values))
-        blank |= ids < 0
-        cond = cond * (int(ids.max()) + 2) + np.clip(ids, 0, None)
-    return np.where(blank, -1, cond)
 
 
 def recording_session(rec: Recording, layout: str = "trials") -> Session:

@@ -43,36 +43,46 @@ def plot_loss_curves(history: list[dict], valid_history: list[dict], path: Path)
 
 
 def plot_embedding(embeddings: dict, path: Path, split: str = "test", max_sessions: int = 4,
-                   label: str = "natural_movie_one.frame") -> Path:
-    """Movie samples of each session's embedding, projected on its first three principal
-    components, coloured by movie frame.
+                   label: str | None = None) -> Path:
+    """Stimulus samples of each session's embedding, projected on their first three principal
+    components, coloured by the stimulus.
 
     Args:
         embeddings: ``Results.read_embeddings()``.
-        label: The frame label to colour by.
+        label: The label to colour by; default: the first movie's frame label shown, else
+            the first trial label with classes (a grating's direction, a scene).
     """
     from sklearn.decomposition import PCA
 
     from neurocine.stimuli import LABELS
 
-    n_frames = LABELS[label].n_values
-    data = [(sid, d[split]["embedding"], d[split]["labels"].get(label))
-            for sid, d in list(embeddings.items())[:max_sessions] if split in d]
-    fig = plt.figure(figsize=(3.2 * max(len(data), 1), 3.4))
+    sessions = [(sid, d[split]) for sid, d in list(embeddings.items())[:max_sessions] if split in d]
+    if label is None:
+        shown = lambda n: any(n in d["labels"] and LABELS[n].present(d["labels"][n]).any()  # noqa: E731
+                              for _, d in sessions)
+        order = ([n for n, sp in LABELS.items() if sp.kind == "frame"]
+                 + [n for n, sp in LABELS.items() if sp.kind == "class" and sp.classes is not None])
+        label = next((n for n in order if shown(n)), None)
+    spec = LABELS.get(label) if label else None
+    fig = plt.figure(figsize=(3.2 * max(len(sessions), 1), 3.4))
     sc = None
-    for i, (sid, emb, frame) in enumerate(data):
-        ax = fig.add_subplot(1, len(data), i + 1, projection="3d")
-        m = frame >= 0 if frame is not None else np.zeros(len(emb), bool)
+    for i, (sid, d) in enumerate(sessions):
+        emb = d["embedding"]
+        ax = fig.add_subplot(1, len(sessions), i + 1, projection="3d")
+        values = d["labels"].get(label) if spec is not None else None
+        m = spec.present(values) if values is not None else np.zeros(len(emb), bool)
         if m.sum() < 3:
             continue
+        colour = values[m] if spec.kind == "frame" else spec.class_ids(values[m])
+        top = (spec.n_values or spec.n_classes or 1) - 1
         xyz = PCA(n_components=min(3, emb.shape[1]), random_state=0).fit_transform(emb[m])
         if xyz.shape[1] < 3:
             xyz = np.pad(xyz, ((0, 0), (0, 3 - xyz.shape[1])))
-        sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=frame[m], cmap="viridis", s=1.5, vmin=0, vmax=n_frames - 1)
+        sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=colour, cmap="viridis", s=1.5, vmin=0, vmax=max(top, 1))
         ax.set_title(f"{sid} ({split}, PCs 1-3)", fontsize=8)
         ax.set_xticks([]); ax.set_yticks([]); ax.set_zticks([])
     if sc is not None:
-        fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame")
+        fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame" if spec.kind == "frame" else f"{label} (class)")
     return save_figure(fig, path)
 
 

@@ -56,6 +56,14 @@ def header(prov: dict, training: dict) -> str:
     return f"<div id='provenance' class='{cls}'>" + "".join(lines) + "</div>"
 
 
+def stage_metrics(metrics: dict, key: str) -> dict:
+    """``metrics`` at a stage's dotted key ({} when absent)."""
+    section = metrics
+    for part in key.split("."):
+        section = section.get(part, {}) if isinstance(section, dict) else {}
+    return section if isinstance(section, dict) else {}
+
+
 def render(metrics: dict, figures: dict[str, bytes]) -> str:
     """The page as a string: each registered stage's section and figures, in job order.
     ``figures`` maps file names to PNG bytes."""
@@ -65,14 +73,16 @@ def render(metrics: dict, figures: dict[str, bytes]) -> str:
              f"<style>{CSS}</style></head><body>", "<h1>neurocine report</h1>",
              header(metrics.get("provenance", {}), metrics.get("training", {}))]
     for stage in STAGES.values():
-        section = metrics
-        for part in stage.key.split("."):
-            section = section.get(part, {}) if isinstance(section, dict) else {}
+        section = stage_metrics(metrics, stage.key)
         if not section:
             continue
         parts.append(f"<section id='stage-{html.escape(stage.name)}'>")
+        if "skipped" in section:
+            parts.append(f"<h2>{html.escape(stage.name)}</h2><p class='note skipped'>Skipped: "
+                         f"{html.escape(str(section['skipped']))}</p></section>")
+            continue
         parts.append(stage.report(section))
-        for name, caption in stage.figures:
+        for name, caption in stage.figure_list(section):
             if name in figures:
                 b64 = base64.b64encode(figures[name]).decode()
                 parts.append(f"<figure><img alt='{html.escape(caption)}' src='data:image/png;base64,{b64}'>"
@@ -96,7 +106,7 @@ def write_report(out: str | Path) -> Path:
     results = Results(out)
     results.require("metrics.json", "train")
     metrics = results.metrics()
-    names = [name for stage in STAGES.values() for name, _ in stage.figures]
+    names = [name for stage in STAGES.values() for name, _ in stage.figure_list(stage_metrics(metrics, stage.key))]
     figures = {name: results.figure(name).read_bytes() for name in names if results.figure(name).exists()}
     page = render(metrics, figures)
     return atomic_write(results.path("report.html"), lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -88,8 +88,10 @@ class Stage:
         return True
 
     def done(self, results: Results) -> bool:
-        """Are this stage's results already in the folder?"""
-        return results.get(self.key) is not None
+        """Are this stage's results already in the folder? (A skipped stage is not done: it
+        runs again, in case what it lacked, a template say, is there now.)"""
+        found = results.get(self.key)
+        return isinstance(found, dict) and "skipped" not in found
 
     def run(self, ctx: StageContext) -> dict:
         """Do the work, write files and figures; return the metrics to record."""
@@ -99,12 +101,59 @@ class Stage:
         """One line printed after the stage."""
         return ""
 
+    def figure_list(self, metrics: dict) -> list[tuple[str, str]]:
+        """``(file, caption)`` of the figures this run of the stage wrote: the class's
+        :attr:`figures` and any the metrics list under ``"figures"`` (one per movie, ...)."""
+        return list(self.figures) + [tuple(f) for f in metrics.get("figures", [])]
+
     def report(self, metrics: dict) -> str:
         """This stage's HTML section (tables); its figures are appended by the report."""
         return ""
 
 
 STAGES: dict[str, Stage] = {}
+
+
+def skipped(reason: str, **details) -> dict:
+    """The metrics of a stage that has nothing to do (no movie samples, no template, no
+    scenes): recorded in metrics.json and shown in the report, so a run always finishes
+    and says why a section is missing."""
+    return {"skipped": reason, **details}
+
+
+def movie_labels(splits: dict) -> list[str]:
+    """Frame labels of the movies that some session shows in both its train and test
+    split (registry order: natural_movie_one first)."""
+    from neurocine.stimuli import LABELS
+
+    return [name for name, spec in LABELS.items() if spec.kind == "frame"
+            and any(spec.present(tr.label(name)).any() and spec.present(te.label(name)).any()
+                    for tr, te in zip(splits["train"], splits["test"]))]
+
+
+def per_movie(results: dict[str, dict], none: str) -> dict:
+    """One stage's metrics over several movies: ``{movie: result}``, ``"movies"``, and the
+    first movie with a result also at the top level (natural_movie_one when shown), where
+    earlier versions kept natural_movie_one's numbers. ``none``: the reason when no movie
+    is shown at all; when every movie was skipped, the stage is skipped with their reasons."""
+    if not results:
+        return skipped(none)
+    done = [m for m, r in results.items() if "skipped" not in r]
+    if not done:
+        return skipped("; ".join(f"{m}: {r['skipped']}" for m, r in results.items()), **results,
+                       movies=list(results))
+    first = {k: v for k, v in results[done[0]].items() if k != "figures"}
+    figures = [f for r in results.values() for f in r.get("figures", [])]
+    return {**first, **results, "movies": list(results), "figures": figures}
+
+
+def movie_file(stem: str, label: str, suffix: str = ".png") -> str:
+    """File name of a per-movie output: ``stem.png`` for natural_movie_one (the names of
+    earlier versions), ``stem_<movie>.png`` for the others."""
+    from neurocine.stimuli import movie_of
+
+    movie = movie_of(label)
+    return f"{stem}{suffix}" if movie == "natural_movie_one" else f"{stem}_{movie}{suffix}"
 
 
 def register_stage(cls):
@@ -150,13 +199,15 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
             metrics = stage.run(ctx)
     if metrics is None:  # a rank > 0 of a distributed run records nothing
         return {}
+    if "skipped" in metrics:
+        say(f"{stage.name}: skipped: {metrics['skipped']}")
     children = tuple(k.split(".", 1)[1] for k in (s.key for s in STAGES.values()) if k.startswith(stage.key + "."))
     if stage.takes_config:
         with results.lock():
             results.update(stage.key, metrics, keep=children)
     else:
         results.update(stage.key, metrics, keep=children)
-    line = stage.summary(metrics)
+    line = "" if "skipped" in metrics else stage.summary(metrics)
     if line:
         say(f"{stage.name}: {line}")
     return metrics
@@ -193,4 +244,5 @@ def table(headers, rows, table_id: str | None = None, best_col: int | None = Non
 from neurocine.stages import (train, decode_frames, seed_repeats, decode_classes, reconstruct,  # noqa: E402,F401
                               reconstruct_novel, reconstruct_scenes)
 
-__all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table"]
+__all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table", "skipped",
+           "movie_labels", "per_movie", "movie_file"]

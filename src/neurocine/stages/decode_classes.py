@@ -14,7 +14,7 @@ import html
 
 import numpy as np
 
-from neurocine.stages import Stage, StageContext, register_stage, table
+from neurocine.stages import Stage, StageContext, register_stage, skipped, table
 from neurocine.stimuli import LABELS, STIMULI
 
 BASELINES = ("logistic_dff", "knn_dff")
@@ -33,15 +33,10 @@ def stimulus_trials(part, stimulus: str) -> list[np.ndarray]:
     arrays imported with the direction alone still make trials)."""
     from neurocine.decoders.classify import trial_rows
 
-    names = [n for n in STIMULI[stimulus].labels if (LABELS[n].class_ids(part.label(n)) >= 0).any()]
-    if not names:
+    cond = STIMULI[stimulus].condition_ids(part.labels)
+    if not len(cond):
         return []
-    ids = [LABELS[n].class_ids(part.label(n)) for n in names]
-    present = np.all([i >= 0 for i in ids], axis=0)
-    cond = np.zeros(len(part), dtype=np.int64)
-    for n, i in zip(names, ids):
-        cond = cond * (LABELS[n].n_classes or 1) + np.clip(i, 0, None)
-    return trial_rows(np.where(present, cond, -1), part.segment, present)
+    return trial_rows(cond, part.segment, cond >= 0)
 
 
 def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_classes: int, seed: int = 0,
@@ -166,7 +161,8 @@ class DecodeClasses(Stage):
                             "supervision": {"cebra": training.get("supervision"), "cebra_label_free": "none",
                                             "baselines": f"{label} (train trials)"}})
                 out[label] = res
-        return out or {"note": "no trial stimulus in these sessions"}
+        return out or skipped("no trials of a trial stimulus (gratings, natural scenes) in the test split of any "
+                              "session")
 
     def summary(self, res):
         parts = []
@@ -176,7 +172,7 @@ class DecodeClasses(Stage):
             b = r["strongest_baseline"]
             parts.append(f"{label}: CEBRA {r['cebra']['accuracy']:.3f} vs {b} {r[b]['accuracy']:.3f} "
                          f"(chance {r['chance']['accuracy']:.3f})")
-        return "; ".join(parts) or res.get("note", "")
+        return "; ".join(parts)
 
     def report(self, res):
         parts = ["<h2>Trial decoding: what else the mouse saw</h2>",

@@ -1,4 +1,7 @@
-"""Stages ``reconstruct`` and ``reconstruct-novel``: movie frames from embeddings.
+"""Stages ``reconstruct`` and ``reconstruct-novel``: movie frames from embeddings, for every
+movie the sessions show whose template is available (``metrics.json["reconstruction"][<movie>]``;
+the first movie's entry also at the top level, as in earlier versions). A movie without a
+template is skipped with the reason.
 
 ``reconstruct`` (held-out repeat): the HalfUNet is trained on train-split movie samples,
 early-stopped on valid, and scored on the test repeat. The same 900 frames are shown in
@@ -20,7 +23,8 @@ from __future__ import annotations
 import html
 import numpy as np
 
-from neurocine.stages import Stage, StageContext, register_stage, table
+from neurocine.stages import (Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped,
+                              table)
 from neurocine.stimuli import LABELS, movie_of
 
 METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
@@ -168,41 +172,75 @@ def report_table(rec: dict, table_id: str, heading: str) -> str:
     return "\n".join(parts)
 
 
+def movie_template(ctx: StageContext, label: str):
+    """The frames of ``label``'s movie at the run's output shape, or None with the reason
+    (no source holds the template: the stage has nothing to reconstruct for that movie)."""
+    from neurocine.data import find_template
+    from neurocine.errors import TemplateNotFound
+
+    cfg = ctx.config
+    try:
+        return find_template(cfg.dataset, movie_of(label), tuple(cfg.reconstruction.output_shape),
+                             LABELS[label].n_values), None
+    except TemplateNotFound as exc:
+        return None, str(exc)
+
+
 @register_stage
 class Reconstruct(Stage):
     name = "reconstruct"
     key = "reconstruction"
-    help = "HalfUNet reconstruction of movie frames, held-out repeat (stage 3)"
-    label = "natural_movie_one.frame"
-    figures = (("reconstructions.png", "Test repeat (frames seen in training): original (top), HalfUNet from the "
-                                       "embedding, ridge from dF/F, retrieval"),)
+    help = "HalfUNet reconstruction of every movie's frames, held-out repeat (stage 3)"
 
     def enabled(self, config):
         return config.reconstruction.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import find_template
+        results = {movie_of(label): self.reconstruct_movie(ctx, label) for label in movie_labels(ctx.splits())}
+        return per_movie(results, "no movie samples in both the train and the test split of any session")
 
-        cfg = ctx.config
-        movie = find_template(cfg.dataset, movie_of(self.label), tuple(cfg.reconstruction.output_shape),
-                              LABELS[self.label].n_values)
+    def reconstruct_movie(self, ctx: StageContext, label: str) -> dict:
+        movie, why = movie_template(ctx, label)
+        if movie is None:
+            return skipped(why)
         emb = {sid: {sp: d[sp]["embedding"] for sp in d} for sid, d in ctx.embeddings().items()}
         window = tuple(ctx.results.metrics().get("training", {}).get("receptive_field", (5, 5)))
         data = {"splits": ctx.splits(), "emb": emb}
-        res, images, decoder, _ = reconstruction_protocol(ctx, data, data, movie, self.label, window=window)
+        res, images, decoder, _ = reconstruction_protocol(ctx, data, data, movie, label, window=window)
         res["protocol"] = "held-out repeat: test frames were also training targets (seen images)"
-        decoder.save(ctx.results.path("halfunet.pt"))
-        _figure(images, ctx.results.figure(self.figures[0][0]), f"test repeat, session {images['session'][0]}")
+        decoder.save(ctx.results.path(movie_file("halfunet", label, ".pt")))
+        figure = movie_file("reconstructions", label)
+        _figure(images, ctx.results.figure(figure), f"{movie_of(label)}, test repeat, session {images['session'][0]}")
+        res["figures"] = [[figure, f"{movie_of(label)}, test repeat (frames seen in training): original (top), "
+                                   "HalfUNet from the embedding, ridge from dF/F, retrieval"]]
         return res
 
     def summary(self, res):
-        b = res["strongest_baseline"]
-        d = res["comparison"][f"halfunet - {b}"]
-        return (f"SSIM (test, seen frames): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
-                f"{res[b]['ssim']:.3f}; difference {d['mean']:+.3f} {_ci(d['ci95'])}")
+        return "; ".join(movie_summary(m, res[m], "seen frames") for m in res.get("movies", []))
 
     def report(self, rec):
-        return report_table(rec, "reconstruction", f"<h2>Frame reconstruction, held-out repeat ({rec.get('n_test_frames')} "
-                            f"test frames, {'x'.join(map(str, rec.get('output_shape', [])))} px)</h2>"
-                            "<p class='note'>Every test image was also a training target (the movie repeats): this "
-                            "measures recognising seen frames. See the held-out-frames section for novel images.</p>")
+        parts = []
+        for m in rec.get("movies", []):
+            r = rec[m]
+            if "skipped" in r:
+                parts.append(f"<h2>Frame reconstruction: {html.escape(m)}</h2><p class='note skipped'>Skipped: "
+                             f"{html.escape(str(r['skipped']))}</p>")
+                continue
+            tid = "" if m == "natural_movie_one" else f"-{m}"
+            parts.append(report_table(r, f"reconstruction{tid}", f"<h2>Frame reconstruction: {html.escape(m)}, "
+                         f"held-out repeat ({r.get('n_test_frames')} test frames, "
+                         f"{'x'.join(map(str, r.get('output_shape', [])))} px)</h2>"
+                         "<p class='note'>Every test image was also a training target (the movie repeats): this "
+                         "measures recognising seen frames. See the held-out-frames section for novel images.</p>"))
+        return "\n".join(parts)
+
+
+def movie_summary(movie: str, res: dict, what: str) -> str:
+    """One movie's line of a reconstruction stage's summary."""
+    if "skipped" in res:
+        return f"{movie}: skipped ({res['skipped']})"
+    b = res["strongest_baseline"]
+    d = res["comparison"][f"halfunet - {b}"]
+    return (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
+            f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
+            f"{_ci(d['ci95'])}")

@@ -5,16 +5,21 @@ block's frames are removed from every train and valid repeat; a CEBRA model with
 run's settings is trained on what is left (so neither the embedding nor any decoder has
 seen those images or the responses to them), and the block is reconstructed from the
 test repeat (scored) and the valid repeat (used only to name the strongest baseline).
-Metrics go to ``metrics.json["reconstruction"]["novel_frames"]``.
+Every movie the sessions show is done alike; metrics go to
+``metrics.json["reconstruction"]["novel_frames"][<movie>]`` (the first movie's entry also
+at the top level of ``novel_frames``, as in earlier versions).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from neurocine.stages import Stage, StageContext, register_stage
-from neurocine.stages.reconstruct import BASELINES, METHODS, _ci, _figure, reconstruction_protocol, report_table
-from neurocine.stimuli import LABELS, movie_of
+import html
+
+from neurocine.stages import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
+from neurocine.stages.reconstruct import (BASELINES, METHODS, _figure, movie_summary, movie_template,
+                                          reconstruction_protocol, report_table)
+from neurocine.stimuli import movie_of
 
 
 def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
@@ -40,37 +45,45 @@ def holdout_splits(splits: dict, label: str, lo: int, hi: int) -> dict:
 class ReconstructNovel(Stage):
     name = "reconstruct-novel"
     key = "reconstruction.novel_frames"
-    help = "reconstruction of movie frames never seen in training (held-out frames, stage 4)"
-    label = "natural_movie_one.frame"
+    help = "reconstruction of every movie's frames never seen in training (held-out frames, stage 4)"
     requires = (("embeddings.h5", "train"), ("metrics.json", "reconstruct"))
-    figures = (("reconstructions_novel.png", "Held-out frames (never seen in training): original (top), HalfUNet, "
-                                             "ridge from dF/F, retrieval"),)
 
     def enabled(self, config):
         return config.reconstruction.enabled and config.novel_frames.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import find_template, training_rows
+        results = {movie_of(label): self.novel_movie(ctx, label) for label in movie_labels(ctx.splits())}
+        return per_movie(results, "no movie samples in both the train and the test split of any session")
+
+    def novel_movie(self, ctx: StageContext, label: str) -> dict:
+        from neurocine.data import training_rows
         from neurocine.decoders.uncertainty import block_bootstrap
         from neurocine.embed import CEBRA
 
         cfg, nf = ctx.config, ctx.config.novel_frames
-        n_frames = LABELS[self.label].n_values
-        movie = find_template(cfg.dataset, movie_of(self.label), tuple(cfg.reconstruction.output_shape), n_frames)
+        movie, why = movie_template(ctx, label)
+        if movie is None:
+            return skipped(why)
         training = ctx.results.metrics().get("training", {})
         window = tuple(training.get("receptive_field", (5, 5)))
         splits = ctx.splits()
+        # the blocks cut the frames shown (the whole movie, unless the sessions show only its start)
+        n_frames = int(max(p.label(label).max() for sp in ("train", "test") for p in splits[sp])) + 1
         folds, pooled, leak = [], {}, {}
         for fold in range(min(nf.run_folds, nf.folds)):
             lo, hi = fold_block(fold, nf.folds, n_frames)
-            held = holdout_splits(splits, self.label, lo, hi)
-            ctx.say(f"{self.name}: fold {fold}: frames {lo}-{hi - 1} removed from every train and valid repeat; "
-                    "training the embedding without them")
+            held = holdout_splits(splits, label, lo, hi)
+            left = sum(int((p.label(label) >= 0).sum()) for p in held["train"])
+            if not left or not any(((p.label(label) >= lo) & (p.label(label) < hi)).any() for p in splits["test"]):
+                return skipped(f"{movie_of(label)} frames {lo}-{hi - 1}: no train samples outside the block, or "
+                               "none inside it in the test split")
+            ctx.say(f"{self.name}: {movie_of(label)} fold {fold}: frames {lo}-{hi - 1} removed from every train and "
+                    "valid repeat; training the embedding without them")
             model = CEBRA.from_config(cfg, verbose=ctx.progress, log_dir=ctx.log_dir(f"cebra_novel_fold{fold}"))
             model.fit(training_rows(held["train"], cfg.dataset.train_on),
                       valid=training_rows(held["valid"], cfg.dataset.train_on))
-            seen = {"embedding_train": np.concatenate([p.label(self.label) for p in held["train"]]),
-                    "embedding_valid": np.concatenate([p.label(self.label) for p in held["valid"]])}
+            seen = {"embedding_train": np.concatenate([p.label(label) for p in held["train"]]),
+                    "embedding_valid": np.concatenate([p.label(label) for p in held["valid"]])}
             fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
                                                            for sp in ("train", "valid")}
                                             for i, p in enumerate(held["train"])}}
@@ -78,7 +91,7 @@ class ReconstructNovel(Stage):
                                                                  for sp in ("valid", "test")}
                                                   for i, p in enumerate(splits["train"])}}
             in_block = lambda f, lo=lo, hi=hi: (f >= lo) & (f < hi)  # noqa: E731
-            res, images, _, decoder_inputs = reconstruction_protocol(ctx, fit, evaluate, movie, self.label,
+            res, images, _, decoder_inputs = reconstruction_protocol(ctx, fit, evaluate, movie, label,
                                                                      eval_rows=in_block, window=window)
             seen.update(decoder_inputs)
             leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
@@ -91,8 +104,11 @@ class ReconstructNovel(Stage):
         out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
                     "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                                 "and every decoder; scored on the test repeat",
-                    "label": self.label, "output_shape": list(cfg.reconstruction.output_shape)})
-        _figure(images, ctx.results.figure(self.figures[0][0]), "held-out frames, test repeat")
+                    "label": label, "output_shape": list(cfg.reconstruction.output_shape)})
+        figure = movie_file("reconstructions_novel", label)
+        _figure(images, ctx.results.figure(figure), f"{movie_of(label)}, held-out frames, test repeat")
+        out["figures"] = [[figure, f"{movie_of(label)}, held-out frames (never seen in training): original (top), "
+                                   "HalfUNet, ridge from dF/F, retrieval"]]
         return out
 
     @staticmethod
@@ -123,15 +139,21 @@ class ReconstructNovel(Stage):
         return out
 
     def summary(self, res):
-        b = res["strongest_baseline"]
-        d = res["comparison"][f"halfunet - {b}"]
-        return (f"SSIM (test, novel frames): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
-                f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
-                f"{_ci(d['ci95'])}")
+        return "; ".join(movie_summary(m, res[m], "novel frames") for m in res.get("movies", []))
 
     def report(self, rec):
-        blocks = ", ".join(f"{f['frames'][0]}-{f['frames'][1] - 1}" for f in rec.get("folds", []))
-        return report_table(rec, "reconstruction-novel",
-                            f"<h2>Frame reconstruction, held-out frames (frames {blocks}; {rec.get('n_test_frames')} "
-                            "test frames)</h2><p class='note'>These frames were removed from every train and valid "
-                            "repeat for the embedding and every decoder: the model never saw them.</p>")
+        parts = []
+        for m in rec.get("movies", []):
+            r = rec[m]
+            if "skipped" in r:
+                parts.append(f"<h2>Held-out frames: {html.escape(m)}</h2><p class='note skipped'>Skipped: "
+                             f"{html.escape(str(r['skipped']))}</p>")
+                continue
+            blocks = ", ".join(f"{f['frames'][0]}-{f['frames'][1] - 1}" for f in r.get("folds", []))
+            tid = "" if m == "natural_movie_one" else f"-{m}"
+            parts.append(report_table(r, f"reconstruction-novel{tid}",
+                                      f"<h2>Frame reconstruction: {html.escape(m)}, held-out frames (frames {blocks}; "
+                                      f"{r.get('n_test_frames')} test frames)</h2><p class='note'>These frames were "
+                                      "removed from every train and valid repeat for the embedding and every decoder: "
+                                      "the model never saw them.</p>"))
+        return "\n".join(parts)

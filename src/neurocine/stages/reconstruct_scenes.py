@@ -19,7 +19,7 @@ import html
 
 import numpy as np
 
-from neurocine.stages import Stage, StageContext, register_stage, table
+from neurocine.stages import Stage, StageContext, register_stage, skipped, table
 
 LABEL = "natural_scenes.image"
 METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
@@ -68,15 +68,19 @@ class ReconstructScenes(Stage):
         from neurocine.data import find_template
         from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
         from neurocine.decoders.uncertainty import block_bootstrap
+        from neurocine.errors import TemplateNotFound
         from neurocine.stimuli import LABELS
 
         cfg, splits, emb = ctx.config, ctx.splits(), ctx.embeddings()
         trials = [{sp: scene_trials(splits[sp][i]) for sp in ("train", "valid", "test")}
                   for i in range(len(splits["train"]))]
         if not any(len(t["test"][1]) for t in trials):
-            return {"note": "no natural-scene trials in the test split"}
+            return skipped("no natural-scene trials in the test split of any session")
         n_images = LABELS[LABEL].n_classes
-        images = find_template(cfg.dataset, "natural_scenes", tuple(cfg.reconstruction.output_shape), n_images)
+        try:
+            images = find_template(cfg.dataset, "natural_scenes", tuple(cfg.reconstruction.output_shape), n_images)
+        except TemplateNotFound as exc:
+            return skipped(str(exc))
 
         def features(split):
             x_emb, x_dff, ids, sess = [], [], [], []
@@ -126,16 +130,12 @@ class ReconstructScenes(Stage):
         return out
 
     def summary(self, res):
-        if "halfunet" not in res:
-            return res.get("note", "")
         return (f"SSIM HalfUNet {res['halfunet']['ssim']:.3f}, ridge (dF/F) {res['ridge_dff']['ssim']:.3f}, retrieval "
                 f"(dF/F) {res['retrieval_dff']['ssim']:.3f}, mean image "
                 f"{res['mean_image']['ssim']:.3f}; median rank of the true image {res['halfunet']['median_rank']:.0f} "
                 f"of {res['n_images']} (chance {res['chance_median_rank']:.1f})")
 
     def report(self, res):
-        if "halfunet" not in res:
-            return f"<h2>Natural scenes</h2><p class='note'>{html.escape(res.get('note', ''))}</p>"
         rows = [[name, res[m]["ssim"], f"[{res[m]['ssim_ci95'][0]:.3f}, {res[m]['ssim_ci95'][1]:.3f}]",
                  res[m]["pixel_r"], res[m]["median_rank"], res[m]["top1"]] for m, name in METHODS.items()]
         return (f"<h2>Natural scenes ({res['n_test_trials']} test trials)</h2>"

@@ -1,7 +1,8 @@
 """Stage ``seed-repeats``: how much the frame ID depends on the seed.
 
 With ``training.seed_repeats: K`` (> 1) the embedding is fitted K - 1 more times (seeds
-``seed + 1`` ...), each decoded like the main model (its decoder chosen on validation);
+``seed + 1`` ...), each decoded like the main model (its decoder chosen on validation) on
+the first movie that decode-frames scored (natural_movie_one when shown);
 the mean and standard deviation over the K fits go to
 ``metrics.json["frame_id"]["seed_variation"]``. Off by default: each repeat costs a
 training.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurocine.stages import Stage, StageContext, register_stage
+from neurocine.stages import Stage, StageContext, register_stage, skipped
 from neurocine.stimuli import LABELS
 
 
@@ -20,7 +21,6 @@ class SeedRepeats(Stage):
     name = "seed-repeats"
     key = "frame_id.seed_variation"
     help = "refit the embedding with K seeds and report the frame ID's spread (training.seed_repeats)"
-    label = "natural_movie_one.frame"
     requires = (("embeddings.h5", "train"), ("metrics.json", "decode-frames"))
 
     def enabled(self, config):
@@ -33,6 +33,10 @@ class SeedRepeats(Stage):
 
         cfg = ctx.config
         main = ctx.results.get("frame_id", {})
+        if "cebra" not in main:
+            return skipped("decode-frames has no frame-ID result to repeat ("
+                           f"{main.get('skipped', 'run decode-frames first')})")
+        label = main["label"]  # the first movie shown (natural_movie_one when shown)
         splits = ctx.splits()
         window = tuple(ctx.results.get("training", {}).get("receptive_field", (5, 5)))
         test, valid = [main["cebra"]["accuracy_1s"]], [main["valid"]["cebra"]["accuracy_1s"]]
@@ -49,15 +53,15 @@ class SeedRepeats(Stage):
                 for sp in ("train", "valid", "test"):
                     q = splits[sp][i]
                     entry[sp] = {"neural": q.neural, "segment": q.segment, "index": q.index,
-                                 "frame": q.label(self.label), "embeddings": {"cebra": model.transform(q, session_id=i)}}
+                                 "frame": q.label(label), "embeddings": {"cebra": model.transform(q, session_id=i)}}
                 sessions.append(entry)
-            res = evaluate_frame_id(sessions, LABELS[self.label].n_values, n_neighbors=cfg.decoding.n_neighbors,
+            res = evaluate_frame_id(sessions, LABELS[label].n_values, n_neighbors=cfg.decoding.n_neighbors,
                                     tolerance=cfg.decoding.tolerance_frames, window=window, models={"cebra": {}},
-                                    label=self.label, n_boot=100, seed=seed, baselines=False)
+                                    label=label, n_boot=100, seed=seed, baselines=False)
             test.append(res["cebra"]["accuracy_1s"])
             valid.append(res["valid"]["cebra"]["accuracy_1s"])
             seeds.append(seed)
-        return {"seeds": seeds, "test_accuracy_1s": test, "valid_accuracy_1s": valid,
+        return {"label": label, "seeds": seeds, "test_accuracy_1s": test, "valid_accuracy_1s": valid,
                 "test_mean": float(np.mean(test)), "test_sd": float(np.std(test, ddof=1)),
                 "valid_mean": float(np.mean(valid)), "valid_sd": float(np.std(valid, ddof=1))}
 

@@ -109,8 +109,8 @@ class Train(Stage):
     requires = ()
     takes_config = True
     figures = (("loss_curve.png", "CEBRA training: InfoNCE on train and validation data"),
-               ("embedding.png", "Test-split embeddings of movie samples (first three principal components), "
-                                 "coloured by movie frame"))
+               ("embedding.png", "Test-split embeddings of stimulus samples (first three principal components), "
+                                 "coloured by movie frame (or, without a movie, by trial condition)"))
 
     def done(self, results):
         return results.exists(MODEL, EMBEDDINGS)
@@ -197,7 +197,8 @@ class Train(Stage):
                    "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
                    "supervision": model.supervision_, "aligned": model.aligned_, "dataset_mode": ds.mode,
                    "receptive_field": [model.model_.left, model.model_.right], "device": str(model.device_),
-                   "processes": world, "sessions": session_ids, "num_neurons": num_neurons}
+                   "processes": world, "sessions": session_ids, "num_neurons": num_neurons,
+                   "positives": model.positives_}
         if label_free is not None:
             ls = label_free.state_
             metrics["label_free"] = {"steps": ls.step, "best_step": ls.best_step, "best_valid_loss": ls.best_valid,
@@ -206,8 +207,12 @@ class Train(Stage):
         return metrics
 
     def summary(self, m):
+        pos = m.get("positives") or {}
+        share = (f"; positives by label for {100 * (1 - pos['unlabelled_fraction']):.0f} % of references, "
+                 f"{100 * pos['fallback_fraction']:.1f} % of those fell back to time contrast"
+                 if pos.get("fallback_fraction") is not None else "")
         return (f"{m['steps']} steps in {m['seconds']:.0f} s, best valid InfoNCE {m['best_valid_loss']:.4f} at step "
-                f"{m['best_step']}" + (" (early stop)" if m.get("stopped_early") else ""))
+                f"{m['best_step']}" + (" (early stop)" if m.get("stopped_early") else "") + share)
 
     def report(self, m):
         return (f"<p class='note'>{len(m.get('sessions', []))} sessions "

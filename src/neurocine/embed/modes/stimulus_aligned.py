@@ -52,7 +52,7 @@ def _trial_offsets() -> dict[str, int]:
     for s in STIMULI.values():
         if s.structure == "trials":
             out[s.name] = offset
-            offset += int(np.prod([LABELS[n].n_classes for n in s.labels]))
+            offset += s.n_conditions
     return out
 
 
@@ -80,16 +80,10 @@ def alignment_keys(labels: dict, segment: np.ndarray, rate: float = MOVIE_RATE_H
             keys = np.where(frame >= 0, m * MOVIE_BLOCK + frame, keys).astype(np.int64)
     offsets = _trial_offsets()
     for name, offset in offsets.items():
-        stim = STIMULI[name]
-        if not all(n in labels for n in stim.labels):
+        cond = STIMULI[name].condition_ids(labels)  # from whichever of its labels the part carries
+        if not (cond >= 0).any():
             continue
-        ids = [LABELS[n].class_ids(labels[n]) for n in stim.labels]
-        present = np.all([i >= 0 for i in ids], axis=0)
-        if not present.any():
-            continue
-        cond = np.zeros(T, dtype=np.int64)
-        for n, i in zip(stim.labels, ids):
-            cond = cond * LABELS[n].n_classes + np.clip(i, 0, None)
+        present = cond >= 0
         # samples since onset: restart the count at each trial (condition change or gap)
         change = np.ones(T, dtype=bool)
         change[1:] = (~present[:-1]) | (cond[1:] != cond[:-1]) | (segment[1:] != segment[:-1])
