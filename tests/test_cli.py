@@ -47,7 +47,7 @@ def test_skip_bad_lists_skipped(tmp_path, sim_dir, capsys):
 
 @pytest.mark.parametrize("args, expected", [
     (["inspect", "/definitely/not/here"], "data directory not found"),
-    (["check", "{tmp}", "--max-sessions", "0"], "max_sessions=0"),
+    (["check", "{tmp}", "--max-sessions", "0"], "--max_sessions: 0, expected an integer >= 1"),
     (["inspect", "{tmp}"], "no files matching"),
 ])
 def test_errors_are_one_line_exit_2_no_traceback(tmp_path, args, expected):

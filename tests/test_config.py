@@ -74,10 +74,23 @@ def test_types_and_unknown_keys_are_named():
 
 def test_override_returns_a_validated_copy():
     cfg = Config()
-    other = cfg.override({"model.batch_size": 8, "dataset.data_dir": None})
+    other = cfg.override({"model.batch_size": 8, "reconstruction.patience": None, "model.behavior_label": None})
     assert other.model.batch_size == 8 and cfg.model.batch_size == 512  # the original is not mutated
+    # null means null (it was silently skipped before), where the table allows it
+    assert other.reconstruction.patience is None and other.model.behavior_label is None
+    with pytest.raises(ConfigError, match="config key 'dataset.data_dir' must not be null"):
+        cfg.override({"dataset.data_dir": None})
     with pytest.raises(ConfigError, match="config key 'model.batch_size': 0"):
         cfg.override({"model.batch_size": 0})
+    # a section is set key by key, never replaced by its defaults
+    with pytest.raises(ConfigError, match="'model' is a section"):
+        cfg.override({"model": 0})
+    with pytest.raises(ConfigError, match="'model' is a section, expected a mapping"):
+        Config.from_dict({"model": 0})
+    with pytest.raises(ConfigError, match="output_dimension': 1000000000000, expected an integer <= 4096"):
+        cfg.override({"model.output_dimension": 10 ** 12})
+    with pytest.raises(ConfigError, match="config key 'output_dir': '', expected a folder path"):
+        cfg.override({"output_dir": ""})
 
 
 def test_every_setting_has_help_and_the_files_in_configs_load():

@@ -8,6 +8,7 @@ import sys
 
 import yaml
 
+from conftest import kirby_arrays, write_kirby_fixture
 from neurocine.provenance import data_source, sha256
 
 
@@ -15,11 +16,19 @@ def test_simulated_and_recorded_folders_are_told_apart(sim_dir, tmp_path):
     files = sorted(sim_dir.glob("*.h5"))
     sim = data_source(sim_dir, files, [f.stem for f in files], ["kirby"] * len(files))
     assert sim["data"] == "simulated" and sim["simulation_seed"] == 0
-    copy = tmp_path / "rec"
+    # a simulated file copied without simulation.json still says what it is
+    copy = tmp_path / "copy"
     copy.mkdir()
     (copy / files[0].name).write_bytes(files[0].read_bytes())
-    rec = data_source(copy, [copy / files[0].name], [files[0].stem], ["kirby"])
-    assert rec["data"] == "recorded" and rec["files"][0]["sha256"] == sha256(files[0])
+    copied = data_source(copy, [copy / files[0].name], [files[0].stem], ["kirby"])
+    assert copied["data"] == "simulated" and copied["simulation_seed"] == 0
+    assert copied["files"][0]["sha256"] == sha256(files[0]) and copied["files"][0]["simulated"]
+    # a recording (written without the simulator) is recorded; beside a simulated file: mixed
+    recorded = write_kirby_fixture(copy / "123.h5", kirby_arrays())
+    rec = data_source(copy, [recorded], ["123"], ["kirby"])
+    assert rec["data"] == "recorded" and not rec["files"][0]["simulated"]
+    both = data_source(copy, [recorded, copy / files[0].name], ["123", files[0].stem], ["kirby"] * 2)
+    assert both["data"] == "mixed" and both["simulated_files"] == 1
 
 
 def _run(tmp_path, *args):

@@ -102,13 +102,17 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], overwrite: b
 
 
 @contextmanager
-def atomic_h5(path: str | Path, overwrite: bool = False):
+def atomic_h5(path: str | Path, overwrite: bool = False, check: Callable[[Path], None] | None = None):
     """Yield an ``h5py.File`` open for writing at a temporary name beside ``path``; it is
     closed before any error propagates (an HDF5 handle left open on a failed write can
     crash the interpreter later) and renamed into place only when it closed cleanly.
 
+    Args:
+        check: Called with the closed temporary file before the rename (a writer reads
+            its file back and compares): an error there leaves nothing behind.
+
     Raises:
-        DataError: ``path`` exists and ``overwrite`` is False.
+        DataError: ``path`` exists and ``overwrite`` is False, or ``check`` refused the file.
         OutputError: the write failed (disk full, read-only); nothing is left behind.
     """
     import h5py
@@ -124,3 +128,5 @@ def atomic_h5(path: str | Path, overwrite: bool = False):
                 pass
             raise
         f.close()  # a failure here (flush on a full disk) propagates: the file is not renamed
+        if check is not None:
+            check(tmp)

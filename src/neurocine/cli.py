@@ -16,10 +16,28 @@ import numpy as np
 from neurocine.errors import NeurocineError
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with neurocine's one-line errors (exit code 2, no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"neurocine: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
+def _count(text: str) -> int:
+    """An integer >= 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value}, expected an integer >= 1")
+    return value
+
+
 def _add_skip_bad(p):
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable session files (listed) instead of stopping")
     p.add_argument("--pattern", default="*.h5 *.nwb", help="globs for session files (default: '*.h5 *.nwb')")
-    p.add_argument("--max-sessions", "--max_sessions", type=int, default=None, dest="max_sessions")
+    p.add_argument("--max-sessions", "--max_sessions", type=_count, default=None, dest="max_sessions")
 
 
 def _add_config_options(p) -> None:
@@ -30,7 +48,7 @@ def _add_config_options(p) -> None:
                         "(YAML values, checked like the file; repeatable)")
     p.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard event files")
     p.add_argument("--data_dir", "--data-dir", dest="data_dir")
-    p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=int)
+    p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=_count)
     p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
     p.add_argument("--max_iterations", "--max-iterations", dest="max_iterations", type=int)
     p.add_argument("--device")
@@ -42,7 +60,7 @@ def _add_config_options(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurocine", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="neurocine", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action=_Version, nargs=0, help="versions of neurocine, torch, cebra; CUDA")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -81,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="load everything and draw a few batch-4 DataLoader batches")
     p.add_argument("data_dir")
-    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--batch-size", type=_count, default=4)
     _add_skip_bad(p)
 
     from neurocine.stages import STAGES
@@ -155,6 +173,7 @@ def resolve_config(args):
     flags = {"dataset.data_dir": args.data_dir, "dataset.max_sessions": args.max_sessions, "dataset.mode": args.mode,
              "model.batch_size": args.batch_size, "model.max_iterations": args.max_iterations,
              "model.device": args.device, "output_dir": args.out}
+    flags = {k: v for k, v in flags.items() if v is not None}  # a flag not given changes nothing
     if args.no_tensorboard:
         flags["training.tensorboard"] = False
     return cfg.override({**flags, **parse_settings(args.settings)})
@@ -214,7 +233,7 @@ def cmd_report(args) -> int:
 def cmd_import_trials(args) -> int:
     from pathlib import Path
 
-    from neurocine.errors import ConfigError
+    from neurocine.errors import ConfigError, DataError
     from neurocine.io.brainsets import write_brainsets
     from neurocine.io.trials import load_trials_npz, trials_recording
 
@@ -228,8 +247,11 @@ def cmd_import_trials(args) -> int:
             labels[name] = key
     arrays = load_trials_npz(args.npz, args.dff, args.time, labels, args.rate)
     rec = trials_recording(**arrays, stimulus_s=args.stimulus_s, seed=args.seed, source=args.npz)
-    path = write_brainsets(rec, Path(args.out) / f"{rec.session_id}.h5", session_type="trials")
-    dff = arrays["dff"]
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "is a file, expected a folder for the session file (--out)")
+    path = write_brainsets(rec, out / f"{rec.session_id}.h5", session_type="trials", source=args.npz)
+    dff = np.asarray(arrays["dff"])
     print(f"wrote {path}: {dff.shape[1]} trials x {dff.shape[2]} samples of {dff.shape[0]} cells at "
           f"{arrays['sampling_rate']:.2f} Hz, labels {', '.join(arrays['labels'])}; splits by trial 70/10/20 "
           f"(seed {args.seed}, stratified by condition)")
@@ -355,7 +377,17 @@ def main(argv=None) -> int:
     try:
         return int(handler(args) or 0)
     except NeurocineError as exc:
-        print(f"neurocine: error: {exc}", file=sys.stderr)
+        print(f"neurocine: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("neurocine: error: not enough memory for these settings (lower model.batch_size, "
+              "model.output_dimension or reconstruction sizes, or dataset.max_sessions)", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:  # torch's allocators report a failed allocation as a RuntimeError
+        if "out of memory" not in str(exc) and "allocate" not in str(exc):
+            raise
+        print(f"neurocine: error: not enough memory for these settings ({one_line(exc)[:160]}); lower "
+              "model.batch_size, model.output_dimension or the reconstruction sizes", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into head & co.
         sys.stderr.close()
@@ -363,6 +395,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("neurocine: interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line (libraries such as h5py report over several)."""
+    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -84,8 +84,8 @@ def _device(value) -> str | None:
 
 
 def _shape(value) -> str | None:
-    if len(value) != 2 or min(value) < 1:
-        return "expected [H, W] with H, W >= 1"
+    if len(value) != 2 or min(value) < 1 or max(value) > 8192:
+        return "expected [H, W] with 1 <= H, W <= 8192"
     return None
 
 
@@ -141,11 +141,11 @@ class ModelConfig:
     delta: float = setting(0.1, "label jitter std for conditional: delta", gt=0, cebra=True)
     max_iterations: int = setting(5000, "optimizer steps", ge=1, cebra=True)
     batch_size: int = setting(512, "references per session per step (also the negatives); the seed's 4 gives "
-                                   "3 negatives and a noisy, biased InfoNCE", ge=1, cebra=True)
+                                   "3 negatives and a noisy, biased InfoNCE", ge=1, le=1 << 20, cebra=True)
     learning_rate: float = setting(3e-3, "Adam learning rate (cebra's 3e-4 reaches the same validation frame ID "
                                          "about 5x later; 1e-2 was no better)", gt=0, cebra=True)
-    output_dimension: int = setting(32, "embedding dimension", ge=1, cebra=True)
-    num_hidden_units: int = setting(32, "hidden units of the encoder", ge=1, cebra=True)
+    output_dimension: int = setting(32, "embedding dimension", ge=1, le=4096, cebra=True)
+    num_hidden_units: int = setting(32, "hidden units of the encoder", ge=1, le=16384, cebra=True)
     hybrid: bool = setting(False, "add a time-contrastive loss to a label or stimulus loss", cebra=True)
     learning_mode: str = setting("auto", "auto (labels -> behavior; stimulus labels -> stimulus_aligned; else "
                                          "time_contrastive) or a registered mode", choices=_learning_modes, cebra=True)
@@ -230,14 +230,14 @@ class ReconstructionConfig:
     enabled: bool = setting(True, "run the reconstruct stage")
     num_epochs: int = setting(30, "maximum epochs (early stopping may end sooner)", ge=1, halfunet=True)
     lr: float = setting(1e-3, "peak AdamW learning rate (cosine schedule)", gt=0, halfunet=True)
-    batch_size: int = setting(64, "images per step", ge=1, halfunet=True)
+    batch_size: int = setting(64, "images per step", ge=1, le=1 << 16, halfunet=True)
     loss_fn: Literal["mse", "l1", "bce", "l1_ssim"] = setting(
         "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the seed's mse gives blurrier frames",
         halfunet=True)
     input_noise: float = setting(1.0, "Gaussian noise on the training embeddings, in their std (0 disables)",
                                  ge=0, halfunet=True)
     latent_dim: int | None = setting(None, "internal latent size (null: the embedding dimension); >= 1024 "
-                                           "selects ComplexLargeUNetDecoderOnly", ge=1, halfunet=True)
+                                           "selects ComplexLargeUNetDecoderOnly", ge=1, le=1 << 16, halfunet=True)
     patience: int | None = setting(3, "epochs without validation improvement before stopping (null: never)",
                                    ge=1, halfunet=True)
     weight_decay: float = setting(1e-4, "AdamW weight decay", ge=0, halfunet=True)
@@ -261,7 +261,8 @@ class Config:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     novel_frames: NovelFramesConfig = field(default_factory=NovelFramesConfig)
-    output_dir: str = setting("results", "results folder")
+    output_dir: str = setting("results", "results folder (made by neurocine, or one it made before)",
+                              check=lambda v: None if str(v).strip() else "expected a folder path")
 
     @classmethod
     def from_dict(cls, data: dict | None) -> "Config":
@@ -292,12 +293,11 @@ class Config:
         return dataclasses.asdict(self)
 
     def override(self, dotted: dict[str, Any]) -> "Config":
-        """A validated copy with ``{"model.batch_size": 8, ...}`` applied (None values
-        skipped); ``self`` is not modified."""
+        """A validated copy with ``{"model.batch_size": 8, "reconstruction.patience": None,
+        ...}`` applied (None sets a setting to null, where the table allows it); ``self`` is
+        not modified. A section is set key by key: ``{"model": 0}`` is refused."""
         data = self.to_dict()
         for key, value in dotted.items():
-            if value is None:
-                continue
             node = data
             parts = key.split(".")
             for p in parts[:-1]:
@@ -306,6 +306,10 @@ class Config:
                 node = node[p]
             if parts[-1] not in node:
                 raise ConfigError(f"unknown config key '{key}'")
+            if isinstance(node[parts[-1]], dict):
+                first = next(iter(node[parts[-1]]), "KEY")
+                raise ConfigError(f"config key '{key}' is a section; set its settings one by one, e.g. "
+                                  f"{key}.{first}=...")
             node[parts[-1]] = value
         return Config.from_dict(data)
 
@@ -330,6 +334,9 @@ def _build(cls, data: dict, prefix: str):
     for key, value in data.items():
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
+            if value is not None and not isinstance(value, dict):
+                raise ConfigError(f"config key '{prefix}{key}' is a section, expected a mapping of its settings "
+                                  f"(got {value!r})")
             kwargs[key] = _build(hint, value or {}, f"{prefix}{key}.")
         else:
             kwargs[key] = _coerce(value, hint, f"{prefix}{key}")

@@ -542,6 +542,12 @@ def template_frames(movie: np.ndarray, output_shape=None, n_frames: int | None =
     """Template frames as ``(K, H, W) float32`` in [0, 1] (uint8 / 255), checked and resized."""
     if movie.ndim != 3:
         raise DataError(path, f"template has shape {movie.shape}, expected (frames, H, W)")
+    if movie.dtype.kind not in "iuf" or movie.size == 0:
+        raise DataError(path, f"template holds {movie.dtype} of shape {movie.shape}, expected (frames, H, W) numbers "
+                              "(uint8 0..255 or float 0..1)")
+    if movie.dtype.kind == "f" and not np.isfinite(movie).all():
+        raise DataError(path, f"template has {int((~np.isfinite(movie)).sum())} NaN/inf pixels, expected finite "
+                              "values (uint8 0..255 or float 0..1)")
     if n_frames is not None and movie.shape[0] != n_frames:
         raise DataError(path, f"template has {movie.shape[0]} frames, expected {n_frames}")
     scale = 255.0 if movie.dtype == np.uint8 or movie.max() > 1.5 else 1.0

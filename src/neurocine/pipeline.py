@@ -25,9 +25,10 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
     from neurocine.embed import distributed
     from neurocine.report.html import write_report
 
-    out = Path(out or cfg.output_dir)
-    ensure_data(cfg, progress)
+    out = Path(out if out is not None else cfg.output_dir)
     results = Results(out)
+    results.check_owned(cfg.dataset.data_dir)  # before anything is simulated, read or written
+    ensure_data(cfg, progress)
     timings = {}
     for stage in STAGES.values():
         if not stage.enabled(cfg):
@@ -81,6 +82,7 @@ def stage_report(out: str | Path) -> Path:
     """report.html with every stage's numbers and figures."""
     from neurocine.report.html import write_report
 
+    Results(out).check_owned()
     path = write_report(out)
     say(f"report: {path}")
     return path

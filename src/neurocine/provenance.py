@@ -52,24 +52,39 @@ def git_commit() -> str | None:
 
 
 def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str], layouts: list[str]) -> dict:
-    """``{"data": "simulated" | "recorded", ...}`` for the session files of a run.
+    """``{"data": "simulated" | "recorded" | "mixed", ...}`` for the session files of a run.
 
-    A folder holding the simulator's ``simulation.json`` is simulated (its seed and
-    settings are recorded); anything else counts as recorded data, listed file by file
-    with session id, layout, size and SHA-256.
+    Every file is asked itself: the simulator stores what made it inside each file
+    (:func:`neurocine.io.recording.simulation_tag`), so a simulated file copied without
+    ``simulation.json`` is still reported as simulated. Each file is listed with session
+    id, layout, size, SHA-256 and, when simulated, its simulator and seed; the folder's
+    ``simulation.json`` (when present) adds the simulator's settings.
     """
+    from neurocine.io.recording import simulation_tag
+
     data_dir = Path(data_dir)
-    entries = [{"file": p.name, "session_id": sid, "layout": lay, "bytes": p.stat().st_size, "sha256": sha256(p)}
-               for p, sid, lay in zip(files, session_ids, layouts)]
-    sim = data_dir / SIMULATION_FILE
-    if sim.is_file():
-        try:
-            settings = json.loads(sim.read_text())
-        except (json.JSONDecodeError, OSError):
-            settings = {}
-        return {"data": "simulated", "data_dir": str(data_dir), "simulator": "neurocine.io.simulate",
-                "simulation_seed": settings.get("seed"), "simulation": settings, "files": entries}
-    return {"data": "recorded", "data_dir": str(data_dir), "files": entries}
+    entries = []
+    for p, sid, lay in zip(files, session_ids, layouts):
+        entry = {"file": p.name, "session_id": sid, "layout": lay, "bytes": p.stat().st_size, "sha256": sha256(p)}
+        tag = simulation_tag(p)
+        entry["simulated"] = tag is not None
+        if tag is not None:
+            entry["simulation"] = tag
+        entries.append(entry)
+    simulated = [e for e in entries if e["simulated"]]
+    kind = "recorded" if not simulated else "simulated" if len(simulated) == len(entries) else "mixed"
+    out = {"data": kind, "data_dir": str(data_dir), "files": entries}
+    if simulated:
+        seeds = sorted({e["simulation"].get("seed") for e in simulated}, key=str)
+        out.update({"simulator": "neurocine.io.simulate", "simulation_seed": seeds[0] if len(seeds) == 1 else seeds,
+                    "simulated_files": len(simulated)})
+        sim = data_dir / SIMULATION_FILE
+        if sim.is_file():
+            try:
+                out["simulation"] = json.loads(sim.read_text())
+            except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+                pass
+    return out
 
 
 def collect(cfg, files: list[Path], session_ids: list[str], layouts: list[str]) -> dict:

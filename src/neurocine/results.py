@@ -53,6 +53,8 @@ def _jsonable(x):
 
 
 LOCK = ".neurocine.lock"
+#: Written into a results folder when neurocine creates it: only such folders are written into.
+MARKER = ".neurocine-results"
 #: Config keys that do not change what a run computes (where it runs, how often it saves).
 HARMLESS = ("output_dir", "model.device", "model.compile", "training.checkpoint_every", "dataset.skip_bad",
             "model.grouped_sessions")
@@ -109,6 +111,68 @@ class Results:
         if not os.access(parent, os.W_OK):
             raise OutputError(self.out, OSError(errno.EROFS if _read_only(parent) else errno.EACCES, ""))
 
+    def check_owned(self, data_dir=None) -> None:
+        """Refuse, before any work, a results folder that could hold what neurocine did not
+        write: an empty path, the data folder or a folder inside it (results there would be
+        read as data), or an existing non-empty folder without neurocine's marker (a user's
+        own ``model.pt`` or ``report.html`` would be overwritten). A folder that an earlier
+        version of neurocine wrote (its metrics.json names neurocine) is marked and accepted.
+
+        Raises:
+            OutputError: one line naming the folder and why.
+        """
+        from neurocine.errors import OutputError
+
+        if not str(self.out).strip() or str(self.out) == "":
+            raise OutputError(self.out, "the results folder is an empty path; expected a folder (--out)")
+        out = self.out.resolve()
+        if data_dir is not None and str(data_dir).strip():
+            data = Path(data_dir).resolve()
+            if out == data or data in out.parents:
+                raise OutputError(self.out, f"the results folder is the data folder {data_dir} or inside it; results "
+                                            "there would be read as data by the next run: choose another --out")
+        if not self.out.is_dir() or (self.out / MARKER).exists():
+            return
+        present = sorted(p.name for p in self.out.iterdir())
+        if not present:
+            return
+        if self._written_by_neurocine():
+            self._mark()
+            return
+        shown = ", ".join(present[:4]) + (f" and {len(present) - 4} more" if len(present) > 4 else "")
+        raise OutputError(self.out, f"not a neurocine results folder: it holds {shown}, which neurocine did not "
+                                    "write; choose a new or empty folder (--out)")
+
+    def _written_by_neurocine(self) -> bool:
+        try:
+            return "neurocine" in self.metrics().get("provenance", {}).get("versions", {})
+        except (DataError, AttributeError):
+            return False
+
+    def _mark(self) -> None:
+        marker = self.out / MARKER
+        if not marker.exists():
+            atomic_write(marker, lambda tmp: tmp.write_text("a neurocine results folder: neurocine writes here\n"))
+
+    def check_resume(self, cfg, name: str = CHECKPOINT) -> None:
+        """Refuse, before any data is read, a ``--resume`` whose training length is shorter
+        than the checkpoint's step (the folder's config would then contradict its model)."""
+        from neurocine.embed.trainer import load_checkpoint
+        from neurocine.errors import MismatchError
+
+        p = self.out / name
+        if not p.exists():
+            return
+        try:
+            step = int(load_checkpoint(p)["state"]["step"])
+        except (KeyError, TypeError, ValueError):
+            raise DataError(p, "not a neurocine checkpoint (no training state); remove it or train without "
+                               "--resume") from None
+        if cfg.model.max_iterations < step:
+            raise MismatchError(f"{p}: the checkpoint is at step {step}, beyond model.max_iterations="
+                                f"{cfg.model.max_iterations}; resume with max_iterations >= {step}, or train anew "
+                                "with --force")
+
     def check_config(self, cfg, resume: bool = False) -> None:
         """Refuse to add to a folder whose config.yaml differs from ``cfg`` (names the keys;
         ``--force`` recomputes). A resumed run may extend the training length."""
@@ -157,9 +221,13 @@ class Results:
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(me)
+            self._mark()
         except OSError as exc:
             path.unlink(missing_ok=True)
             raise OutputError(path, exc) from None
+        except OutputError:
+            path.unlink(missing_ok=True)
+            raise
         try:
             yield
         finally:
@@ -269,6 +337,12 @@ class Results:
                         out[sid][split]["labels"] = {n: g["labels"][n][()] for n in g["labels"]}
         except (OSError, KeyError) as exc:
             raise DataError(p, f"unreadable embeddings ({type(exc).__name__}); re-run 'neurocine train --force'") from None
+        for sid, splits in out.items():
+            for split, d in splits.items():
+                e = d["embedding"]
+                if e.ndim != 2 or e.dtype.kind != "f" or not np.isfinite(e).all():
+                    raise DataError(p, f"/{sid}/{split}/embedding is not a finite (T, D) array; re-run "
+                                       "'neurocine train --force'")
         return out
 
     def embeddings_attrs(self) -> dict:
@@ -314,4 +388,4 @@ def embedding_record(embedding: np.ndarray, part) -> dict:
 
 
 __all__ = ["Results", "embedding_record", "config_differences", "METRICS", "CONFIG", "EMBEDDINGS", "MODEL",
-           "CHECKPOINT", "LOCK"]
+           "CHECKPOINT", "LOCK", "MARKER"]

@@ -154,8 +154,26 @@ def save_atomic(obj, path: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint onto the CPU (a CUDA-written file loads on a CPU-only machine)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
+    """Load a checkpoint or saved model onto the CPU (a CUDA-written file loads on a
+    CPU-only machine).
+
+    Only tensors and plain data (dicts, lists, numbers, strings) are unpickled
+    (``weights_only=True``): a shared model or checkpoint can never run code on load.
+
+    Raises:
+        DataError: the file holds other objects (it was not written by neurocine, or was
+            tampered with), or is not a readable torch file.
+    """
+    import pickle
+
+    from neurocine.errors import DataError
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        raise DataError(path, "refusing to load: it holds objects other than tensors and plain data, which could "
+                              f"run code when unpickled ({first})") from None
 
 
 def load_saved(path: str | Path, fmt: str, kind: str, name: str) -> dict:
@@ -164,11 +182,15 @@ def load_saved(path: str | Path, fmt: str, kind: str, name: str) -> dict:
     (``"{path}: not a neurocine {name} file"``)."""
     from neurocine.errors import NeurocineError
 
+    from neurocine.errors import DataError
+
     path = Path(path)
     if not path.is_file():
         raise NeurocineError(f"{path}: {kind} file not found")
     try:
         blob = load_checkpoint(path)
+    except DataError:
+        raise
     except Exception as exc:  # torch raises many types for a broken file
         raise NeurocineError(f"{path}: not a readable {kind} file ({type(exc).__name__})") from exc
     if not isinstance(blob, dict) or blob.get("format") != fmt:

@@ -16,7 +16,7 @@ from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, Regular
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
-from neurocine.io.recording import Recording
+from neurocine.io.recording import Recording, verify_written, write_simulation_tag
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS
 
@@ -174,10 +174,14 @@ def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
 
 
 def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
-                    session_type: str = "three_session_A") -> Path:
+                    session_type: str = "three_session_A", source=None) -> Path:
     """Write ``rec`` in the brainsets layout with ``temporaldata.Data.to_hdf5``
     (atomically; refuses to overwrite). Splits follow brainsets' per-epoch time rule
-    (:func:`split_epochs_by_time`) for every stimulus with an epoch in ``rec.epochs``."""
+    (:func:`split_epochs_by_time`) for every stimulus with an epoch in ``rec.epochs``.
+
+    The file is read back with :func:`read_brainsets` before it is renamed into place
+    (:func:`~neurocine.io.recording.verify_written`): a recording the reader would refuse
+    or read differently raises a DataError naming ``source`` and writes nothing."""
     path = Path(path)
     T, N = rec.traces.shape
     ts = rec.timestamps
@@ -228,8 +232,10 @@ def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
     for name, (s, e) in rec.epochs.items():
         fields[f"{name}_domain"] = Interval(start=np.asarray(s, np.float64), end=np.asarray(e, np.float64))
     data = Data(**fields)
-    with atomic_h5(path, overwrite) as f:
+    check = lambda tmp: verify_written(rec, tmp, read_brainsets, source or path)  # noqa: E731
+    with atomic_h5(path, overwrite, check=check) as f:
         data.to_hdf5(f)
+        write_simulation_tag(f, rec)
     return path
 
 

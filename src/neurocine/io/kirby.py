@@ -14,7 +14,7 @@ import numpy as np
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
-from neurocine.io.recording import Recording
+from neurocine.io.recording import Recording, verify_written, write_simulation_tag
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS, TEMPORAL_FREQUENCIES_HZ
 
@@ -189,12 +189,13 @@ def kirby_splits(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
             trial_split(len(rec.intervals["drifting_gratings"]["start"])))
 
 
-def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Path:
+def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False, source=None) -> Path:
     """Write ``rec`` as a kirby-layout file (atomically; refuses to overwrite).
 
     The layout knows natural_movie_one and drifting gratings only (``docs/formats.md``);
     a recording with other stimuli is refused. Sample masks are True only inside the
-    split's movie repeats and grating trials.
+    split's movie repeats and grating trials. The file is read back before it is renamed
+    into place (:func:`~neurocine.io.recording.verify_written`), as the brainsets writer does.
     """
     path = Path(path)
     other = sorted(set(rec.intervals) - {"natural_movie_one", "drifting_gratings"})
@@ -227,8 +228,10 @@ def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False) -> Pa
         return g
 
     domain_end = rec.start_time + (T - 1) / rec.sampling_rate
-    with atomic_h5(path, overwrite) as f:
+    check = lambda tmp: verify_written(rec, tmp, read_kirby, source or path)  # noqa: E731
+    with atomic_h5(path, overwrite, check=check) as f:
         f.attrs["object"] = "Data"
+        write_simulation_tag(f, rec)
         ct = f.create_group("calcium_traces")
         ct.attrs["object"] = "RegularTimeSeries"
         ct.attrs["sampling_rate"] = rec.sampling_rate

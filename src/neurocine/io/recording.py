@@ -7,9 +7,14 @@ files, each applying its layout's split rules (``docs/formats.md``).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+#: Root attribute of a session file written by the simulator: JSON of what made it.
+SIMULATION_ATTR = "neurocine_simulation"
 
 
 @dataclass
@@ -33,6 +38,9 @@ class Recording:
         subject: String metadata (id, species, sex, cre_line, depth_class, target_area).
         splits: Optional ``{split: (start (S,), end (S,))}``: the recording's own splits
             (e.g. by trial); writers otherwise apply their layout's rule.
+        simulation: For simulated recordings, what made them (simulator, seed, ...):
+            writers store it in the file itself (:data:`SIMULATION_ATTR`), so a copied
+            file still says it is simulated.
     """
 
     session_id: str
@@ -48,6 +56,7 @@ class Recording:
     running_speed: np.ndarray | None = None
     subject: dict = field(default_factory=dict)
     splits: dict | None = None
+    simulation: dict | None = None
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -64,3 +73,61 @@ class Recording:
         reps = np.unique(t["repeat"])
         return (np.array([t["start"][t["repeat"] == r].min() for r in reps]),
                 np.array([t["end"][t["repeat"] == r].max() for r in reps]))
+
+
+def verify_written(rec: Recording, path, read, source) -> None:
+    """Read a freshly written session file back with its layout's reader and compare it with
+    ``rec``: the writer's check that a file it writes is one the readers accept and read
+    back as given (dF/F, times, rate, every stimulus label, the recording's own splits).
+
+    Raises:
+        DataError: naming ``source`` (what the recording came from), with the reader's
+            reason or the first value that reads back differently.
+    """
+    from neurocine.errors import DataError
+    from neurocine.io.nwb import table_labels
+    from neurocine.session import intervals_mask
+
+    try:
+        s = read(path, True)
+    except DataError as exc:
+        raise DataError(source, exc.reason) from None
+    if s.traces.shape != rec.traces.shape or not np.array_equal(s.traces, np.asarray(rec.traces, np.float32)):
+        raise DataError(source, "the dF/F written does not read back as given")
+    if not np.isclose(s.sampling_rate, rec.sampling_rate, rtol=1e-9) or \
+            not np.allclose(s.timestamps, rec.timestamps, rtol=0, atol=1e-6):
+        raise DataError(source, f"sample times do not read back as given ({rec.sampling_rate:g} Hz from "
+                                f"{rec.start_time:g} s)")
+    for name, values in table_labels(rec.intervals, s.timestamps).items():
+        got = s.label(name)
+        same = np.array_equal(got, values, equal_nan=True) if values.dtype.kind == "f" else np.array_equal(got, values)
+        if not same:
+            raise DataError(source, f"label {name} does not read back as given")
+    for split, (start, end) in (rec.splits or {}).items():
+        if not np.array_equal(s.mask(split), intervals_mask(s.timestamps, start, end)):
+            raise DataError(source, f"the {split} split does not read back as given")
+
+
+def write_simulation_tag(f, rec: Recording) -> None:
+    """Store ``rec.simulation`` as the root attribute :data:`SIMULATION_ATTR` of an open file."""
+    if rec.simulation is not None:
+        f.attrs[SIMULATION_ATTR] = json.dumps(rec.simulation)
+
+
+def simulation_tag(path: str | Path) -> dict | None:
+    """What simulated a session file (its :data:`SIMULATION_ATTR`), or None for recorded data
+    (and for files that are not HDF5)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get(SIMULATION_ATTR)
+    except OSError:
+        return None
+    if raw is None:
+        return None
+    try:
+        tag = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        tag = {"simulator": "unreadable tag"}
+    return tag if isinstance(tag, dict) else {"simulator": str(tag)}

@@ -111,16 +111,31 @@ class SimulationConfig:
     response: ResponseModel = field(default_factory=ResponseModel)
 
     def validate(self) -> None:
-        if self.sessions < 1:
-            raise ConfigError(f"simulate: sessions={self.sessions}, expected >= 1")
-        if not self.neurons or min(self.neurons) < 1:
-            raise ConfigError(f"simulate: neurons={self.neurons}, expected positive counts")
-        if len(self.frame_shape) != 2 or min(self.frame_shape) < 8:
-            raise ConfigError(f"simulate: frame_shape={self.frame_shape}, expected (H, W) with H, W >= 8")
+        """One-line ConfigError for any knob out of range (before anything is written)."""
+        def number(name, low, high=np.inf, integer=False):
+            value = getattr(self, name)
+            try:
+                ok = (not isinstance(value, bool) and np.isfinite(value) and low <= value <= high
+                      and (not integer or int(value) == value))
+            except TypeError:
+                ok = False
+            if not ok:
+                kind = "an integer" if integer else "a number"
+                raise ConfigError(f"simulate: {name}={value!r}, expected {kind} >= {low:g}"
+                                  + (f" and <= {high:g}" if np.isfinite(high) else ""))
+
+        number("sessions", 1, 10_000, integer=True)
+        number("seed", 0, 2 ** 32 - 1, integer=True)
+        number("grating_repeats", 1, 1000, integer=True)
+        number("movie_repeats", 1, 1000, integer=True)
+        number("spontaneous_s", 0, 36_000)
+        number("sampling_rate", 1, 1000)
+        if not self.neurons or min(self.neurons) < 1 or max(self.neurons) > 100_000:
+            raise ConfigError(f"simulate: neurons={self.neurons}, expected counts between 1 and 100000")
+        if len(self.frame_shape) != 2 or min(self.frame_shape) < 8 or max(self.frame_shape) > 4096:
+            raise ConfigError(f"simulate: frame_shape={self.frame_shape}, expected (H, W) with 8 <= H, W <= 4096")
         if self.layout not in ("kirby", "brainsets"):
             raise ConfigError(f"simulate: layout={self.layout!r}, expected 'kirby' or 'brainsets'")
-        if self.grating_repeats < 1 or self.spontaneous_s < 0:
-            raise ConfigError("simulate: grating_repeats must be >= 1 and spontaneous_s >= 0")
 
 
 # ----------------------------------------------------------------------------- movie
@@ -422,6 +437,15 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
     return rec, rf, spikes
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("neurocine")
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree without install
+        return "unknown"
+
+
 def session_ids(cfg: SimulationConfig) -> list[str]:
     """Allen-like 9-digit session ids, unique and deterministic from the seed."""
     rng = np.random.default_rng([cfg.seed, 999])
@@ -468,11 +492,18 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
     out = Path(out_dir)
     ids = session_ids(cfg)
     targets = [out / f"{sid}.h5" for sid in ids] + [out / f"{sid}_truth.npz" for sid in ids] + [out / MOVIE_FILE, out / "simulation.json"]
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "is a file, expected a folder for the simulated sessions (--out)")
     existing = [p for p in targets if p.exists()]
     if existing:
         raise DataError(existing[0], f"already exists; refusing to overwrite ({len(existing)} of the simulator's "
                                      "files are present; choose an empty --out)")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from neurocine.errors import OutputError
+
+        raise OutputError(out, exc) from None
     from neurocine.io.brainsets import write_brainsets
     from neurocine.io.kirby import write_kirby
 
@@ -481,7 +512,9 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
     paths = []
     for i, sid in enumerate(tqdm(ids, desc="simulate", unit="session", disable=not progress)):
         rec, rf, spikes = simulate_recording(cfg, i, movie, sid)
-        paths.append(writer(rec, out / f"{sid}.h5"))
+        rec.simulation = {"simulator": "neurocine.io.simulate", "seed": cfg.seed, "session_index": i,
+                          "neurocine": _version()}
+        paths.append(writer(rec, out / f"{sid}.h5", source=f"simulated session {sid}"))
         truth = {f"rf_{k}": v for k, v in asdict(rf).items()}
         atomic_write(out / f"{sid}_truth.npz", lambda tmp: np.savez_compressed(tmp, spikes=spikes, **truth),
                      overwrite=False)

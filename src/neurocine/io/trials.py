@@ -28,7 +28,7 @@ import numpy as np
 from neurocine.errors import DataError
 from neurocine.io.nwb import stratified_trial_split, table_labels
 from neurocine.io.recording import Recording
-from neurocine.session import Session, intervals_mask, validate_session
+from neurocine.session import Session, intervals_mask, safe_session_id, validate_session
 from neurocine.stimuli import LABELS, STIMULI
 
 DEFAULT_GAP = 15  # samples between trials (0.5 s at 30 Hz), in no split
@@ -52,53 +52,128 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
         seed: Seed of the trial split.
 
     Raises:
-        DataError: inconsistent shapes, unknown label names, labels of several stimuli.
+        DataError: anything a reader of the written file would refuse or read back
+            differently, before any work: shapes, non-finite or non-numeric values (complex,
+            text, objects), time not increasing or not at ``sampling_rate``, a stimulus
+            period that holds no sample, label values outside their table, unknown labels
+            or several stimuli, an unusable session id (made safe when it only has odd
+            characters).
     """
-    dff = np.asarray(dff)
     where = source
+    dff = _numbers(dff, "dF/F", where)
     if dff.ndim != 3:
         raise DataError(where, f"dF/F has shape {dff.shape}, expected (cells, trials, samples)")
-    if not np.issubdtype(dff.dtype, np.number) or not np.isfinite(dff).all():
-        raise DataError(where, "dF/F must be finite numbers")
     N, K, S = dff.shape
-    time_s = np.asarray(time_s, dtype=np.float64).ravel()
+    if N < 1 or K < 1 or S < 2:
+        raise DataError(where, f"dF/F has shape {dff.shape}, expected at least 1 cell, 1 trial and 2 samples per "
+                               "trial (cells, trials, samples)")
+    if not np.isfinite(dff).all():
+        raise DataError(where, f"dF/F contains {int((~np.isfinite(dff)).sum())} NaN/inf values, expected finite numbers")
+    time_s = _numbers(time_s, "time", where).astype(np.float64).ravel()
     if time_s.shape != (S,):
         raise DataError(where, f"time has {time_s.shape[0]} entries for {S} samples per trial")
-    if not sampling_rate or sampling_rate <= 0:
-        raise DataError(where, f"sampling rate {sampling_rate}, expected > 0 Hz")
+    if not np.isfinite(time_s).all():
+        raise DataError(where, "time contains NaN/inf, expected each sample's time from stimulus onset in seconds")
+    if not np.all(np.diff(time_s) > 0):
+        raise DataError(where, "time is not strictly increasing, expected each sample's time from stimulus onset "
+                               "in seconds, in order")
+    rate = _finite_number(sampling_rate, "sampling rate", where)
+    if rate <= 0:
+        raise DataError(where, f"sampling rate {rate:g} Hz, expected > 0")
+    grid = time_s[0] + np.arange(S) / rate
+    if np.max(np.abs(time_s - grid)) > 0.5 / rate:
+        step = float(np.median(np.diff(time_s)))
+        raise DataError(where, f"sampling rate {rate:g} Hz disagrees with time (samples every {1e3 * step:.2f} ms, "
+                               f"{1 / step:.2f} Hz); expected evenly spaced samples at the rate")
+    if stimulus_s is not None:
+        stimulus_s = _finite_number(stimulus_s, "stimulus duration", where)
+        if stimulus_s <= 0:
+            raise DataError(where, f"stimulus duration {stimulus_s:g} s, expected > 0 (seconds the stimulus is on "
+                                   "after onset)")
+    if int(seed) != seed or seed < 0:
+        raise DataError(where, f"seed {seed!r}, expected an integer >= 0")
+    if not labels:
+        raise DataError(where, "no labels, expected at least one (trials,) label, e.g. drifting_gratings.direction")
     stimuli = {name.split(".", 1)[0] for name in labels}
     unknown = [n for n in labels if n not in LABELS]
     if unknown or len(stimuli) != 1:
         raise DataError(where, f"labels {sorted(labels)}: expected registered labels of one stimulus "
                                f"(e.g. drifting_gratings.direction, drifting_gratings.temporal_frequency)")
-    for name, values in labels.items():
-        if np.shape(values) != (K,):
-            raise DataError(where, f"label {name} has shape {np.shape(values)}, expected ({K},): one per trial")
+    labels = {name: _label_values(name, values, K, where) for name, values in labels.items()}
+    session_id = safe_session_id(session_id, where)
+    if not (time_s >= 0).any() or (stimulus_s is not None and not (time_s[time_s >= 0] < stimulus_s).any()):
+        raise DataError(where, "no sample lies in the stimulus period ([onset, onset + stimulus duration)): "
+                               "expected time to cover the onset (0 s)")
     stimulus = stimuli.pop()
     step = S + gap
     traces = np.zeros((K * step - gap, N), dtype=np.float32)
     for k in range(K):
         traces[k * step:k * step + S] = dff[:, k, :].T
     t0 = float(-time_s[0]) if time_s[0] < 0 else 0.0  # recording time of trial 0's onset
-    onset = t0 + np.arange(K) * step / sampling_rate
+    onset = t0 + np.arange(K) * step / rate
     trial_start = onset + time_s[0]
-    trial_end = onset + time_s[-1] + 0.5 / sampling_rate
-    stim_end = onset + (stimulus_s if stimulus_s is not None else time_s[-1] + 1.0 / sampling_rate)
+    trial_end = onset + time_s[-1] + 0.5 / rate
+    stim_end = onset + (stimulus_s if stimulus_s is not None else time_s[-1] + 1.0 / rate)
     # [onset, stim_end) on the sample grid: edges moved back by a thousandth of a sample so
     # that float rounding of the laid-out timestamps neither drops the onset sample nor adds
     # the one at stim_end
-    eps = 1e-3 / sampling_rate
+    eps = 1e-3 / rate
     table = {"start": onset - eps, "end": np.minimum(stim_end, trial_end) - eps}
     for name, values in labels.items():
         table[name.split(".", 1)[1]] = np.asarray(values)
     conditions = STIMULI[stimulus].condition_ids({n: np.asarray(v) for n, v in labels.items()})
-    which = stratified_trial_split(conditions, seed)
+    which = stratified_trial_split(conditions, int(seed))
     splits = {s: (trial_start[which == s], trial_end[which == s]) for s in ("train", "valid", "test")}
-    return Recording(session_id=str(session_id), traces=traces, sampling_rate=float(sampling_rate),
+    return Recording(session_id=session_id, traces=traces, sampling_rate=rate,
                      start_time=float(trial_start[0]), roi_xy=np.zeros((N, 2)), roi_area=np.ones(N),
                      roi_width=np.ones(N), roi_height=np.ones(N), intervals={stimulus: table},
                      epochs={stimulus: (np.array([trial_start[0]]), np.array([trial_end[-1]]))},
                      subject=dict(subject or {}), splits=splits)
+
+
+def _numbers(values, what: str, where) -> np.ndarray:
+    """``values`` as a real numeric array, or a DataError naming ``what`` (text, objects,
+    complex numbers and booleans are refused: they would be cast or dropped silently)."""
+    try:
+        arr = np.asarray(values)
+    except Exception:  # noqa: BLE001 - ragged lists and the like
+        raise DataError(where, f"{what} is not an array of numbers") from None
+    if arr.dtype.kind not in "iuf":
+        kind = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "text", "S": "text"}.get(
+            arr.dtype.kind, str(arr.dtype))
+        raise DataError(where, f"{what} holds {kind} ({arr.dtype}), expected real numbers")
+    return arr
+
+
+def _finite_number(value, what: str, where) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise DataError(where, f"{what} {value!r}, expected a number") from None
+    if not np.isfinite(out):
+        raise DataError(where, f"{what} {value!r}, expected a finite number")
+    return out
+
+
+def _label_values(name: str, values, K: int, where) -> np.ndarray:
+    """One label's ``(K,)`` per-trial values, checked as a reader checks a label."""
+    from neurocine.session import check_label
+
+    arr = _numbers(values, f"label {name}", where)
+    if arr.shape != (K,):
+        raise DataError(where, f"label {name} has shape {arr.shape}, expected ({K},): one per trial")
+    spec = LABELS[name]
+    arr = arr.astype(spec.dtype) if spec.dtype == "float32" else arr
+    if spec.dtype == "int64":
+        if arr.dtype.kind == "f":
+            bad = np.isfinite(arr) & (arr != np.round(arr))
+            if bad.any():
+                raise DataError(where, f"label {name} has value {arr[bad][0]:g}, expected whole numbers "
+                                       "(-1 for blank trials)")
+            arr = np.where(np.isfinite(arr), arr, -1)
+        arr = arr.astype(np.int64)
+    check_label(name, arr, K, where)
+    return arr
 
 
 def recording_session(rec: Recording, layout: str = "trials") -> Session:
@@ -127,25 +202,45 @@ def load_trials_npz(path: str | Path, dff_key: str = "dff", time_key: str = "tim
             "drifting_gratings.temporal_frequency": "temporal_frequency_hz"}``.
         rate: Hz; default: from the spacing of ``time_key``.
     """
+    import zipfile
+
     path = Path(path)
     labels = labels or {"drifting_gratings.direction": "orientation_deg",
                         "drifting_gratings.temporal_frequency": "temporal_frequency_hz"}
     try:
         z = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
+        files = list(z.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataError(path, f"not a readable .npz ({type(exc).__name__})") from None
-    missing = [k for k in [dff_key, time_key, *labels.values()] if k not in z.files]
+    missing = [k for k in [dff_key, time_key, *labels.values()] if k not in files]
     if missing:
-        raise DataError(path, f"missing arrays {missing} (has {z.files})")
-    time_s = np.asarray(z[time_key], dtype=np.float64)
+        raise DataError(path, f"missing arrays {missing} (has {files})")
+
+    def array(key):
+        try:
+            return z[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            text = (str(exc).strip().splitlines() or [""])[0][:120]
+            raise DataError(path, f"array '{key}' cannot be read ({type(exc).__name__}: {text}); expected "
+                                  "numbers (object arrays are refused)") from None
+
+    time_s = _numbers(array(time_key), f"'{time_key}'", path).astype(np.float64).ravel()
     if rate is None:
         steps = np.diff(time_s)
-        if len(steps) == 0 or np.median(steps) <= 0:
-            raise DataError(path, f"cannot infer the sampling rate from '{time_key}'; pass --rate")
+        if len(steps) == 0 or not np.isfinite(time_s).all() or not (steps > 0).all():
+            raise DataError(path, f"'{time_key}' is not a strictly increasing series of finite times, so the "
+                                  "sampling rate cannot be inferred from it; fix it (or pass --rate)")
         rate = float(1.0 / np.median(steps))
-    sid = str(z[session_key].item()) if session_key in z.files else path.stem
-    return dict(dff=z[dff_key], labels={n: z[k] for n, k in labels.items()}, time_s=time_s, sampling_rate=rate,
-                session_id=sid)
+    sid = path.stem
+    if session_key in files:
+        raw = array(session_key)
+        if raw.size != 1 or raw.dtype.kind not in "iuSU":
+            raise DataError(path, f"'{session_key}' holds {raw.size} value(s) of {raw.dtype}, expected one id "
+                                  "(a number or a name)")
+        value = raw.ravel()[0]
+        sid = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    return dict(dff=array(dff_key), labels={n: array(k) for n, k in labels.items()}, time_s=time_s,
+                sampling_rate=rate, session_id=sid)
 
 
 __all__ = ["trials_recording", "trials_session", "recording_session", "load_trials_npz", "DEFAULT_GAP"]

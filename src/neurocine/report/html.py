@@ -39,6 +39,11 @@ def header(prov: dict, training: dict) -> str:
     if prov.get("data") == "simulated":
         data = (f"<b>SIMULATED data</b> (neurocine simulator, seed {e(str(prov.get('simulation_seed')))}): "
                 f"{len(files)} sessions in {e(prov.get('data_dir', ''))}. These numbers are not from recordings.")
+    elif prov.get("data") == "mixed":
+        sim = [f["session_id"] for f in files if f.get("simulated")]
+        data = (f"<b>MIXED data: {len(sim)} of {len(files)} sessions are SIMULATED</b> ({e(', '.join(map(str, sim[:8])))}"
+                f"{' ...' if len(sim) > 8 else ''}; neurocine simulator) in {e(prov.get('data_dir', ''))}. These "
+                "numbers are not from recordings alone.")
     else:
         ids = ", ".join(e(f"{f['session_id']} ({f['layout']}, sha256 {f['sha256'][:12]})") for f in files[:8])
         data = (f"Recorded data: {len(files)} session files in {e(prov.get('data_dir', ''))}: {ids}"
@@ -52,7 +57,7 @@ def header(prov: dict, training: dict) -> str:
              f"<p class='note'>Seed {e(str(prov.get('seed')))}; neurocine {e(v.get('neurocine', '?'))}, "
              f"torch {e(v.get('torch', '?'))}, cebra {e(v.get('cebra', '?'))}, Python {e(v.get('python', '?'))}; "
              f"commit {e(str(prov.get('git_commit') or 'unknown'))}. The full config is in metrics.json.</p>"]
-    cls = "warn" if prov.get("data") == "simulated" else "info"
+    cls = "warn" if prov.get("data") in ("simulated", "mixed") else "info"
     return f"<div id='provenance' class='{cls}'>" + "".join(lines) + "</div>"
 
 

@@ -176,13 +176,16 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
     """
     stage = STAGES[stage] if isinstance(stage, str) else stage
     results = Results(out)
-    if config is None:
+    given = config is not None
+    if not given:
+        results.check_owned()  # before reading its config.yaml: it may be someone else's
         config = results.config()
-    elif not force:  # a finished folder holds another run's results: never mix them silently
-        results.check_writable()
+    results.check_owned(config.dataset.data_dir)
+    results.check_writable()
+    if given and not force:  # a finished folder holds another run's results: never mix them silently
         results.check_config(config, resume)
-    else:
-        results.check_writable()
+    if resume and stage.takes_config:
+        results.check_resume(config)
     if not stage.enabled(config):
         say(f"{stage.name}: disabled in the config")
         return {}

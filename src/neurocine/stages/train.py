@@ -43,7 +43,9 @@ def _remove_partial(results: Results) -> None:
     files, figures) and the folder when it is then empty."""
     import shutil
 
-    for name in ("config.yaml", "metrics.json", "embeddings.h5", "embeddings_label_free.h5"):
+    from neurocine.results import MARKER
+
+    for name in ("config.yaml", "metrics.json", "embeddings.h5", "embeddings_label_free.h5", MARKER):
         results.path(name).unlink(missing_ok=True)
     shutil.rmtree(results.out / "tensorboard", ignore_errors=True)
     for sub in (results.out / "figures", results.out):
