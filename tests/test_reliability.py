@@ -319,3 +319,146 @@ def test_read_only_file_system(sim_dir, tmp_path, capsys):
         one_line_error(capsys, ["train", "--config", str(cfg), "--quiet"], disk / "out", "read-only")
     finally:
         _umount(disk)
+
+
+# ------------------------------------------------- issue 19: classes found by the probe
+class _RunsCode:
+    """Unpickling this creates a file: the code a crafted checkpoint would run."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.target),))
+
+
+def test_loading_a_crafted_model_or_checkpoint_never_runs_code(trained, tmp_path, capsys):
+    import torch
+
+    from neurocine.embed import CEBRA
+    from neurocine.errors import DataError
+
+    root, _ = trained
+    copy = tmp_path / "done"
+    shutil.copytree(root / "done", copy)
+    sentinel = tmp_path / "pwned"
+    blob = torch.load(copy / "checkpoint.pt", weights_only=True)
+    blob["payload"] = _RunsCode(sentinel)
+    torch.save(blob, copy / "checkpoint.pt")
+    cfg = _config(tmp_path, root.parent / "unused", copy)
+    cfg_data = yaml.safe_load(cfg.read_text())
+    cfg_data["dataset"]["data_dir"] = yaml.safe_load((root / "done" / "config.yaml").read_text())["dataset"]["data_dir"]
+    cfg_data["model"]["max_iterations"] = 9
+    cfg.write_text(yaml.safe_dump(cfg_data))
+    one_line_error(capsys, ["train", "--config", str(cfg), "--quiet", "--resume"], "checkpoint.pt",
+                   "refusing to load")
+    torch.save({"format": "neurocine-cebra-1", "payload": _RunsCode(sentinel)}, tmp_path / "model.pt")
+    with pytest.raises(DataError, match="refusing to load"):
+        CEBRA.load(tmp_path / "model.pt")
+    assert not sentinel.exists()
+
+
+def test_results_folders_neurocine_did_not_make_are_refused(sim_dir, tmp_path, capsys):
+    mine = tmp_path / "mine"
+    (mine / "figures").mkdir(parents=True)
+    for name in ("model.pt", "report.html", "figures/a.png", "config.yaml"):
+        (mine / name).write_text("the user's own " + name)
+    (mine / "config.yaml").write_text("title: my paper\n")
+    before = {p: p.read_text() for p in mine.rglob("*") if p.is_file()}
+    for argv in (["run", "--config", str(_config(tmp_path, sim_dir, mine))],
+                 ["train", "--config", str(_config(tmp_path, sim_dir, mine))],
+                 ["decode-frames", str(mine)], ["report", str(mine)]):
+        one_line_error(capsys, argv, mine, "not a neurocine results folder")
+    assert {p: p.read_text() for p in mine.rglob("*") if p.is_file()} == before
+    # the data folder itself, a folder inside it, and an empty path
+    data = tmp_path / "data"
+    shutil.copytree(sim_dir, data)
+    for out in (data, data / "results"):
+        one_line_error(capsys, ["run", "--config", str(_config(tmp_path, data, out))], "data folder")
+    one_line_error(capsys, ["run", "--config", str(_config(tmp_path, data, tmp_path / "x")), "--out", ""],
+                   "output_dir", "expected a folder path")
+    assert sorted(p.name for p in data.iterdir()) == sorted(p.name for p in sim_dir.iterdir())
+
+
+def test_a_folder_neurocine_made_is_marked_and_reused(trained):
+    from neurocine.results import MARKER
+
+    root, _ = trained
+    assert (root / "done" / MARKER).exists()
+
+
+@pytest.mark.parametrize("setting, expected", [("reconstruction.patience=null", None),
+                                               ("model.behavior_label=null", None)])
+def test_null_settings_are_applied(setting, expected, tmp_path):
+    from neurocine.cli import build_parser, resolve_config
+
+    args = build_parser().parse_args(["train", "--set", setting])
+    cfg = resolve_config(args)
+    section, key = setting.split("=")[0].split(".")
+    assert getattr(getattr(cfg, section), key) is expected
+
+
+@pytest.mark.parametrize("argv, needles", [
+    (["train", "--set", "model=0"], ("'model' is a section",)),
+    (["train", "--set", "model.output_dimension=1e12"], ("model.output_dimension", "<= 4096")),
+    (["train", "--bogus-flag"], ("unrecognized arguments: --bogus-flag",)),
+    (["check", "{tmp}", "--batch-size", "0"], ("--batch-size: 0, expected an integer >= 1",)),
+    (["simulate", "--out", "{tmp}/s", "--spontaneous-s", "nan"], ("spontaneous_s=nan",)),
+    (["simulate", "--out", "{tmp}/afile"], ("afile", "is a file")),
+    (["simulate", "--out", "{tmp}/" + "x" * 300], ("File name too long",)),
+])
+def test_bad_arguments_are_one_line(argv, needles, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    one_line_error(capsys, [a.replace("{tmp}", str(tmp_path)) for a in argv], *needles)
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_resume_with_fewer_steps_than_done_is_refused(trained, sim_dir, tmp_path, capsys):
+    root, _ = trained
+    copy = tmp_path / "done"
+    shutil.copytree(root / "done", copy)
+    before = digest(copy)
+    cfg = _config(tmp_path, sim_dir, copy, model={"max_iterations": 3})
+    one_line_error(capsys, ["train", "--config", str(cfg), "--quiet", "--resume"], "checkpoint is at step 6",
+                   "max_iterations=3")
+    assert digest(copy) == before
+
+
+def test_stage_inputs_are_checked(trained, tmp_path, capsys):
+    root, _ = trained
+    copy = tmp_path / "done"
+    shutil.copytree(root / "done", copy)
+    with h5py.File(copy / "embeddings.h5", "r+") as f:
+        sid = next(iter(f))
+        e = f[f"{sid}/test/embedding"]
+        e[0, 0] = np.nan
+    one_line_error(capsys, ["decode-frames", str(copy), "--force"], "embeddings.h5", "not a finite")
+    from neurocine.data import load_template
+    from neurocine.errors import DataError
+
+    movie = np.random.default_rng(0).random((900, 4, 8))
+    movie[3, 1, 1] = np.nan
+    np.save(tmp_path / "movie.npy", movie)
+    with pytest.raises(DataError, match="NaN/inf pixels"):
+        load_template(tmp_path / "movie.npy")
+
+
+def test_brainsets_rate_that_disagrees_with_the_domain_is_refused(tmp_path, capsys):
+    def rate_1e9(data):
+        data.calcium_traces.sampling_rate = 1e9
+
+    path = tmp_path / "777000111.h5"
+    try:
+        write_brainsets_fixture(path, extra=rate_1e9)
+    except Exception:  # temporaldata may refuse to build it: then write the attribute directly
+        write_brainsets_fixture(path)
+        with h5py.File(path, "r+") as f:
+            f["calcium_traces"].attrs["sampling_rate"] = 1e9
+    one_line_error(capsys, ["inspect", str(tmp_path)], path.name, "sampling_rate=1e+09 Hz", "domain")
+
+
+def test_messages_from_libraries_are_one_line():
+    from neurocine.cli import one_line
+
+    assert one_line(OSError("Unable to synchronously write\n  (file write failed: errno = 28)\n")) == \
+        "Unable to synchronously write; (file write failed: errno = 28)"

@@ -372,12 +372,19 @@ def cmd_check(args) -> int:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (one line printed): its exit code
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     handler = cmd_stage if getattr(args, "stage", None) else globals()[f"cmd_{args.command.replace('-', '_')}"]
     try:
         return int(handler(args) or 0)
     except NeurocineError as exc:
         print(f"neurocine: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a path the file system refuses (too long, permissions) outside our writers
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"neurocine: error: {where[:240]}{exc.strerror or one_line(exc)}".rstrip(), file=sys.stderr)
         return 2
     except MemoryError:
         print("neurocine: error: not enough memory for these settings (lower model.batch_size, "

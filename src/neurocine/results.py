@@ -163,8 +163,9 @@ class Results:
         p = self.out / name
         if not p.exists():
             return
+        blob = load_checkpoint(p)  # refuses a file that holds more than tensors and plain data
         try:
-            step = int(load_checkpoint(p)["state"]["step"])
+            step = int(blob["state"]["step"])
         except (KeyError, TypeError, ValueError):
             raise DataError(p, "not a neurocine checkpoint (no training state); remove it or train without "
                                "--resume") from None

@@ -15,7 +15,7 @@ from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, Regular
 
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
-from neurocine.io.hdf5 import open_h5, require
+from neurocine.io.hdf5 import check_rate, open_h5, require
 from neurocine.io.recording import Recording, verify_written, write_simulation_tag
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS
@@ -89,6 +89,7 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
             if abs(T1 - expected) <= 2 and abs(T0 - expected) > 2:
                 raise DataError(path, f"calcium_traces/df_over_f has shape {dset.shape}: it looks transposed (the "
                                       f"{span:.1f} s domain at {rate:g} Hz holds {T1} samples); expected (T, N)")
+            check_rate(path, rate, T0, span)
         try:
             data = Data.from_hdf5(f, lazy=True)
         except (KeyError, AssertionError, ValueError, TypeError) as exc:

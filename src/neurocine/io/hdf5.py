@@ -57,3 +57,16 @@ def require(group: h5py.Group, key: str, path, expected: str):
         full = f"{group.name.rstrip('/')}/{key}".lstrip("/")
         raise DataError(path, f"missing '{full}' (expected {expected})")
     return group[key]
+
+
+def check_rate(path, rate: float, samples: int, span_s: float, tolerance: float = 0.1) -> None:
+    """Refuse a sampling rate that disagrees with the file's own domain and sample count
+    (``samples`` intervals over ``span_s`` seconds) by more than ``tolerance``: a wrong rate
+    puts every sample at the wrong time and silently drops the stimulus labels."""
+    if span_s <= 0 or samples < 2:
+        return
+    implied = samples / span_s
+    if abs(rate - implied) > tolerance * implied:
+        raise DataError(path, f"calcium_traces has sampling_rate={rate:g} Hz, but its {samples} sample intervals span "
+                              f"the {span_s:.1f} s domain ({implied:.3g} Hz); expected the rate the samples were "
+                              "recorded at")

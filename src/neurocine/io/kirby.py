@@ -13,7 +13,7 @@ import numpy as np
 
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
-from neurocine.io.hdf5 import open_h5, require
+from neurocine.io.hdf5 import check_rate, open_h5, require
 from neurocine.io.recording import Recording, verify_written, write_simulation_tag
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS, TEMPORAL_FREQUENCIES_HZ
@@ -102,6 +102,9 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
                 raise DataError(path, f"'{dom.name.strip('/')}/start' is empty or not finite, expected the "
                                       "recording's start time in seconds")
             timestamps = start[0] + np.arange(T, dtype=np.float64) / rate
+            end = np.asarray(dom["end"][()], dtype=np.float64).ravel() if "end" in dom else np.zeros(0)
+            if end.size and np.isfinite(end[-1]) and T > 1:
+                check_rate(path, rate, T - 1, float(end[-1] - start[0]))  # end = start + (T - 1) / rate
         masks = {}
         for split in ("train", "valid", "test"):
             m = require(ct, f"{split}_mask", path, "(T,) bool split mask")
