@@ -31,7 +31,7 @@ def child(data_dir: str, steps: int, batch: int, device: str) -> None:
     """One process (or one rank): load its shard, train, print a JSON line."""
     import torch
 
-    from neurocine.config import Config
+    from neurocine.settings import Config
     from neurocine.embed import CEBRA, distributed
     from neurocine.pipeline import prepared_sessions, sharded_splits
 

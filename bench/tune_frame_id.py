@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 import neurocine
-from neurocine.config import Config
+from neurocine.settings import Config
 from neurocine.data import prepare_splits
 from neurocine.decoders.frame_id import evaluate_frame_id
 

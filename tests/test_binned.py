@@ -22,9 +22,9 @@ FRAME = "natural_movie_one.frame"
 @pytest.fixture(scope="module")
 def raw_sessions(tmp_path_factory):
     d = tmp_path_factory.mktemp("binned")
-    # 14 repeats: 8 train, 1 valid, 5 test (the kirby rule), so the test has 150 bins of 1 s per session
+    # 30 repeats: 24 train, 3 valid, 3 test (tenths, in order), so the test has 90 bins of 1 s per session
     simulate_dataset(d, sessions=3, neurons=(60, 80, 70), grating_repeats=1, spontaneous_s=2.0,
-                     frame_shape=(24, 48), movie_repeats=14, progress=False)
+                     frame_shape=(24, 48), movie_repeats=30, progress=False)
     return neurocine.load_sessions(d)
 
 

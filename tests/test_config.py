@@ -13,7 +13,7 @@ import yaml
 
 from neurocine import ConfigError
 from neurocine.cli import main
-from neurocine.config import Config, help_table
+from neurocine.settings import Config, help_table
 
 BAD_VALUES = {
     "dataset": [("mode", "stack"), ("max_sessions", 0)],

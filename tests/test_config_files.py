@@ -10,8 +10,8 @@ import yaml
 
 from neurocine import ConfigError
 from neurocine.cli import main, parse_settings
-from neurocine.config import Config
-from neurocine.config_files import packaged, resolve
+from neurocine.settings import Config
+from neurocine.settings.files import packaged, resolve
 
 
 def test_packaged_configs_are_in_the_package_and_load():

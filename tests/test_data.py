@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from neurocine import ConfigError, load_dataset
-from neurocine.config import Config
+from neurocine.settings import Config
 from neurocine.data import (TensorSampler, contiguous_segments, fit_zscore, make_dataloader,
                             normalize_sessions, split_sessions)
 

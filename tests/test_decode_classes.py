@@ -10,7 +10,7 @@ import pytest
 
 from neurocine import load_dataset
 from neurocine.cli import main
-from neurocine.config import DatasetConfig
+from neurocine.settings import DatasetConfig
 from neurocine.io.trials import trials_session
 from neurocine.stages.decode_classes import decode_label, stimulus_trials
 

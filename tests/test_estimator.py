@@ -14,7 +14,7 @@ import torch
 
 import neurocine
 from neurocine import ConfigError, load_dataset
-from neurocine.config import Config, estimator_params
+from neurocine.settings import Config, estimator_params
 from neurocine.data import pad_splits
 from neurocine.embed import CEBRA
 

@@ -34,7 +34,7 @@ class ToyParity(LearningMode):
         return part.table[TOY]
 
     def samplers(self, tensors, seed, device, reduce=None):
-        return [DiscreteSampler(tensors, self.params["time_offsets"], self.generator(device, seed), reduce,
+        return [DiscreteSampler(tensors, self.settings.time_offsets, self.generator(device, seed), reduce,
                                 cross_session=False)]
 
     def supervision(self, facts):

@@ -12,7 +12,8 @@ from conftest import TINY_CONFIG, write_nwb_fixture
 from neurocine import DataError
 from neurocine.cli import main
 from neurocine.io import detect_layout, read_session
-from neurocine.io.nwb import read_nwb_template, repeat_split
+from neurocine.io.layouts.allen_nwb import read_nwb_template
+from neurocine.io.splits import repeat_split
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from neurocine.config import Config
+from neurocine.settings import Config
 from neurocine.decoders import HalfUNet, halfunet_decoding, image_metrics, ridge_reconstruction
 
 SMALL = dict(num_epochs=2, batch_size=16, device="cpu", output_shape=(16, 32), progress=False)

@@ -108,7 +108,7 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
 def test_writer_reads_back_before_renaming(tmp_path):
     """The brainsets writer refuses a recording its reader would read differently (a
     direction outside the table that the Python API let through), and leaves no file."""
-    from neurocine.io.brainsets import write_brainsets
+    from neurocine.io import write_brainsets
     from neurocine.io.trials import trials_recording
 
     rec = trials_recording(np.zeros((2, 8, 6), np.float32), {"drifting_gratings.direction": DIRECTIONS},

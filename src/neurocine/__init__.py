@@ -5,7 +5,7 @@ Top-level API:
     Session, load_sessions, load_dataset, Config, simulate_dataset, CEBRA
 """
 
-from neurocine.config import Config
+from neurocine.settings import Config
 from neurocine.data import SplitData, load_dataset, load_sessions, make_dataloader, normalize_sessions
 from neurocine.errors import ConfigError, DataError, NeurocineError
 from neurocine.io.simulate import SimulationConfig, simulate_dataset

@@ -41,19 +41,15 @@ def _add_skip_bad(p):
 
 
 def _add_config_options(p) -> None:
+    from neurocine.settings.flags import add_setting_flags
+
     p.add_argument("--config", default=None, help="a packaged config (allen, allen_gpu, demo: 'neurocine config "
                                                   "list') or a YAML file; default: the built-in defaults")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
                    help="any setting, e.g. --set model.temperature=0.1 --set reconstruction.output_shape=[64,128] "
                         "(YAML values, checked like the file; repeatable)")
     p.add_argument("--no-tensorboard", action="store_true", help="write no TensorBoard event files")
-    p.add_argument("--data_dir", "--data-dir", dest="data_dir")
-    p.add_argument("--max_sessions", "--max-sessions", dest="max_sessions", type=_count)
-    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int)
-    p.add_argument("--max_iterations", "--max-iterations", dest="max_iterations", type=int)
-    p.add_argument("--device")
-    p.add_argument("--mode", choices=("separate", "pad", "first_only"))
-    p.add_argument("--out", help="results folder (default: output_dir of the config)")
+    add_setting_flags(p)  # --data_dir, --batch_size, --out, ...: the rows of the table with a flag
     p.add_argument("--resume", action="store_true", help="continue training from out/checkpoint.pt")
     p.add_argument("--force", action="store_true", help="recompute stages whose outputs exist")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -167,20 +163,18 @@ def parse_settings(items: list[str]) -> dict:
 
 def resolve_config(args):
     """Config (packaged name, file or defaults) + the shortcut flags + every --set, checked."""
-    from neurocine.config_files import resolve
+    from neurocine.settings.files import resolve
+    from neurocine.settings.flags import setting_flag_values
 
     cfg = resolve(args.config)
-    flags = {"dataset.data_dir": args.data_dir, "dataset.max_sessions": args.max_sessions, "dataset.mode": args.mode,
-             "model.batch_size": args.batch_size, "model.max_iterations": args.max_iterations,
-             "model.device": args.device, "output_dir": args.out}
-    flags = {k: v for k, v in flags.items() if v is not None}  # a flag not given changes nothing
+    flags = setting_flag_values(args)  # a flag not given changes nothing
     if args.no_tensorboard:
         flags["training.tensorboard"] = False
     return cfg.override({**flags, **parse_settings(args.settings)})
 
 
 def cmd_config(args) -> int:
-    from neurocine.config_files import listing, packaged, resolve
+    from neurocine.settings.files import listing, packaged, resolve
 
     if args.action == "list":
         for name, path in sorted(packaged().items()):
@@ -234,7 +228,7 @@ def cmd_import_trials(args) -> int:
     from pathlib import Path
 
     from neurocine.errors import ConfigError, DataError
-    from neurocine.io.brainsets import write_brainsets
+    from neurocine.io import write_brainsets
     from neurocine.io.trials import load_trials_npz, trials_recording
 
     labels = None
@@ -291,7 +285,7 @@ def describe_session(s) -> list[str]:
     for name in s.stimuli():
         stim.append(describe_stimulus(s, name))
     lines.append(f"   - stimuli: {', '.join(stim) or 'none'}")
-    from neurocine.io.detect import LAYOUTS
+    from neurocine.io import LAYOUTS
 
     rule = LAYOUTS[s.layout].split_rule if s.layout in LAYOUTS else None
     if rule:
@@ -345,7 +339,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_check(args) -> int:
     from neurocine.data import load_dataset
-    from neurocine.config import DatasetConfig
+    from neurocine.settings import DatasetConfig
 
     sessions = _load(args)
     ds = DatasetConfig(data_dir=args.data_dir, file_pattern=args.pattern)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from neurocine.config import Config
+from neurocine.settings import Config
 from neurocine.errors import DataError
 from neurocine.results import Results
 from neurocine.stages import STAGES, run_stage, say

@@ -27,6 +27,7 @@ import numpy as np
 
 from neurocine.atomic import atomic_h5, atomic_write
 from neurocine.errors import DataError
+from neurocine.settings import Config, keys_where
 
 METRICS = "metrics.json"
 CONFIG = "config.yaml"
@@ -55,11 +56,6 @@ def _jsonable(x):
 LOCK = ".neurocine.lock"
 #: Written into a results folder when neurocine creates it: only such folders are written into.
 MARKER = ".neurocine-results"
-#: Config keys that do not change what a run computes (where it runs, how often it saves).
-HARMLESS = ("output_dir", "model.device", "model.compile", "training.checkpoint_every", "dataset.skip_bad",
-            "model.grouped_sessions")
-#: Keys that only say how long to train: a resumed run may extend them.
-RUN_LENGTH = ("model.max_iterations", "training.max_epochs")
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -72,8 +68,10 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def config_differences(old: dict, new: dict, ignore=HARMLESS) -> list[str]:
-    """``["model.temperature: 0.2 -> 0.1", ...]`` between two config dicts."""
+def config_differences(old: dict, new: dict, ignore=None) -> list[str]:
+    """``["model.temperature: 0.2 -> 0.1", ...]`` between two config dicts, leaving out the
+    settings that do not change results (``affects_results=False`` rows) or ``ignore``."""
+    ignore = keys_where("affects_results") if ignore is None else ignore
     a, b = flatten(old), flatten(new)
     keys = sorted((set(a) | set(b)) - set(ignore))
     return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
@@ -185,7 +183,8 @@ class Results:
         import yaml
 
         saved = yaml.safe_load(p.read_text()) or {}
-        diff = config_differences(saved, cfg.to_dict(), HARMLESS + (RUN_LENGTH if resume else ()))
+        diff = config_differences(saved, cfg.to_dict(),
+                                  keys_where("affects_results") + (keys_where("run_length") if resume else ()))
         if diff:
             shown = "; ".join(diff[:4]) + (f"; and {len(diff) - 4} more" if len(diff) > 4 else "")
             raise MismatchError(f"{self.out}: the run in this folder used other settings ({shown}); use --force to "
@@ -296,8 +295,6 @@ class Results:
     # -------------------------------------------------------------------- config
     def config(self):
         """The run's config.yaml, validated."""
-        from neurocine.config import Config
-
         p = self.out / CONFIG
         if not p.exists():
             raise DataError(self.out, "no config.yaml: run 'neurocine train' into this folder first")

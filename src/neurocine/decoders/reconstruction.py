@@ -3,7 +3,7 @@
 
 ``HalfUNet`` is an sklearn-style estimator like ``neurocine.CEBRA``: its parameters,
 defaults and help come from the ``reconstruction`` section of the settings table
-(:mod:`neurocine.config`); ``fit`` / ``predict`` / ``save`` / ``load``; fitted state in
+(:mod:`neurocine.settings`); ``fit`` / ``predict`` / ``save`` / ``load``; fitted state in
 attributes ending with ``_`` (target normalisation, best epoch, loss history).
 
 Example:
@@ -28,10 +28,10 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 
-from neurocine.config import (Config, estimator_doc, estimator_params, make_estimator_init,
-                              validate_estimator_params)
 from neurocine.decoders.halfunet import HalfUNetDecoder
 from neurocine.decoders.ssim import ssim
+from neurocine.settings import (Config, estimator_doc, estimator_params, make_estimator_init,
+                                validate_estimator_params)
 
 LOSSES = ("mse", "l1", "bce", "l1_ssim")
 SSIM_WEIGHT = 0.84  # l1_ssim = 0.84 (1 - SSIM) + 0.16 L1, the mix of Zhao et al. 2017 (IEEE TCI)

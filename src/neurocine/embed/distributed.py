@@ -81,11 +81,6 @@ class DistContext:
         return self.owned_sessions()
 
 
-def shard(num_items: int, world_size: int, rank: int) -> list[int]:
-    """Round-robin shard: the positions ``rank, rank + K, ...`` of ``range(num_items)``."""
-    return list(range(rank, num_items, world_size))
-
-
 def env_world() -> tuple[int, int, int]:
     """``(rank, world_size, local_rank)`` from torchrun's environment (``(0, 1, 0)`` if absent)."""
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
@@ -260,5 +255,5 @@ def _to_cpu(obj):
     return obj
 
 
-__all__ = ["DistContext", "shard", "env_world", "init_from_env", "finish", "current", "make_context", "exchange",
+__all__ = ["DistContext", "env_world", "init_from_env", "finish", "current", "make_context", "exchange",
            "sum_across_ranks", "all_reduce_grads", "gather_objects", "merge_model_state", "merge_optimizer_state"]

@@ -1,7 +1,7 @@
 """``neurocine.CEBRA``: an sklearn-style estimator, a drop-in for ``cebra.CEBRA``.
 
 Same parameter names as ``cebra.CEBRA``; its parameters, defaults and their help come from
-the one settings table (:mod:`neurocine.config`, sections ``model`` and ``training``), so
+the one settings table (:mod:`neurocine.settings`, sections ``model`` and ``training``), so
 every parameter can be set from YAML and ``CEBRA.from_config(cfg)`` builds it in one call.
 It adds multi-session training without labels (stimulus-aligned), device-side sampling,
 early stopping, checkpoints and a one-file save/load. How positives are chosen is the
@@ -27,8 +27,8 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from neurocine.config import (Config, estimator_doc, estimator_params, make_estimator_init,
-                              validate_estimator_params)
+from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, Config, estimator_doc,
+                                estimator_params, make_estimator_init)
 from neurocine.data import SplitData
 from neurocine.embed import modes
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
@@ -60,11 +60,7 @@ def positive_summary(samplers) -> dict:
     out["unlabelled_fraction"] = 1 - out["labelled"] / out["references"] if out["references"] else None
     return out
 #: Parameters that are not settings (the pipeline sets them per run).
-RUNTIME = {"checkpoint_path": None, "verbose": False, "log_dir": None}
-RUNTIME_HELP = {"checkpoint_path": "file for atomic checkpoints (``fit(resume=True)`` continues from it).",
-                "verbose": "show a progress bar.",
-                "log_dir": "folder for TensorBoard event files (train and valid loss, learning rate, steps/s); "
-                           "needs the tensorboard package."}
+RUNTIME, RUNTIME_HELP = CEBRA_RUNTIME, CEBRA_RUNTIME_HELP
 
 
 @dataclass
@@ -198,7 +194,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         for j in range(len(parts)):
             p = parts[j]
             try:
-                t = build_session_tensors(p.neural, p.segment, left, right, self.time_offsets,
+                t = build_session_tensors(p.neural, p.segment, left, right, mode.settings.time_offsets,
                                           mode.sampler_labels(p), device)
             except ValueError as exc:
                 raise ConfigError(f"session {p.session_id}: {exc}") from None
@@ -238,21 +234,20 @@ class CEBRA(TransformerMixin, BaseEstimator):
         Returns:
             self.
         """
-        params = self._params()
-        validate_estimator_params("cebra", params)
-        if self.batch_size < 64:
-            warnings.warn(f"batch_size={self.batch_size}: InfoNCE uses the other samples of the batch as negatives, "
+        settings = CebraSettings.from_params(self._params())  # checked against the table, then frozen
+        if settings.batch_size < 64:
+            warnings.warn(f"batch_size={settings.batch_size}: InfoNCE uses the other samples of the batch as negatives, "
                           "so a small batch gives a noisy, biased loss; 512 or more is recommended",
                           UserWarning, stacklevel=2)
         parts = _Parts(X, y)
         facts = parts.facts()
-        mode = modes.resolve(self.learning_mode, params, facts)
-        device = resolve_device(self.device)
-        torch.manual_seed(self.seed)
-        self.model_ = MultiSessionEncoder(self.model_architecture, [f.num_neurons for f in facts],
-                                          self.num_hidden_units, self.output_dimension).to(device)
-        self.criterion_ = make_criterion(self.distance, self.temperature_mode, self.temperature,
-                                         self.min_temperature).to(device)
+        mode = modes.resolve(settings.learning_mode, settings, facts)
+        device = resolve_device(settings.device)
+        torch.manual_seed(settings.seed)
+        self.model_ = MultiSessionEncoder(settings.model_architecture, [f.num_neurons for f in facts],
+                                          settings.num_hidden_units, settings.output_dimension).to(device)
+        self.criterion_ = make_criterion(settings.distance, settings.temperature_mode, settings.temperature,
+                                         settings.min_temperature).to(device)
         holds = [f.holds for f in facts]
         dist_ctx = None
         if distributed is not False:
@@ -268,7 +263,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
                               "distributed run every session needs its dF/F")
         reduce = self._reduce(dist_ctx)
         train_t = self._tensors(parts, mode, device, dist_ctx)
-        samplers = mode.samplers(train_t, self.seed, device, reduce)
+        samplers = mode.samplers(train_t, settings.seed, device, reduce)
         valid_t = valid_s = None
         if valid is not None:
             vparts = _Parts(valid, valid_y)
@@ -278,9 +273,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
             if [f.holds for f in vfacts] != holds:
                 raise ConfigError("fit: validation and training parts must hold the same sessions' data")
             valid_t = self._tensors(vparts, mode, device, dist_ctx)
-            valid_s = mode.samplers(valid_t, self.seed + 777, device, reduce)
+            valid_s = mode.samplers(valid_t, settings.seed + 777, device, reduce)
             del vparts
-        n_train = sum(len(parts[j].neural) for j in range(len(parts))) if self.max_epochs else 0
+        n_train = sum(len(parts[j].neural) for j in range(len(parts))) if settings.max_epochs else 0
         del parts  # only index tensors (and held sessions' data) are needed from here on
         session_ids = [f.session_id for f in facts]
         self.owned_sessions_ = dist_ctx.owned_sessions() if dist_ctx is not None else list(range(len(session_ids)))
@@ -301,9 +296,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
                     self.model_.train()
         from neurocine.tblog import open_writer
 
-        writer = open_writer(self.log_dir)
+        writer = open_writer(settings.log_dir)
         try:
-            self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, params,
+            self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, settings,
                                                         self.max_steps(n_train), valid_t, valid_s, device,
                                                         resume=resume, on_step=on_step, dist_ctx=dist_ctx,
                                                         writer=writer)

@@ -39,6 +39,9 @@ from typing import Callable
 import numpy as np
 import torch
 
+from neurocine.settings import DEFAULT
+
+
 def valid_centers(segment: np.ndarray, left: int, right: int) -> np.ndarray:
     """``(T,) bool``: True where the window ``[c - left, c + right)`` stays in c's segment."""
     T = len(segment)
@@ -184,7 +187,7 @@ class Sampler:
     #: Where references are drawn: ``centers`` (any valid window) or ``time_refs``.
     reference_pool = "centers"
 
-    def __init__(self, sessions: list[SessionTensors], time_offset: int = 10,
+    def __init__(self, sessions: list[SessionTensors], time_offset: int = DEFAULT.model.time_offsets,
                  generator: torch.Generator | None = None, reduce: Callable | None = None):
         self.sessions = sessions
         self.time_offset = int(time_offset)
@@ -247,8 +250,8 @@ class _LabelSampler(Sampler):
 
     label_cast = torch.long
 
-    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session: bool = True,
-                 any_session: bool = False):
+    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None,
+                 cross_session: bool = True, any_session: bool = False):
         super().__init__(sessions, time_offset, generator, reduce)
         self.cross_session = cross_session and len(sessions) > 1
         self.any_session = any_session
@@ -326,7 +329,7 @@ class DiscreteSampler(_LabelSampler):
             (jittered) one; farther counts as no partner.
     """
 
-    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
+    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
                  jitter: Callable | None = None, any_session: bool = False, nearest: Callable | None = None,
                  max_distance: int = 0):
         self.jitter = jitter
@@ -414,7 +417,7 @@ class ContinuousSampler(_LabelSampler):
 
     label_cast = torch.float64
 
-    def __init__(self, sessions, time_offset=10, generator=None, reduce=None, cross_session=True,
+    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
                  conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
         if conditional not in ("time_delta", "delta"):
             raise ValueError(f"unknown conditional {conditional!r}; expected 'time_delta' or 'delta'")

@@ -21,6 +21,7 @@ from neurocine.atomic import atomic_write
 from neurocine.embed.distributed import (DistContext, all_reduce_grads, exchange, merge_model_state,
                                          merge_optimizer_state, sum_across_ranks)
 from neurocine.embed.models import MultiSessionEncoder
+from neurocine.embed.modes.base import as_settings
 from neurocine.embed.sampling import Batch, Sampler, SessionTensors, gather_windows
 
 
@@ -199,7 +200,7 @@ def load_saved(path: str | Path, fmt: str, kind: str, name: str) -> dict:
 
 
 def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, train_sessions: list[SessionTensors],
-                      samplers: list[Sampler], params: dict, max_steps: int,
+                      samplers: list[Sampler], settings, max_steps: int,
                       valid_sessions: list[SessionTensors] | None = None,
                       valid_samplers: list[Sampler] | None = None,
                       device: torch.device | str = "cpu", resume: bool = False, on_step=None,
@@ -211,14 +212,15 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         criterion: CEBRA InfoNCE module (may hold a learnable temperature).
         train_sessions: Per-session tensors the samplers index into.
         samplers: One or more samplers; their losses are summed (hybrid = time + label).
-        params: The estimator's parameters (``batch_size``, ``learning_rate``,
-            ``validate_every``, ``early_stopping``, ``patience``, ``min_delta``,
-            ``checkpoint_every``, ``checkpoint_path``, ``mixed_precision``, ``compile``,
-            ``seed``, ``verbose``).
+        settings: The fit's :data:`~neurocine.settings.CebraSettings` (``batch_size``,
+            ``learning_rate``, ``validate_every``, ``early_stopping``, ``patience``,
+            ``min_delta``, ``checkpoint_every``, ``checkpoint_path``, ``mixed_precision``,
+            ``compile``, ``negatives``, ``grouped_sessions``, ``seed``, ``verbose``), or a dict
+            of some of them (the rest: the settings table's defaults).
         max_steps: Optimizer steps.
         valid_sessions, valid_samplers: Validation data; enables early stopping.
         device: Where the model and tensors live.
-        resume: Continue from ``params["checkpoint_path"]`` when it exists.
+        resume: Continue from ``settings.checkpoint_path`` when it exists.
         on_step: Optional callback ``(state) -> None`` after each step.
         writer: Optional :class:`neurocine.tblog.Writer` (TensorBoard scalars).
         dist_ctx: Distributed run (see :mod:`neurocine.embed.distributed`); every rank
@@ -228,6 +230,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     """
     from tqdm.auto import tqdm
 
+    opts = as_settings(settings)
     device = torch.device(device)
     distributed = dist_ctx is not None and dist_ctx.active
     rank = dist_ctx.rank if distributed else 0
@@ -237,33 +240,33 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     shared_params = (list(model.parameters()) if len(model) == 1 else []) + list(criterion.parameters())
     param_owner = ([dist_ctx.owner[int(name.split(".")[1])] if distributed and len(model) > 1 else -1
                     for name, _ in model.named_parameters()] + [-1] * len(list(criterion.parameters())))
-    optimizer = torch.optim.Adam(trainable, lr=params["learning_rate"])
+    optimizer = torch.optim.Adam(trainable, lr=opts.learning_rate)
     state = TrainState()
     best_weights = None
-    ckpt = Path(params["checkpoint_path"]) if params.get("checkpoint_path") else None
+    ckpt = Path(opts.checkpoint_path) if opts.checkpoint_path else None
     if resume and ckpt is not None and ckpt.exists():
         blob = load_checkpoint(ckpt)
         model.load_state_dict(blob["model"])
         criterion.load_state_dict(blob["criterion"])
         optimizer.load_state_dict(blob["optimizer"])
-        for s, g in zip(samplers, blob["generators"]):
-            s.generator.set_state(g)
+        for sampler, g in zip(samplers, blob["generators"]):
+            sampler.generator.set_state(g)
         state = TrainState(**blob["state"])
         best_weights = blob["best_weights"]
-    encoders = [torch.compile(e) for e in model.encoders] if params.get("compile") else None
-    batch_size = int(params["batch_size"])
-    patience = int(params["patience"]) if params.get("early_stopping", True) else None
-    amp = bool(params.get("mixed_precision", True))
-    negatives = params.get("negatives", "session")
+    encoders = [torch.compile(e) for e in model.encoders] if opts.compile else None
+    batch_size = int(opts.batch_size)
+    patience = int(opts.patience) if opts.early_stopping else None
+    amp = bool(opts.mixed_precision)
+    negatives = opts.negatives
     with_neg = negatives != "in_batch"
-    grouped = use_grouped(model, params.get("grouped_sessions", "auto"), dist_ctx) and not params.get("compile")
+    grouped = use_grouped(model, opts.grouped_sessions, dist_ctx) and not opts.compile
 
     def validate() -> float:
         model.eval()
         total = 0.0
         with torch.no_grad(), _autocast(device, amp):
             for vs in valid_samplers:
-                vs.generator.manual_seed(params["seed"] + 12345)  # the same batches each time
+                vs.generator.manual_seed(opts.seed + 12345)  # the same batches each time
                 for _ in range(VALID_BATCHES):
                     b = vs.sample(batch_size)
                     ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx, with_negatives=with_neg)
@@ -293,7 +296,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     model.train()
     start = time.perf_counter() - state.seconds
     bar = tqdm(total=max_steps, initial=state.step, desc="train", unit="step",
-               disable=not params.get("verbose") or rank != 0, dynamic_ncols=True, mininterval=1.0)
+               disable=not opts.verbose or rank != 0, dynamic_ncols=True, mininterval=1.0)
     while state.step < max_steps and not state.stopped_early:
         batches = [s.sample(batch_size) for s in samplers]
         with _autocast(device, amp):
@@ -324,12 +327,12 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             writer.scalar("train/loss", loss_v, state.step)
             writer.scalar("train/learning_rate", optimizer.param_groups[0]["lr"], state.step)
             writer.scalar("train/steps_per_second", state.step / max(state.seconds, 1e-9), state.step)
-        if valid_samplers and (state.step % params["validate_every"] == 0 or state.step == max_steps):
+        if valid_samplers and (state.step % opts.validate_every == 0 or state.step == max_steps):
             v = validate()
             state.valid_history.append({"step": state.step, "valid_loss": v})
             if writer is not None:
                 writer.scalar("valid/loss", v, state.step)
-            if v < state.best_valid - params.get("min_delta", 0.0):
+            if v < state.best_valid - opts.min_delta:
                 state.best_valid, state.best_step, state.bad_validations = v, state.step, 0
                 best_weights = {k: t.detach().clone().cpu() for k, t in model.state_dict().items()}
             else:
@@ -341,7 +344,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         if state.valid_history:
             postfix["valid"] = f"{state.valid_history[-1]['valid_loss']:.4f}"
         bar.set_postfix(postfix, refresh=False)
-        if params.get("checkpoint_every") and state.step % params["checkpoint_every"] == 0:
+        if opts.checkpoint_every and state.step % opts.checkpoint_every == 0:
             checkpoint()
         if on_step is not None:
             on_step(state)

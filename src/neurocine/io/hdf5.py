@@ -17,26 +17,38 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def open_h5(path: str | Path):
-    """Open ``path`` read-only; any read failure inside the block becomes a DataError.
+def open_h5(path: str | Path, handle: h5py.File | None = None):
+    """Open ``path`` read-only (one open of the file); any read failure inside the block
+    becomes a DataError naming it. With ``handle`` (a file the caller already opened, as
+    :func:`neurocine.io.read_session` does to detect the layout) that file is used and left
+    open.
 
     Raises:
         DataError: missing file, not HDF5, or corrupt/truncated HDF5.
     """
     path = Path(path)
+    if handle is not None:
+        try:
+            yield handle
+        except DataError:
+            raise
+        except (OSError, RuntimeError) as exc:
+            raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
+        return
     if path.is_symlink() and not path.exists():
         raise DataError(path, f"broken link (points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
         raise DataError(path, "file not found")
     try:
-        is_h5 = h5py.is_hdf5(path)
-    except OSError as exc:
-        raise DataError(path, f"cannot be read ({_first_line(exc)})") from exc
-    if not is_h5:
-        raise DataError(path, "not an HDF5 file (expected a kirby or brainsets session .h5)")
-    try:
         f = h5py.File(path, "r")
-    except OSError as exc:
+    except OSError as exc:  # only now ask what it is (one more open, on the error path alone)
+        try:
+            is_h5 = h5py.is_hdf5(path)
+        except OSError:
+            raise DataError(path, f"cannot be read ({_first_line(exc)})") from exc
+        if not is_h5:
+            raise DataError(path, "not an HDF5 file (expected a session file: Allen NWB, kirby or brainsets "
+                                  ".h5)") from None
         raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
     try:
         yield f

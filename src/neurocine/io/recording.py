@@ -2,7 +2,9 @@
 
 The simulator (and the trial-array import) produce :class:`Recording` objects;
 :func:`neurocine.io.write_kirby` and :func:`neurocine.io.write_brainsets` turn them into
-files, each applying its layout's split rules (``docs/formats.md``).
+files, each applying its layout's split rules (:mod:`neurocine.io.splits`,
+``docs/formats.md``) and reading the file back before it is renamed into place
+(:func:`verify_written`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from neurocine.errors import DataError
+from neurocine.session import interval_values, intervals_mask
+from neurocine.stimuli import LABELS
 
 #: Root attribute of a session file written by the simulator: JSON of what made it.
 SIMULATION_ATTR = "neurocine_simulation"
@@ -84,10 +90,6 @@ def verify_written(rec: Recording, path, read, source) -> None:
         DataError: naming ``source`` (what the recording came from), with the reader's
             reason or the first value that reads back differently.
     """
-    from neurocine.errors import DataError
-    from neurocine.io.nwb import table_labels
-    from neurocine.session import intervals_mask
-
     try:
         s = read(path, True)
     except DataError as exc:
@@ -131,3 +133,19 @@ def simulation_tag(path: str | Path) -> dict | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         tag = {"simulator": "unreadable tag"}
     return tag if isinstance(tag, dict) else {"simulator": str(tag)}
+
+
+def table_labels(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-sample labels from stimulus tables ``{stimulus: {"start", "end", field: (K,)}}``
+    (one row per frame or trial): ``{"<stimulus>.<field>": (T,)}`` for the registered labels."""
+    labels = {}
+    for stimulus, table in tables.items():
+        order = np.argsort(table["start"], kind="stable")
+        for column, values in table.items():
+            name = f"{stimulus}.{column}"
+            if column in ("start", "end") or name not in LABELS:
+                continue
+            spec = LABELS[name]
+            labels[name] = interval_values(timestamps, table["start"][order], table["end"][order],
+                                           np.asarray(values)[order].astype(spec.dtype), spec.fill).astype(spec.dtype)
+    return labels

@@ -504,8 +504,8 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
         from neurocine.errors import OutputError
 
         raise OutputError(out, exc) from None
-    from neurocine.io.brainsets import write_brainsets
-    from neurocine.io.kirby import write_kirby
+    from neurocine.io.layouts.brainsets import write_brainsets
+    from neurocine.io.layouts.kirby import write_kirby
 
     writer = write_kirby if cfg.layout == "kirby" else write_brainsets
     movie = simulate_movie(MOVIE_FRAMES, cfg.frame_shape, seed=cfg.seed)

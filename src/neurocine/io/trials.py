@@ -5,7 +5,7 @@ Many labs (and the real grating file in ``shared/data``) hold dF/F cut around ea
 ``gap`` unlabelled samples that belong to no split, so no encoder window ever crosses from
 one trial into the next; each trial's labels cover its stimulus period. Splits are made by
 trial: 70/10/20, seeded, stratified by condition
-(:func:`neurocine.io.nwb.stratified_trial_split`). The result is written in the brainsets
+(:func:`neurocine.io.splits.stratified_trial_split`). The result is written in the brainsets
 layout (``neurocine import-trials``) or turned into a :class:`~neurocine.Session` directly
 (:func:`trials_session`).
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from neurocine.errors import DataError
-from neurocine.io.nwb import stratified_trial_split, table_labels
-from neurocine.io.recording import Recording
+from neurocine.io.recording import Recording, table_labels
+from neurocine.io.splits import stratified_trial_split
 from neurocine.session import Session, intervals_mask, safe_session_id, validate_session
 from neurocine.stimuli import LABELS, STIMULI
 

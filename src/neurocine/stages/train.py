@@ -151,7 +151,7 @@ class Train(Stage):
     def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, files, sharded, rank, world):
         from neurocine import provenance
         from neurocine.embed import CEBRA
-        from neurocine.io.detect import detect_layout
+        from neurocine.io import detect_layout
 
         ds = cfg.dataset
         if rank == 0:

@@ -10,15 +10,18 @@ import numpy as np
 import torch
 
 from neurocine.errors import ConfigError
+from neurocine.registry import LEARNING_MODES
+from neurocine.settings import CebraSettings
 
-MODES: dict[str, type["LearningMode"]] = {}
+#: The registered modes (a registry that refuses a second mode of the same name).
+MODES = LEARNING_MODES
 
 
 def register(name: str):
     """Class decorator: register a :class:`LearningMode` under ``name``."""
     def wrap(cls):
         cls.name = name
-        MODES[name] = cls
+        MODES.register(name, cls)
         return cls
     return wrap
 
@@ -28,11 +31,19 @@ def get_options() -> list[str]:
     return list(MODES)
 
 
-def init(name: str, params: dict) -> "LearningMode":
-    """The mode registered as ``name``, built with the estimator's parameters."""
+def as_settings(settings) -> CebraSettings:
+    """A fit's settings: a :data:`~neurocine.settings.CebraSettings`, or a dict of estimator
+    parameters (the others take the table's defaults), or None (every default)."""
+    if isinstance(settings, CebraSettings):
+        return settings
+    return CebraSettings.from_params(settings or {})
+
+
+def init(name: str, settings=None) -> "LearningMode":
+    """The mode registered as ``name``, built with a fit's settings (default: the table's)."""
     if name not in MODES:
         raise ConfigError(f"learning_mode: {name!r}, expected one of auto, {', '.join(MODES)}")
-    return MODES[name](params)
+    return MODES[name](settings)
 
 
 @dataclass
@@ -65,16 +76,17 @@ class LearningMode:
     :meth:`sampler_labels`, :meth:`samplers` and :meth:`supervision`.
 
     Args:
-        params: The estimator's parameters (``time_offsets``, ``conditional``, ``delta``,
-            ``stimulus_jitter``, ``behavior_label``, ...).
+        settings: The fit's settings (:data:`~neurocine.settings.CebraSettings`:
+            ``time_offsets``, ``conditional``, ``delta``, ``stimulus_jitter``,
+            ``behavior_label``, ...), a dict of some of them, or None: the table's defaults.
     """
 
     name: ClassVar[str] = "?"
     #: Several sessions trained in this mode share one embedding space.
     aligns_sessions: ClassVar[bool] = True
 
-    def __init__(self, params: dict):
-        self.params = dict(params)
+    def __init__(self, settings=None):
+        self.settings = as_settings(settings)
 
     # -- what the inputs must have
     def check(self, facts: list[Facts]) -> None:
@@ -99,12 +111,13 @@ class LearningMode:
         return torch.Generator(device=device).manual_seed(seed)
 
 
-def resolve(name: str, params: dict, facts: list[Facts]) -> LearningMode:
+def resolve(name: str, settings, facts: list[Facts]) -> LearningMode:
     """The mode to train with: ``name``, or for ``"auto"``: ``behavior`` when ``y`` was
     given, ``stimulus_aligned`` when every session has stimulus labels, else
     ``time_contrastive`` (with a warning for several sessions: they are not aligned).
     ``conditional="time"`` forces time contrast; ``hybrid=True`` wraps a label mode."""
-    if params.get("conditional") == "time":
+    settings = as_settings(settings)
+    if settings.conditional == "time":
         name = "time_contrastive"
     elif name == "auto":
         if all(f.has_y for f in facts):
@@ -117,11 +130,9 @@ def resolve(name: str, params: dict, facts: list[Facts]) -> LearningMode:
                 warnings.warn("multi-session fit without labels or stimulus information: sessions are trained "
                               "with per-session time contrast and their embeddings are NOT aligned",
                               RuntimeWarning, stacklevel=4)
-    if params.get("hybrid") and name in ("behavior", "stimulus_aligned"):
-        from neurocine.embed.modes.hybrid import Hybrid
-
-        mode = Hybrid(params, inner=name)
+    if settings.hybrid and name in ("behavior", "stimulus_aligned"):
+        mode = MODES["hybrid"](settings, inner=name)
     else:
-        mode = init(name, params)
+        mode = init(name, settings)
     mode.check(facts)
     return mode

@@ -22,7 +22,7 @@ class Behavior(LearningMode):
 
     @property
     def label_name(self) -> str | None:
-        return self.params.get("behavior_label")
+        return self.settings.behavior_label
 
     def check(self, facts):
         if all(f.has_y for f in facts):
@@ -44,12 +44,12 @@ class Behavior(LearningMode):
 
     def samplers(self, tensors, seed, device, reduce=None):
         gen = self.generator(device, seed)
-        offset = self.params.get("time_offsets", 10)
-        any_session = self.params.get("positive_sessions", "other") == "any"
+        s = self.settings
+        offset, any_session = s.time_offsets, s.positive_sessions == "any"
         if tensors[0].key_values is not None:  # integer labels
             return [DiscreteSampler(tensors, offset, gen, reduce, any_session=any_session)]
-        return [ContinuousSampler(tensors, offset, gen, reduce, conditional=self.params.get("conditional", "time_delta"),
-                                  delta=self.params.get("delta", 0.1), any_session=any_session)]
+        return [ContinuousSampler(tensors, offset, gen, reduce, conditional=s.conditional, delta=s.delta,
+                                  any_session=any_session)]
 
     def supervision(self, facts):
         if all(f.has_y for f in facts):

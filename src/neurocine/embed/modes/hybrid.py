@@ -17,14 +17,14 @@ from neurocine.embed.modes.time_contrastive import TimeContrastive
 class Hybrid(LearningMode):
     aligns_sessions = True
 
-    def __init__(self, params, inner: str | None = None):
-        super().__init__(params)
+    def __init__(self, settings=None, inner: str | None = None):
+        super().__init__(settings)
         self.inner_name = inner
         self.inner = None
 
     def check(self, facts):
         name = self.inner_name or ("behavior" if all(f.has_y for f in facts) else "stimulus_aligned")
-        self.inner = (Behavior if name == "behavior" else StimulusAligned)(self.params)
+        self.inner = (Behavior if name == "behavior" else StimulusAligned)(self.settings)
         self.inner.check(facts)
 
     def sampler_labels(self, part):
@@ -32,7 +32,7 @@ class Hybrid(LearningMode):
 
     def samplers(self, tensors, seed, device, reduce=None):
         return (self.inner.samplers(tensors, seed, device, reduce)
-                + TimeContrastive(self.params).samplers(tensors, seed + 1, device, reduce))
+                + TimeContrastive(self.settings).samplers(tensors, seed + 1, device, reduce))
 
     def supervision(self, facts):
         return self.inner.supervision(facts)

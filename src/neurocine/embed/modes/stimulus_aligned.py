@@ -132,11 +132,12 @@ class StimulusAligned(LearningMode):
         return alignment_keys(part.table, part.segment, part.sampling_rate)
 
     def samplers(self, tensors, seed, device, reduce=None):
-        j = int(self.params.get("stimulus_jitter", 0))
+        s = self.settings
+        j = s.stimulus_jitter
         jitter = (lambda keys, gen: jitter_keys(keys, j, gen)) if j > 0 else None
-        return [DiscreteSampler(tensors, self.params.get("time_offsets", 10), self.generator(device, seed), reduce,
-                                jitter=jitter, any_session=self.params.get("positive_sessions", "other") == "any",
-                                nearest=key_block, max_distance=max(j, MIN_NEAREST_DISTANCE))]
+        return [DiscreteSampler(tensors, s.time_offsets, self.generator(device, seed), reduce, jitter=jitter,
+                                any_session=s.positive_sessions == "any", nearest=key_block,
+                                max_distance=max(j, MIN_NEAREST_DISTANCE))]
 
     def supervision(self, facts):
         shown = sorted({s for f in facts for s in f.stimuli}, key=list(STIMULI).index)

@@ -15,4 +15,4 @@ class TimeContrastive(LearningMode):
     aligns_sessions = False
 
     def samplers(self, tensors, seed, device, reduce=None):
-        return [TimeSampler(tensors, self.params.get("time_offsets", 10), self.generator(device, seed), reduce)]
+        return [TimeSampler(tensors, self.settings.time_offsets, self.generator(device, seed), reduce)]

@@ -14,13 +14,11 @@ import numpy as np
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import check_rate, open_h5, require
+from neurocine.io.layouts.base import Layout
 from neurocine.io.recording import Recording, verify_written, write_simulation_tag
+from neurocine.io.splits import repeat_split, shuffled_trial_split
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS, TEMPORAL_FREQUENCIES_HZ
-
-#: Seed of the shuffled 70/10/20 grating-trial split.
-GRATING_SPLIT_SEED = 42
-
 
 def _decode(values) -> np.ndarray:
     return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values], dtype=object)
@@ -60,7 +58,7 @@ def _sampling_rate(ct, path) -> float:
     return rate
 
 
-def read_kirby(path: str | Path, traces: bool = True) -> Session:
+def read_kirby(path: str | Path, traces: bool = True, handle=None) -> Session:
     """Read one kirby-layout session file.
 
     Args:
@@ -75,7 +73,7 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
         DataError: missing keys, wrong shapes, NaNs, corrupt HDF5 (one line, names file).
     """
     path = Path(path)
-    with open_h5(path) as f:
+    with open_h5(path, handle) as f:
         ct = require(f, "calcium_traces", path, "a RegularTimeSeries group with df_over_f (T, N)")
         if not isinstance(ct, h5py.Group):
             raise DataError(path, "'calcium_traces' is a dataset, expected a group holding df_over_f (T, N) and "
@@ -161,26 +159,6 @@ def read_kirby(path: str | Path, traces: bool = True) -> Session:
     return validate_session(session, path)
 
 
-def trial_split(n: int, seed: int = GRATING_SPLIT_SEED, fractions=(0.7, 0.1)) -> np.ndarray:
-    """The kirby trial split: ``n`` trials shuffled (``seed``), 70/10/20 train/valid/test.
-
-    Returns:
-        ``(n,)`` split names (``"train"``, ``"valid"``, ``"test"``).
-    """
-    perm = np.random.default_rng(seed).permutation(n)
-    n_train, n_valid = int(round(fractions[0] * n)), int(round(fractions[1] * n))
-    out = np.empty(n, dtype="<U5")
-    out[perm[:n_train]] = "train"
-    out[perm[n_train:n_train + n_valid]] = "valid"
-    out[perm[n_train + n_valid:]] = "test"
-    return out
-
-
-def repeat_split(repeat: np.ndarray) -> np.ndarray:
-    """The kirby movie split: repeats 0-7 train, 8 valid, 9 (and later) test."""
-    return np.where(repeat < 8, "train", np.where(repeat == 8, "valid", "test"))
-
-
 def kirby_splits(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
     """The kirby split rules: movie repeats 8/1/1 in order; grating trials 70/10/20
     shuffled with seed 42.
@@ -189,7 +167,7 @@ def kirby_splits(rec: Recording) -> tuple[np.ndarray, np.ndarray]:
         ``(movie_split, grating_split)``: per-row split name arrays (``"train"``, ...).
     """
     return (repeat_split(rec.intervals["natural_movie_one"]["repeat"]),
-            trial_split(len(rec.intervals["drifting_gratings"]["start"])))
+            shuffled_trial_split(len(rec.intervals["drifting_gratings"]["start"])))
 
 
 def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False, source=None) -> Path:
@@ -276,3 +254,7 @@ def write_kirby(rec: Recording, path: str | Path, overwrite: bool = False, sourc
         dom.create_dataset("start", data=[rec.start_time])
         dom.create_dataset("end", data=[domain_end])
     return path
+
+
+LAYOUT = Layout("kirby", (".h5",), lambda f: "calcium_traces" in f, read_kirby,
+                "kirby / POYO-CAP (calcium_traces with split masks)", write=write_kirby)

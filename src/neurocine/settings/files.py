@@ -1,7 +1,7 @@
 """The configs that ship inside the package, and the commented listing of every setting.
 
 ``neurocine config list`` names the packaged configs; ``neurocine config show NAME`` prints
-one as a complete YAML file: every setting of the table (:mod:`neurocine.config`) with the
+one as a complete YAML file: every setting of the table (:mod:`neurocine.settings.table`) with the
 config's value (or the default), its allowed values and its help, so a user starts from a
 file that documents itself. ``--config`` takes a packaged name or a path.
 """
@@ -14,8 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from neurocine.config import Config, _walk
 from neurocine.errors import ConfigError
+from neurocine.settings.build import walk
+from neurocine.settings.table import Config
 
 
 def packaged() -> dict[str, Path]:
@@ -57,9 +58,9 @@ def listing(cfg: Config, title: str) -> str:
     lines = [f"# neurocine config: {title}",
              "# Every setting, with its allowed values and what it does; unknown keys are errors.",
              "# Defaults are the built-in ones unless this config changes them (marked 'set here')."]
-    default = {key: value for key, _, _, value in _walk(Config)}
+    default = {key: value for key, _, _, value in walk(Config)}
     section = None
-    for key, f, hint, value in _walk(cfg):
+    for key, f, hint, value in walk(cfg):
         top = key.split(".")[0] if "." in key else None
         depth = key.count(".")
         if top != section:

@@ -12,9 +12,9 @@
 * Templates (``stimulus/templates/<name>_image_stack/data``) are read on demand
   (:func:`read_nwb_template`), so no separate movie file is needed.
 
-These files carry no train/valid/test split. :func:`nwb_splits` applies neurocine's rule,
-the kirby files' rule where it exists: movie repeats in order (10 repeats: 8 train, 1 valid,
-1 test), trials 70/10/20 shuffled with seed 42, stratified by condition.
+These files carry no train/valid/test split. :func:`nwb_splits` applies neurocine's rules
+(:mod:`neurocine.io.splits`): movie repeats in order (10 repeats: 8 train, 1 valid, 1
+test, as the kirby files), trials 70/10/20 shuffled with seed 42, stratified by condition.
 """
 
 from __future__ import annotations
@@ -26,14 +26,16 @@ import numpy as np
 
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
-from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
-from neurocine.stimuli import LABELS
+from neurocine.io.layouts.base import Layout
+from neurocine.io.recording import table_labels
+from neurocine.io.splits import repeat_split, stratified_trial_split
+from neurocine.session import Session, intervals_mask, placeholder_traces, validate_session
+from neurocine.stimuli import STIMULI
 
 PIPELINE = "processing/brain_observatory_pipeline"
 DFF = f"{PIPELINE}/DfOverF/imaging_plane_1"
 SPLIT_RULE = ("no split in the file; neurocine's rule applied: movie repeats in order (8/1/1 of 10), "
               "trials 70/10/20 shuffled (seed 42, stratified by condition)")
-GRATING_SPLIT_SEED = 42
 #: ``{stimulus: {feature column: our label field}}`` for the tables with feature columns.
 FEATURES = {"drifting_gratings": {"orientation": "direction", "temporal_frequency": "temporal_frequency"},
             "static_gratings": {"orientation": "orientation", "spatial_frequency": "spatial_frequency",
@@ -129,60 +131,11 @@ def read_stimuli(f: h5py.File, timestamps: np.ndarray, path) -> dict[str, dict[s
     return tables
 
 
-def table_labels(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-sample labels from the stimulus tables."""
-    labels = {}
-    for stimulus, table in tables.items():
-        order = np.argsort(table["start"], kind="stable")
-        for field, values in table.items():
-            name = f"{stimulus}.{field}"
-            if field in ("start", "end") or name not in LABELS:
-                continue
-            spec = LABELS[name]
-            labels[name] = interval_values(timestamps, table["start"][order], table["end"][order],
-                                           np.asarray(values)[order].astype(spec.dtype), spec.fill).astype(spec.dtype)
-    return labels
-
-
 def _condition(table: dict, stimulus: str) -> np.ndarray:
     """Condition id of each trial of a stimulus table (-1: blank)."""
-    from neurocine.stimuli import STIMULI
-
     fields = {f"{stimulus}.{k}": v for k, v in table.items() if k not in ("start", "end")}
     cond = STIMULI[stimulus].condition_ids(fields)
     return cond if len(cond) else np.zeros(len(table["start"]), dtype=np.int64)
-
-
-def stratified_trial_split(conditions: np.ndarray, seed: int = GRATING_SPLIT_SEED,
-                           fractions=(0.7, 0.1)) -> np.ndarray:
-    """``(K,)`` split names, 70/10/20 and stratified by condition.
-
-    Each trial gets a position ``u = (rank + offset) / n`` in [0, 1): its rank in a seeded
-    shuffle of its condition's ``n`` trials, plus a random offset per condition; ``u`` is
-    cut at 0.7 and 0.8. A condition with many trials is split 70/10/20 within itself; with
-    few (one each), the trials are spread 70/10/20 over conditions.
-
-    Example:
-        >>> split = stratified_trial_split(np.repeat(np.arange(40), 15))  # 40 conditions x 15 trials
-        >>> [round(float(np.mean(split == s)), 2) for s in ("train", "valid", "test")]
-        [0.7, 0.1, 0.2]
-    """
-    rng = np.random.default_rng(seed)
-    u = np.zeros(len(conditions))
-    for c in np.unique(conditions):
-        idx = np.flatnonzero(conditions == c)
-        u[idx[rng.permutation(len(idx))]] = (np.arange(len(idx)) + rng.random()) / len(idx)
-    return np.where(u < fractions[0], "train", np.where(u < fractions[0] + fractions[1], "valid", "test"))
-
-
-def repeat_split(repeat: np.ndarray) -> np.ndarray:
-    """Movie repeats in order: the last tenth (at least one) test, the tenth before it
-    valid, the rest train (10 repeats: 8/1/1; 2 repeats: train, test; 1: train)."""
-    n = int(repeat.max()) + 1 if len(repeat) else 0
-    n_test = max(1, int(round(0.1 * n))) if n >= 2 else 0
-    n_valid = max(1, int(round(0.1 * n))) if n >= 3 else 0
-    first_valid, first_test = n - n_test - n_valid, n - n_test
-    return np.where(repeat < first_valid, "train", np.where(repeat < first_test, "valid", "test"))
 
 
 def nwb_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
@@ -201,7 +154,7 @@ def nwb_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
     return masks
 
 
-def read_nwb(path: str | Path, traces: bool = True) -> Session:
+def read_nwb(path: str | Path, traces: bool = True, handle=None) -> Session:
     """Read one Allen NWB 1.0 file.
 
     Args:
@@ -212,7 +165,7 @@ def read_nwb(path: str | Path, traces: bool = True) -> Session:
         DataError: missing keys, wrong shapes, indices out of range (one line, names file).
     """
     path = Path(path)
-    with open_h5(path) as f:
+    with open_h5(path, handle) as f:
         dset = require(f, f"{DFF}/data", path, "(N, T) dF/F, cells on axis 0")
         if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
             raise DataError(path, f"{DFF}/data has shape {getattr(dset, 'shape', 'a group')}, expected 2-D (N, T)")
@@ -265,5 +218,8 @@ def read_nwb_template(path: str | Path, name: str) -> np.ndarray | None:
         return np.asarray(f[key][()])
 
 
-__all__ = ["read_nwb", "read_nwb_template", "is_nwb", "nwb_splits", "repeat_split", "stratified_trial_split",
-           "SPLIT_RULE"]
+LAYOUT = Layout("allen_nwb", (".nwb",), is_nwb, read_nwb,
+                "Allen NWB 1.0 (processing/brain_observatory_pipeline/DfOverF, stimulus/presentation)",
+                read_template=read_nwb_template, split_rule=SPLIT_RULE)
+
+__all__ = ["LAYOUT", "read_nwb", "read_nwb_template", "is_nwb", "nwb_splits", "SPLIT_RULE"]

@@ -16,7 +16,9 @@ from temporaldata import ArrayDict, Data, Interval, IrregularTimeSeries, Regular
 from neurocine.atomic import atomic_h5
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import check_rate, open_h5, require
+from neurocine.io.layouts.base import Layout
 from neurocine.io.recording import Recording, verify_written, write_simulation_tag
+from neurocine.io.splits import split_epochs_by_time
 from neurocine.session import Session, interval_values, intervals_mask, placeholder_traces, validate_session
 from neurocine.stimuli import LABELS
 
@@ -50,7 +52,7 @@ def _attrs(obj) -> dict[str, str]:
             for k, v in vars(obj).items() if not k.startswith("_") and not isinstance(v, (Data, ArrayDict, np.ndarray))}
 
 
-def read_brainsets(path: str | Path, traces: bool = True) -> Session:
+def read_brainsets(path: str | Path, traces: bool = True, handle=None) -> Session:
     """Read one brainsets-layout session file through temporaldata (lazily).
 
     ``traces=False`` reads only labels, splits and shapes (``Session.traces`` is then a
@@ -63,7 +65,7 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
         DataError: missing keys, wrong shapes, NaNs, corrupt HDF5 (one line, names file).
     """
     path = Path(path)
-    with open_h5(path) as f:
+    with open_h5(path, handle) as f:
         ct_group = require(f, "calcium_traces", path, "a RegularTimeSeries group with df_over_f (T, N)")
         dset = require(ct_group, "df_over_f", path, "(T, N) float dF/F")
         if not isinstance(dset, h5py.Dataset) or dset.ndim != 2:
@@ -142,36 +144,6 @@ def read_brainsets(path: str | Path, traces: bool = True) -> Session:
         train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
         domain=domain, labels=labels, unit_ids=unit_ids, layout="brainsets", path=path, subject=subject)
     return validate_session(session, path)
-
-
-def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
-                         trial_start: np.ndarray, trial_end: np.ndarray) -> dict[str, list[tuple[float, float]]]:
-    """brainsets' split rule for one stimulus: per epoch, by time, snapped to trial edges.
-
-    One epoch: the first 60 % train, next 10 % valid, last 30 % test. Several epochs: in
-    each epoch the first half is train (its first 5/6) and valid (its last 1/6), the
-    second half is test.
-
-    Returns:
-        ``{"train": [(start, end), ...], "valid": [...], "test": [...]}``, seconds.
-    """
-    def snap(t, lo, hi):
-        edges = np.concatenate([trial_start[(trial_start >= lo) & (trial_start <= hi)], [lo, hi]])
-        return float(edges[np.argmin(np.abs(edges - t))])
-
-    out = {"train": [], "valid": [], "test": []}
-    fractions = (0.6, 0.7) if len(epoch_start) == 1 else (5 / 12, 0.5)
-    for lo, hi in zip(epoch_start, epoch_end):
-        first_trial = trial_start[(trial_start >= lo) & (trial_start < hi)]
-        last_end = trial_end[(trial_end > lo) & (trial_end <= hi)]
-        lo_t = float(first_trial.min()) if len(first_trial) else float(lo)
-        hi_t = float(last_end.max()) if len(last_end) else float(hi)
-        a = snap(lo_t + fractions[0] * (hi_t - lo_t), lo_t, hi_t)
-        b = snap(lo_t + fractions[1] * (hi_t - lo_t), lo_t, hi_t)
-        out["train"].append((lo_t, a))
-        out["valid"].append((a, b))
-        out["test"].append((b, hi_t))
-    return out
 
 
 def write_brainsets(rec: Recording, path: str | Path, overwrite: bool = False,
@@ -256,3 +228,8 @@ def _stimulus_interval(stimulus: str, table: dict) -> Interval:
             cols[f"{column}_id"] = spec.class_ids(np.asarray(values, np.float32))
     return Interval(start=start, end=end, timestamps=(start + end) / 2, **cols,
                     timekeys=["start", "end", "timestamps"])
+
+
+LAYOUT = Layout("brainsets", (".h5",), lambda f: "calcium_traces" in f and ("absolute_start" in f.attrs
+                                                                        or "train_domain" in f),
+                read_brainsets, "brainsets / temporaldata (calcium_traces + train_domain)", write=write_brainsets)

@@ -1,0 +1,112 @@
+"""A run's data: the sessions of a data folder read once, normalised once, cut into splits
+(:func:`prepare_splits`), the seed's :func:`load_dataset`, and a distributed rank's lazy
+view (:func:`sharded_splits`)."""
+
+from __future__ import annotations
+
+from neurocine.data.discovery import SessionList, find_session_files, load_sessions, shard
+from neurocine.data.splits import LazySplits, SplitData, normalized_splits, pad_splits
+from neurocine.errors import ConfigError, DataError
+from neurocine.io import read_session
+from neurocine.session import SPLITS, Session
+from neurocine.settings import MODES, Config, DatasetConfig
+
+
+def _dataset_config(config) -> DatasetConfig:
+    if isinstance(config, Config):
+        return config.dataset
+    if isinstance(config, DatasetConfig):
+        return config
+    if isinstance(config, dict):
+        return Config.from_dict(config if "dataset" in config else {"dataset": config}).dataset
+    raise ConfigError(f"load_dataset: expected a Config, DatasetConfig or dict, got {type(config).__name__}")
+
+
+def load_dataset(config, split: str = "train", sessions: list[Session] | None = None) -> list[SplitData]:
+    """The seed's ``load_dataset``: load, normalise and cut one split.
+
+    Args:
+        config: :class:`Config`, its ``dataset`` section, or the same as a dict.
+        split: ``"train"``, ``"valid"``, ``"test"`` or ``"all"``.
+        sessions: Already-loaded raw sessions (skips reading files).
+
+    Returns:
+        ``separate``: one :class:`SplitData` per session, ``(T_split, N_i)``.
+        ``pad``: a one-element list, ``(sum T_split, max N)`` with ``session_index``.
+        ``first_only``: a one-element list with the first session.
+
+    Example:
+        >>> import tempfile
+        >>> from neurocine.io.simulate import simulate_dataset
+        >>> d = tempfile.mkdtemp()
+        >>> _ = simulate_dataset(d, sessions=2, neurons=(20, 30), grating_repeats=1,
+        ...                      spontaneous_s=2.0, progress=False)
+        >>> [x.neural.shape[1] for x in load_dataset({"data_dir": d, "mode": "pad"})]
+        [30]
+    """
+    ds = _dataset_config(config)
+    ds.validate()
+    if split not in SPLITS + ("all",):
+        raise ConfigError(f"load_dataset: unknown split {split!r}; expected one of train, valid, test, all")
+    if sessions is None:
+        sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad)
+    if ds.mode == "first_only":
+        sessions = sessions[:1]
+    parts = normalized_splits(sessions, split, ds.normalize, ds.normalize_time)
+    if ds.mode == "pad":
+        return [pad_splits(parts)]
+    assert ds.mode in MODES
+    return parts
+
+
+def prepare_splits(dataset: DatasetConfig, progress: bool = False):
+    """Load, normalise and cut every split of the sessions ``dataset`` names.
+
+    Returns:
+        ``(sessions, {split: [SplitData per session]})``: the raw sessions (a
+        :class:`SessionList`, whose ``skipped`` lists files passed over) and the
+        normalised splits (``first_only``: the first session alone).
+    """
+    dataset.validate()
+    sessions = load_sessions(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.skip_bad,
+                             progress=progress)
+    if dataset.mode == "first_only":
+        sessions = SessionList(sessions[:1], sessions.skipped)
+    splits = {s: normalized_splits(sessions, s, dataset.normalize, dataset.normalize_time) for s in SPLITS}
+    return sessions, splits
+
+
+def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False):
+    """A distributed rank's view of the sessions: the dF/F of files ``rank, rank + world,
+    ...`` read and normalised; every other session read (labels only) when needed and not
+    kept (:class:`LazySplits`).
+
+    Returns:
+        ``({split: LazySplits}, session_ids, num_neurons)``.
+    """
+    from tqdm.auto import tqdm  # noqa: PLC0415 - tqdm picks its front end at import
+
+    dataset.validate()
+    if dataset.skip_bad:
+        raise DataError(dataset.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found "
+                                          "only by the rank that reads its dF/F); run 'neurocine check' and remove "
+                                          "bad files")
+    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions)
+    mine = set(shard(len(files), world, rank))
+    held = {split: {} for split in SPLITS}
+    session_ids, num_neurons = [], []
+    for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
+        session = read_session(path, traces=i in mine)
+        session_ids.append(session.session_id)
+        num_neurons.append(session.num_neurons)
+        if i in mine:
+            for split in SPLITS:
+                part = normalized_splits([session], split, dataset.normalize, dataset.normalize_time)[0]
+                part.session_index[:] = i
+                held[split][i] = part
+        del session
+    return ({split: LazySplits(files, split, held[split], dataset.normalize_time) for split in SPLITS},
+            session_ids, num_neurons)
+
+
+__all__ = ["load_dataset", "prepare_splits", "sharded_splits"]

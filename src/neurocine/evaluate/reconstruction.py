@@ -1,0 +1,248 @@
+"""Reconstruction as protocols on arrays: movie frames decoded from embeddings by the
+HalfUNet beside ridge regression from the embedding and from dF/F, the mean training frame
+(a floor) and retrieval (the training frame the per-frame template decoder on dF/F picks),
+with block-bootstrap intervals and the HalfUNet's paired margin over each baseline.
+
+* :func:`reconstruction_protocol`: train every method on one set of splits and score it
+  on another (the held-out repeat: frames seen in training).
+* :func:`novel_frames_protocol`: blocks of the movie removed from training for the
+  embedding and every decoder, reconstructed from the test repeat (frames never seen).
+
+Used alike by the ``reconstruct`` and ``reconstruct-novel`` stages, the Python API and the
+benches.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurocine.data import keep_rows, training_rows
+from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
+from neurocine.decoders.frame_id import FrameTemplates, window_features
+from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
+from neurocine.embed import CEBRA
+from neurocine.settings import Config
+from neurocine.stimuli import movie_of
+
+METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
+           "ridge_dff": "ridge from dF/F", "mean_frame": "mean training frame (floor)",
+           "retrieval": "retrieval: training frame picked by the dF/F template decoder"}
+BASELINES = ("ridge_embedding", "ridge_dff", "mean_frame", "retrieval")
+
+
+def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label: str, cfg: Config, *,
+                            eval_rows=None, window=(5, 5), say=None, progress: bool = False, log_dir=None,
+                            name: str = "reconstruct"):
+    """Train every reconstruction method on ``fit`` and score it on ``evaluate``.
+
+    Args:
+        fit: ``{"splits": {split: [SplitData]}, "emb": {session_id: {split: (T, D)}}}``:
+            decoders train on the train split's movie samples (the HalfUNet stops early on
+            valid's).
+        evaluate: The same for the samples scored (valid and test splits).
+        movie: ``(K, H, W)`` template frames in [0, 1].
+        eval_rows: ``frames -> bool mask`` of the samples scored (default: every movie
+            sample).
+        window: The encoder's receptive field (the retrieval baseline reads that window).
+        cfg: The run's settings (``reconstruction`` for the HalfUNet, ``training.seed``).
+        say, progress, log_dir, name: Progress lines (``say(text)``), bars, the HalfUNet's
+            TensorBoard folder, and the name progress lines start with.
+
+    Returns:
+        ``(metrics, test_images, decoder, trained_frames)``: one entry per method (test
+        numbers with intervals), ``"valid"`` (the same on valid), the strongest baseline (by
+        valid SSIM) and the HalfUNet's margin over each baseline; the test images; the
+        HalfUNet; the frames each decoder was trained on (a check for leaks).
+    """
+    rc = cfg.reconstruction
+    eval_rows = eval_rows or (lambda f: f >= 0)
+
+    def rows(part, keep):
+        f = part.label(label)
+        return np.flatnonzero((f >= 0) & keep(f))
+
+    fs, es = fit["splits"], evaluate["splits"]
+    train_rows = [rows(p, lambda f: f >= 0) for p in fs["train"]]
+    valid_rows = [rows(p, lambda f: f >= 0) for p in fs["valid"]]
+    eval_sets = {sp: [rows(p, eval_rows) for p in es[sp]] for sp in ("valid", "test")}
+    sids = [p.session_id for p in es["test"]]
+
+    def stack(source, split, idx_list, what):
+        parts = source["splits"][split]
+        return np.concatenate([source["emb"][p.session_id][split][r] if what == "emb" else p.label(label)[r]
+                               for p, r in zip(parts, idx_list)])
+
+    x_tr, f_tr = stack(fit, "train", train_rows, "emb"), stack(fit, "train", train_rows, "frame")
+    x_va, f_va = stack(fit, "valid", valid_rows, "emb"), stack(fit, "valid", valid_rows, "frame")
+    rng = np.random.default_rng(cfg.training.seed)
+    keep = np.arange(len(x_tr))
+    if rc.max_train_samples and len(x_tr) > rc.max_train_samples:
+        keep = np.sort(rng.choice(len(x_tr), rc.max_train_samples, replace=False))
+    trained_frames = {"halfunet_train": f_tr[keep], "halfunet_valid": f_va, "ridge_mean_retrieval": f_tr}
+    (say or (lambda text: None))(f"{name}: HalfUNet on {len(keep)} train / {len(x_va)} valid frames, scored on "
+            f"{sum(map(len, eval_sets['test']))} test frames at {movie.shape[1]}x{movie.shape[2]}")
+    decoder = HalfUNet.from_config(cfg, verbose=progress, log_dir=log_dir)
+    decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
+    mean_frame = movie[f_tr].mean(0)
+    out, images_test = {"valid": {}}, {}
+    for split in ("valid", "test"):
+        idx = eval_sets[split]
+        if not sum(map(len, idx)):
+            continue
+        x_ev, f_ev = stack(evaluate, split, idx, "emb"), stack(evaluate, split, idx, "frame")
+        target = movie[f_ev][:, None]
+        pred = {"halfunet": decoder.predict(x_ev),
+                "ridge_embedding": ridge_reconstruction(x_tr, movie[f_tr][:, None], x_ev),
+                "mean_frame": np.broadcast_to(mean_frame[None, None], target.shape)}
+        ridge_dff, retrieval = [], []
+        for i, p in enumerate(fs["train"]):
+            q = es[split][i]
+            r_tr, r_ev = train_rows[i], idx[i]
+            if not len(r_ev):
+                continue
+            f_p = p.label(label)[r_tr]
+            ridge_dff.append(ridge_reconstruction(p.neural[r_tr], movie[f_p][:, None], q.neural[r_ev]))
+            w_tr = window_features(p.neural, p.segment, *window)[r_tr]
+            w_ev = window_features(q.neural, q.segment, *window)[r_ev]
+            retrieval.append(movie[FrameTemplates(w_tr, f_p).predict(w_ev)][:, None])
+        pred["ridge_dff"], pred["retrieval"] = np.concatenate(ridge_dff), np.concatenate(retrieval)
+        scores = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
+        where_sid = np.concatenate([np.full(len(r), sids[i], dtype=object) for i, r in enumerate(idx)]).astype(str)
+        where_idx = np.concatenate([es[split][i].index[r] for i, r in enumerate(idx)])
+        blocks = blocks_of(where_sid, where_idx, max(int(round(es[split][0].sampling_rate)), 1))
+        boot = {k: block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=cfg.training.seed,
+                                   pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+                for k in ("ssim", "psnr", "pixel_r")}
+        entry = {m: {k: boot[k][m]["mean"] for k in ("ssim", "psnr", "pixel_r")} for m in METHODS}
+        for m in METHODS:
+            entry[m].update({f"{k}_ci95": boot[k][m]["ci95"] for k in ("ssim", "psnr", "pixel_r")})
+        if split == "test":
+            out.update(entry)
+            out["comparison"] = {f"halfunet - {b}": {k: boot["ssim"][f"halfunet - {b}"][k] for k in ("mean", "ci95")}
+                                 for b in BASELINES}
+            out["n_test_frames"] = int(len(f_ev))
+            images_test = {"target": target, "frames": f_ev, "session": where_sid, "index": where_idx, **pred}
+        else:
+            out["valid"] = entry
+    ranking = out["valid"] or {m: out[m] for m in BASELINES}
+    out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
+    out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
+    out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
+                "architecture": decoder.architecture, "train_loss": decoder.train_loss_,
+                "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
+                "loss_fn": rc.loss_fn, "input_noise": rc.input_noise,
+                "supervision": "HalfUNet, ridge, mean frame and retrieval trained on the train split's movie frames"})
+    return out, images_test, decoder, trained_frames
+
+
+def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
+    """Frames ``[lo, hi)`` of fold ``fold`` when ``n_frames`` are cut into ``folds`` blocks."""
+    edges = np.linspace(0, n_frames, folds + 1).round().astype(int)
+    return int(edges[fold]), int(edges[fold + 1])
+
+
+def holdout_splits(splits: dict, label: str, lo: int, hi: int) -> dict:
+    """Train and valid splits without the samples showing frames ``[lo, hi)`` (segments are
+    recomputed, so no encoder window bridges a removed stretch); test unchanged."""
+    def outside(part):
+        f = part.label(label)
+        return keep_rows(part, ~((f >= lo) & (f < hi)))
+
+    return {"train": [outside(p) for p in splits["train"]], "valid": [outside(p) for p in splits["valid"]],
+            "test": list(splits["test"])}
+
+
+def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Config, *, window=(5, 5), say=None,
+                          progress: bool = False, log_dir=None, name: str = "reconstruct-novel"):
+    """Reconstruction of frames never seen in training: for each of the first
+    ``novel_frames.run_folds`` folds, a contiguous block of the movie is removed from every
+    train and valid repeat, a CEBRA model with the run's settings is trained on the rest
+    (neither the embedding nor any decoder sees those images or the responses to them), and
+    the block is reconstructed from the test repeat (scored) and the valid repeat (used only
+    to name the strongest baseline).
+
+    Args:
+        splits: ``{split: [SplitData per session]}``.
+        movie: ``(K, H, W)`` template frames in [0, 1].
+        label: The movie's frame label.
+        cfg: The run's settings.
+        window: The encoder's receptive field.
+        say, progress, log_dir, name: As :func:`reconstruction_protocol`; ``log_dir(what)``
+            gives a TensorBoard folder per fold model (or None).
+
+    Returns:
+        ``(metrics, images)``: pooled metrics over the folds (each method with intervals,
+        the strongest baseline, the HalfUNet's margin), per-fold results and the leak check;
+        the test images. ``({"skipped": why}, None)`` when a fold leaves no training sample.
+    """
+    nf = cfg.novel_frames
+    say = say or (lambda text: None)
+    log_dir = log_dir or (lambda what: None)
+    # the blocks cut the frames shown (the whole movie, unless the sessions show only its start)
+    n_frames = int(max(p.label(label).max() for sp in ("train", "test") for p in splits[sp])) + 1
+    folds, pooled, leak = [], {}, {}
+    for fold in range(min(nf.run_folds, nf.folds)):
+        lo, hi = fold_block(fold, nf.folds, n_frames)
+        held = holdout_splits(splits, label, lo, hi)
+        left = sum(int((p.label(label) >= 0).sum()) for p in held["train"])
+        if not left or not any(((p.label(label) >= lo) & (p.label(label) < hi)).any() for p in splits["test"]):
+            return {"skipped": f"{movie_of(label)} frames {lo}-{hi - 1}: no train samples outside the block, or "
+                               "none inside it in the test split"}, None
+        say(f"{name}: {movie_of(label)} fold {fold}: frames {lo}-{hi - 1} removed from every train and valid "
+            "repeat; training the embedding without them")
+        model = CEBRA.from_config(cfg, verbose=progress, log_dir=log_dir(f"cebra_novel_fold{fold}"))
+        model.fit(training_rows(held["train"], cfg.dataset.train_on),
+                  valid=training_rows(held["valid"], cfg.dataset.train_on))
+        seen = {"embedding_train": np.concatenate([p.label(label) for p in held["train"]]),
+                "embedding_valid": np.concatenate([p.label(label) for p in held["valid"]])}
+        fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
+                                                       for sp in ("train", "valid")}
+                                        for i, p in enumerate(held["train"])}}
+        evaluate = {"splits": splits, "emb": {p.session_id: {sp: model.transform(splits[sp][i], session_id=i)
+                                                             for sp in ("valid", "test")}
+                                              for i, p in enumerate(splits["train"])}}
+        in_block = lambda f, lo=lo, hi=hi: (f >= lo) & (f < hi)  # noqa: E731
+        res, images, _, decoder_inputs = reconstruction_protocol(
+            fit, evaluate, movie, label, cfg, eval_rows=in_block, window=window, say=say, progress=progress,
+            log_dir=log_dir(f"halfunet_{name}"), name=name)
+        seen.update(decoder_inputs)
+        leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
+        folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
+                      **{m: res[m] for m in METHODS}, "comparison": res["comparison"], "valid": res["valid"]})
+        for k, v in images.items():
+            pooled.setdefault(k, []).append(v)
+    images = {k: np.concatenate(v) for k, v in pooled.items()}
+    out = pooled_metrics(images, cfg.training.seed, folds)
+    out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
+                "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
+                            "and every decoder; scored on the test repeat",
+                "label": label, "output_shape": list(cfg.reconstruction.output_shape)})
+    return out, images
+
+
+def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
+    """Metrics over every fold's test frames (1-s blocks per session)."""
+    target = images["target"]
+    scores = {m: image_metrics(images[m], target, data_range=1.0)["per_frame"] for m in METHODS}
+    blocks = blocks_of(images["session"], images["index"], 30)
+    out = {}
+    for k in ("ssim", "psnr", "pixel_r"):
+        boot = block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=seed,
+                               pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+        for m in METHODS:
+            out.setdefault(m, {})[k] = boot[m]["mean"]
+            out[m][f"{k}_ci95"] = boot[m]["ci95"]
+        if k == "ssim":
+            out["comparison"] = {f"halfunet - {b}": {x: boot[f"halfunet - {b}"][x] for x in ("mean", "ci95")}
+                                 for b in BASELINES}
+    valid = [f["valid"] for f in folds if f.get("valid")]
+    ranking = {b: np.mean([v[b]["ssim"] for v in valid]) for b in BASELINES} if valid else \
+        {b: out[b]["ssim"] for b in BASELINES}
+    out["strongest_baseline"] = max(BASELINES, key=ranking.get)
+    out["strongest_baseline_chosen_on"] = "valid repeat's held-out block" if valid else "test"
+    out["n_test_frames"] = int(len(target))
+    return out
+
+
+__all__ = ["reconstruction_protocol", "novel_frames_protocol", "fold_block", "holdout_splits", "pooled_metrics",
+           "METHODS", "BASELINES"]

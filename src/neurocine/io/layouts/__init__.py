@@ -1,0 +1,67 @@
+"""Session-file layouts: one module per layout, each defining its :class:`Layout`
+(detection, reader, writer, split rule, extensions, templates), registered here in the
+order detection tries them. A new layout is one module and one line below.
+
+:func:`read_session` opens a file once, asks each layout whether it recognises it, and
+reads it with the first that does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neurocine.errors import DataError
+from neurocine.io.hdf5 import open_h5
+from neurocine.io.layouts import allen_nwb, brainsets, kirby
+from neurocine.io.layouts.base import Layout
+from neurocine.registry import Registry
+from neurocine.session import Session
+
+#: The layouts, in the order detection tries them (NWB files hold no ``calcium_traces``;
+#: brainsets files add ``train_domain`` to what kirby files have).
+LAYOUTS = Registry("layout")
+for _module in (allen_nwb, brainsets, kirby):
+    LAYOUTS.register(_module.LAYOUT.name, _module.LAYOUT)
+
+
+def register_layout(layout: Layout) -> Layout:
+    """Add a layout (tried after the built-in ones); a second layout of the same name is refused."""
+    return LAYOUTS.register(layout.name, layout)
+
+
+def _detect(f, path) -> str:
+    for layout in LAYOUTS.values():
+        if layout.matches(f):
+            return layout.name
+    known = "; ".join(f"{lay.name}: {lay.description}" for lay in LAYOUTS.values())
+    raise DataError(path, f"missing 'calcium_traces' and no Allen NWB dF/F (expected a session file of a known "
+                          f"layout: {known})")
+
+
+def detect_layout(path: str | Path) -> str:
+    """The name of the first layout in :data:`LAYOUTS` that recognises ``path``.
+
+    Raises:
+        DataError: not HDF5, corrupt, or no layout recognises it.
+    """
+    with open_h5(path) as f:
+        return _detect(f, path)
+
+
+def read_session(path: str | Path, layout: str | None = None, traces: bool = True) -> Session:
+    """Read one session file, opening it once (the layout detected on the open file when
+    ``layout`` is None); ``traces=False`` skips the dF/F (labels, splits and shapes only)."""
+    if layout is not None and layout not in LAYOUTS:
+        raise DataError(path, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
+    with open_h5(path) as f:
+        layout = layout or _detect(f, path)
+        try:
+            return LAYOUTS[layout].read(Path(path), traces, f)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
+            text = (str(exc).strip().splitlines() or [""])[0][:200]
+            raise DataError(path, f"malformed {layout} session file ({type(exc).__name__}: {text})") from None
+
+
+__all__ = ["LAYOUTS", "Layout", "register_layout", "detect_layout", "read_session"]

@@ -1,0 +1,78 @@
+"""Frame identification (``metrics.json["frame_id"]``) and its spread over seeds."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+
+from neurocine.report.sections import section
+from neurocine.report.tables import ci, skipped_note, table, verdict
+
+NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free (time-contrastive)",
+         "raw_knn": "kNN on dF/F (one sample)", "raw_window_knn": "kNN on dF/F (encoder's window)",
+         "pca_knn": "kNN on PCA of the dF/F window", "linear": "linear decoder on the dF/F window",
+         "template": "per-frame template on the dF/F window", "chance": "chance"}
+
+
+@section("frame_id")
+def frame_id(fid: dict) -> str:
+    """Frame identification, one part per movie."""
+    return "\n".join(movie_frame_id(fid[m], m) for m in fid.get("movies", []))
+
+
+def movie_frame_id(fid: dict, movie: str) -> str:
+    """One movie's frame identification: every method, the margin, per session, across
+    sessions, consistency."""
+    if "cebra" not in fid:
+        return skipped_note(f"Frame identification: {movie}", fid.get("skipped", ""))
+    b = fid["strongest_baseline"]
+    tid = "" if movie == "natural_movie_one" else f"-{movie}"  # earlier versions' ids for natural_movie_one
+    parts = [f"<h2>Frame identification: {html.escape(fid.get('label', movie))}</h2>",
+             f"<p class='note'>A test sample counts as identified when the decoded frame is within "
+             f"{fid.get('tolerance_frames')} frames (1 s). Every decoder is fitted on the train split; choices "
+             f"(each embedding's decoder, the ridge penalty) are made on the validation split, and the strongest "
+             f"baseline is the one best on validation. Intervals: 95 % bootstrap over 1-s blocks of test data. "
+             f"Baselines read dF/F over the encoder's own {sum(fid.get('window', [5, 5]))}-sample window.</p>"]
+    rows = []
+    for k in [m for m in ("cebra", "cebra_label_free") if m in fid] + ["raw_knn", "raw_window_knn", "pca_knn",
+                                                                      "linear", "template", "chance"]:
+        d, v = fid[k], fid.get("valid", {}).get(k, {})
+        name = NAMES[k] + (f" ({d['decoder']} decoder)" if "decoder" in d else "")
+        name += " ← strongest baseline" if k == b else ""
+        rows.append([name, html.escape(str(d.get("supervision", ""))), v.get("accuracy_1s"),
+                     d.get("accuracy_1s"), ci(d.get("accuracy_1s_ci95")), d.get("mean_abs_frame_error")])
+    parts.append(table(["method", "trained with labels", "valid accuracy", "test accuracy", "95 % CI",
+                        "mean |error| (frames)"], rows, f"frame-id{tid}", 3))
+    for name, diff in fid.get("comparison", {}).items():
+        parts.append(f"<p class='comparison'>{html.escape(name)}: {diff['mean']:+.3f} {ci(diff['ci95'])} "
+                     f"(test): the model is {verdict(diff)} the strongest baseline.</p>")
+    if fid.get("per_session"):
+        keys = [k for k in ("cebra", "cebra_label_free", b, "chance") if k in next(iter(fid["per_session"].values()))]
+        rows = [[sid] + [d[k]["accuracy_1s"] for k in keys] for sid, d in fid["per_session"].items()]
+        parts.append("<p class='note'>Per session (test accuracy within 1 s):</p>")
+        parts.append(table(["session"] + keys, rows, f"frame-id-sessions{tid}"))
+    cs = fid.get("cross_session")
+    if cs and cs.get("accuracy_1s"):
+        a = np.array(cs["accuracy_1s"])
+        off = a[~np.eye(len(a), dtype=bool)]
+        parts.append(f"<p class='note'>Cross-session decoding (kNN fitted on one session's train embedding, tested "
+                     f"on another's test embedding): mean accuracy within 1 s {off.mean():.3f} (within-session "
+                     f"{np.diag(a).mean():.3f}).</p>")
+    con = fid.get("consistency")
+    if con:
+        get = lambda k: con.get(k, {}).get("mean_r2")  # noqa: E731
+        fmt = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+        parts.append(f"<p class='note'>Consistency between sessions on held-out (test) samples, mean R²: "
+                     f"embedding {fmt(get('embedding'))}; per-session PCA of dF/F, no training "
+                     f"{fmt(get('pca_dff'))}; embedding with shifted frame labels (control) "
+                     f"{fmt(get('shuffled_labels'))}.</p>")
+    return "\n".join(parts)
+
+
+@section("frame_id.seed_variation")
+def seed_variation(m: dict) -> str:
+    """The frame ID's spread over seeds."""
+    return (f"<p class='note' id='seed-variation'>Frame ID of the embedding over {len(m['seeds'])} seeds "
+            f"({', '.join(map(str, m['seeds']))}): test {m['test_mean']:.3f} ± {m['test_sd']:.3f} (sd), "
+            f"valid {m['valid_mean']:.3f} ± {m['valid_sd']:.3f}.</p>")
