@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 import neurocine
-from neurocine.decoders.frame_id import knn_predict_frames, summarize
+from neurocine.decoders.frame_id import knn_predict_frames
+from neurocine.evaluate.frame_id import summarize
 
 
 def data(workdir: Path, n_samples: int):

@@ -66,7 +66,7 @@ def gratings(steps: int, seed: int = 0) -> dict:
     import neurocine
     from neurocine.data import normalized_splits
     from neurocine.io.trials import trials_session
-    from neurocine.stages.decode_classes import decode_label, stimulus_trials
+    from neurocine.evaluate.trials import decode_label, stimulus_trials
     from neurocine.stimuli import LABELS as SPECS
 
     z = np.load(GRATINGS)
@@ -107,7 +107,7 @@ def scenes(seed: int = 0) -> dict:
 
     from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
     from neurocine.decoders.uncertainty import block_bootstrap
-    from neurocine.stages.reconstruct_scenes import identification_ranks
+    from neurocine.evaluate.scenes import identification_ranks
 
     load = lambda n: np.load(SCENES / f"{n}.npy")  # noqa: E731
     x_tr, x_te = load("Allen_train_output"), load("Allen_test_output")

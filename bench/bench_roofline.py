@@ -46,11 +46,13 @@ def step_flops(model, criterion, sessions, sampler, batch) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
     from neurocine.embed.trainer import contrastive_loss, embed_batch
+    from neurocine.settings import DEFAULT
 
+    negatives = DEFAULT.model.negatives  # what the training loop does by default
     b = sampler.sample(batch)
     with FlopCounterMode(display=False) as counter:
-        ref, pos, neg = embed_batch(model, sessions, b)
-        loss = contrastive_loss(criterion, ref, pos, neg, len(sessions))[0]
+        ref, pos, neg = embed_batch(model, sessions, b, with_negatives=negatives != "in_batch")
+        loss = contrastive_loss(criterion, ref, pos, neg, len(sessions), negatives=negatives)[0]
         loss.backward()
     return float(counter.get_total_flops())
 

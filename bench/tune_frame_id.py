@@ -19,7 +19,7 @@ from pathlib import Path
 import neurocine
 from neurocine.settings import Config
 from neurocine.data import prepare_splits
-from neurocine.decoders.frame_id import evaluate_frame_id
+from neurocine.evaluate.frame_id import evaluate_frame_id
 
 GRID = {
     "default (dim 32, T 0.2, 600 steps, jitter 15)": {},

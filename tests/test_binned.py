@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import neurocine
-from neurocine.binning import bin_session
+from neurocine.data.binning import bin_session
 from neurocine.data import normalized_splits, training_rows
-from neurocine.decoders.frame_id import evaluate_frame_id
+from neurocine.evaluate.frame_id import evaluate_frame_id
 from neurocine.errors import ConfigError
 from neurocine.io.simulate import simulate_dataset
 

@@ -12,7 +12,7 @@ from neurocine import load_dataset
 from neurocine.cli import main
 from neurocine.settings import DatasetConfig
 from neurocine.io.trials import trials_session
-from neurocine.stages.decode_classes import decode_label, stimulus_trials
+from neurocine.evaluate.trials import decode_label, stimulus_trials
 
 
 def test_stimulus_trials_are_one_run_per_trial():

@@ -200,7 +200,7 @@ def demo_dir(tmp_path_factory):
 def test_stimulus_aligned_embedding_identifies_frames_on_validation(demo_dir):
     """It learns: validation frame ID far above chance (no test-split win is asserted; the
     fair comparison with baselines is the decode-frames stage's job)."""
-    from neurocine.decoders.frame_id import evaluate_frame_id
+    from neurocine.evaluate.frame_id import evaluate_frame_id
 
     parts = {s: load_dataset({"data_dir": str(demo_dir)}, s) for s in ("train", "valid", "test")}
     m = CEBRA(max_iterations=200, batch_size=512, device="cpu", seed=0).fit(parts["train"], valid=parts["valid"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neurocine.decoders.frame_id import (FrameTemplates, RidgeFrames, chance_level, evaluate_frame_id,
-                                         knn_predict_frames, window_features)
+from neurocine.decoders.frame_id import FrameTemplates, RidgeFrames, knn_predict_frames, window_features
+from neurocine.evaluate.frame_id import chance_level, evaluate_frame_id
 
 
 def test_knn_frame_id_and_chance():

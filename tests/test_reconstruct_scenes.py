@@ -12,7 +12,7 @@ import yaml
 
 from conftest import TINY_CONFIG, add_natural_scenes, write_nwb_fixture
 from neurocine.cli import main
-from neurocine.stages.reconstruct_scenes import identification_ranks, nearest_trial
+from neurocine.evaluate.scenes import identification_ranks, nearest_trial
 
 N_IMAGES = 118
 

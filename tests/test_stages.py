@@ -7,7 +7,7 @@ import numpy as np
 from neurocine import load_dataset
 from neurocine.embed.sampling import valid_centers
 from neurocine.stages import STAGES
-from neurocine.stages.reconstruct_novel import fold_block, holdout_splits
+from neurocine.evaluate.reconstruction import fold_block, holdout_splits
 
 FRAME = "natural_movie_one.frame"
 

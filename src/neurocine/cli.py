@@ -12,13 +12,24 @@ import sys
 import time
 
 import numpy as np
+import yaml
 
-from neurocine.errors import NeurocineError
+from neurocine import pipeline
+from neurocine.data import load_dataset, load_sessions, make_dataloader
+from neurocine.embed import distributed
+from neurocine.errors import ConfigError, DataError, NeurocineError
+from neurocine.io import LAYOUTS, write_brainsets
+from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
+from neurocine.io.trials import load_trials_npz, trials_recording
+from neurocine.settings import DatasetConfig
+from neurocine.settings.files import listing, packaged, resolve
+from neurocine.settings.flags import add_setting_flags, setting_flag_values
+from neurocine.stages import STAGES, run_stage
+from neurocine.stimuli import LABELS, STIMULI
 
 
 class _Parser(argparse.ArgumentParser):
     """argparse with neurocine's one-line errors (exit code 2, no usage block)."""
-
     def error(self, message):
         self.exit(2, f"neurocine: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
@@ -41,7 +52,6 @@ def _add_skip_bad(p):
 
 
 def _add_config_options(p) -> None:
-    from neurocine.settings.flags import add_setting_flags
 
     p.add_argument("--config", default=None, help="a packaged config (allen, allen_gpu, demo: 'neurocine config "
                                                   "list') or a YAML file; default: the built-in defaults")
@@ -98,7 +108,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_count, default=4)
     _add_skip_bad(p)
 
-    from neurocine.stages import STAGES
 
     run = sub.add_parser("run", help="all stages: " + " -> ".join(STAGES) + " -> report")
     _add_config_options(run)
@@ -145,9 +154,7 @@ def version_text() -> str:
 
 def parse_settings(items: list[str]) -> dict:
     """``["model.temperature=0.1", ...]`` -> ``{"model.temperature": 0.1}`` (values read as YAML)."""
-    import yaml
 
-    from neurocine.errors import ConfigError
 
     out = {}
     for item in items:
@@ -163,9 +170,6 @@ def parse_settings(items: list[str]) -> dict:
 
 def resolve_config(args):
     """Config (packaged name, file or defaults) + the shortcut flags + every --set, checked."""
-    from neurocine.settings.files import resolve
-    from neurocine.settings.flags import setting_flag_values
-
     cfg = resolve(args.config)
     flags = setting_flag_values(args)  # a flag not given changes nothing
     if args.no_tensorboard:
@@ -174,7 +178,6 @@ def resolve_config(args):
 
 
 def cmd_config(args) -> int:
-    from neurocine.settings.files import listing, packaged, resolve
 
     if args.action == "list":
         for name, path in sorted(packaged().items()):
@@ -187,9 +190,6 @@ def cmd_config(args) -> int:
 
 def cmd_stage(args) -> int:
     """One stage: ``train`` from a config (under torchrun too), the others on a folder."""
-    from neurocine.embed import distributed
-    from neurocine.stages import STAGES, run_stage
-
     stage = STAGES[args.stage]
     if not stage.takes_config:
         run_stage(stage, args.results, force=args.force, progress=not args.quiet)
@@ -205,8 +205,6 @@ def cmd_stage(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from neurocine import pipeline
-    from neurocine.embed import distributed
 
     cfg = resolve_config(args)
     rank, _ = distributed.init_from_env(cfg.model.device)  # under torchrun only training is distributed
@@ -218,7 +216,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from neurocine import pipeline
 
     pipeline.stage_report(args.results)
     return 0
@@ -227,9 +224,6 @@ def cmd_report(args) -> int:
 def cmd_import_trials(args) -> int:
     from pathlib import Path
 
-    from neurocine.errors import ConfigError, DataError
-    from neurocine.io import write_brainsets
-    from neurocine.io.trials import load_trials_npz, trials_recording
 
     labels = None
     if args.label:
@@ -253,7 +247,6 @@ def cmd_import_trials(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
 
     cfg = SimulationConfig(sessions=args.sessions, seed=args.seed, layout=args.format,
                            neurons=tuple(args.neurons or DEFAULT_NEURONS), frame_shape=tuple(args.frame_size),
@@ -265,7 +258,6 @@ def cmd_simulate(args) -> int:
 
 
 def _load(args):
-    from neurocine.data import load_sessions
 
     sessions = load_sessions(args.data_dir, args.pattern, args.max_sessions, skip_bad=args.skip_bad, progress=False)
     for path, reason in sessions.skipped:
@@ -285,7 +277,6 @@ def describe_session(s) -> list[str]:
     for name in s.stimuli():
         stim.append(describe_stimulus(s, name))
     lines.append(f"   - stimuli: {', '.join(stim) or 'none'}")
-    from neurocine.io import LAYOUTS
 
     rule = LAYOUTS[s.layout].split_rule if s.layout in LAYOUTS else None
     if rule:
@@ -298,7 +289,6 @@ def describe_session(s) -> list[str]:
 def describe_stimulus(s, name: str) -> str:
     """``natural_movie_one (10 repeats, 9000 samples)`` / ``drifting_gratings (8 direction x
     5 temporal_frequency, 7200 samples)``."""
-    from neurocine.stimuli import LABELS, STIMULI
 
     stim = STIMULI[name]
     first = LABELS[stim.labels[0]]
@@ -338,8 +328,6 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from neurocine.data import load_dataset
-    from neurocine.settings import DatasetConfig
 
     sessions = _load(args)
     ds = DatasetConfig(data_dir=args.data_dir, file_pattern=args.pattern)
@@ -348,7 +336,6 @@ def cmd_check(args) -> int:
         if split != "train":
             print(f"{split}: " + ", ".join(f"{p.session_id} {p.shape}" for p in parts))
             continue
-        from neurocine.data import make_dataloader
 
         for i, part in enumerate(parts):
             print(f"Session {i + 1} ({part.session_id}): train {part.shape}")

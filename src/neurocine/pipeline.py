@@ -8,9 +8,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from neurocine.settings import Config
+from neurocine.data import RunData, find_session_files
+from neurocine.embed import distributed
 from neurocine.errors import DataError
+from neurocine.io.simulate import simulate_dataset
+from neurocine.report.html import write_report
 from neurocine.results import Results
+from neurocine.settings import Config
 from neurocine.stages import STAGES, run_stage, say
 
 
@@ -18,23 +22,23 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
             progress: bool = True) -> dict:
     """All stages, then report.html; returns ``{stage: seconds}``.
 
-    Simulates the demo sessions only when the config asks (``dataset.simulate``) and
-    ``data_dir`` is missing or empty; otherwise a missing or empty ``data_dir`` is an
-    error that creates nothing. Under torchrun only training is distributed: after it,
-    rank 0 goes on alone."""
-    from neurocine.embed import distributed
-    from neurocine.report.html import write_report
-
+    The sessions are read and normalised once (:class:`~neurocine.data.RunData`) and passed
+    from stage to stage. Simulates the demo sessions only when the config asks
+    (``dataset.simulate``) and ``data_dir`` is missing or empty; otherwise a missing or empty
+    ``data_dir`` is an error that creates nothing. Under torchrun only training is
+    distributed: after it, rank 0 goes on alone."""
     out = Path(out if out is not None else cfg.output_dir)
     results = Results(out)
     results.check_owned(cfg.dataset.data_dir)  # before anything is simulated, read or written
     ensure_data(cfg, progress)
+    data = RunData(cfg.dataset, progress=progress)
     timings = {}
     for stage in STAGES.values():
         if not stage.enabled(cfg):
             continue
         t = time.perf_counter()
-        run_stage(stage, out, cfg if stage.takes_config else None, force, resume and stage.takes_config, progress)
+        run_stage(stage, out, cfg if stage.takes_config else None, force, resume and stage.takes_config, progress,
+                  data=data)
         timings[stage.name] = time.perf_counter() - t
         if stage.takes_config and distributed.current()[1] > 1:
             rank = distributed.current()[0]
@@ -43,10 +47,10 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
                 return timings
         results.update("wall_time_s", {**results.metrics().get("wall_time_s", {}), stage.name: timings[stage.name]})
     t = time.perf_counter()
-    path = write_report(out)
+    path = write_report(out, list(STAGES.values()))
     timings["report"] = time.perf_counter() - t
     results.update("wall_time_s", timings)
-    write_report(out)  # again, with the final wall times
+    write_report(out, list(STAGES.values()))  # again, with the final wall times
     say(f"report: {path}")
     say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
@@ -60,9 +64,6 @@ def ensure_data(cfg: Config, progress: bool = True) -> None:
         DataError: missing or empty ``data_dir`` (and no simulation asked for), or a
             folder that holds other files but no sessions (never simulated into).
     """
-    from neurocine.data import find_session_files
-    from neurocine.embed import distributed
-
     ds = cfg.dataset
     data_dir = Path(ds.data_dir)
     empty = not data_dir.exists() or (data_dir.is_dir() and not any(data_dir.iterdir()))
@@ -70,8 +71,6 @@ def ensure_data(cfg: Config, progress: bool = True) -> None:
         if distributed.current()[1] > 1:
             raise DataError(data_dir, "is empty; under torchrun simulate the sessions first "
                                       "('neurocine simulate --out DIR')")
-        from neurocine.io.simulate import simulate_dataset
-
         say(f"run: simulating the 4 demo sessions into {data_dir} (dataset.simulate: true, seed "
             f"{ds.simulate_seed}); every number of this run is from SIMULATED data")
         simulate_dataset(data_dir, progress=progress, seed=ds.simulate_seed)
@@ -80,10 +79,8 @@ def ensure_data(cfg: Config, progress: bool = True) -> None:
 
 def stage_report(out: str | Path) -> Path:
     """report.html with every stage's numbers and figures."""
-    from neurocine.report.html import write_report
-
     Results(out).check_owned()
-    path = write_report(out)
+    path = write_report(out, list(STAGES.values()))
     say(f"report: {path}")
     return path
 

@@ -14,6 +14,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from neurocine.io.recording import simulation_tag
+
 SIMULATION_FILE = "simulation.json"
 
 
@@ -51,22 +53,25 @@ def git_commit() -> str | None:
     return sha.stdout.strip() + ("+uncommitted changes" if dirty.stdout.strip() else "")
 
 
-def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str], layouts: list[str]) -> dict:
+def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str], layouts: list[str],
+                sha256s: list[str] | None = None, simulations: list[dict | None] | None = None) -> dict:
     """``{"data": "simulated" | "recorded" | "mixed", ...}`` for the session files of a run.
 
     Every file is asked itself: the simulator stores what made it inside each file
     (:func:`neurocine.io.recording.simulation_tag`), so a simulated file copied without
     ``simulation.json`` is still reported as simulated. Each file is listed with session
     id, layout, size, SHA-256 and, when simulated, its simulator and seed; the folder's
-    ``simulation.json`` (when present) adds the simulator's settings.
+    ``simulation.json`` (when present) adds the simulator's settings. ``sha256s`` and
+    ``simulations`` (what :func:`neurocine.io.read_session` recorded while reading the
+    files) spare opening the files again; without them each file is read here.
     """
-    from neurocine.io.recording import simulation_tag
-
     data_dir = Path(data_dir)
     entries = []
-    for p, sid, lay in zip(files, session_ids, layouts):
-        entry = {"file": p.name, "session_id": sid, "layout": lay, "bytes": p.stat().st_size, "sha256": sha256(p)}
-        tag = simulation_tag(p)
+    for i, (p, sid, lay) in enumerate(zip(files, session_ids, layouts)):
+        p = Path(p)
+        digest = sha256s[i] if sha256s is not None and sha256s[i] else sha256(p)
+        entry = {"file": p.name, "session_id": sid, "layout": lay, "bytes": p.stat().st_size, "sha256": digest}
+        tag = simulations[i] if simulations is not None else simulation_tag(p)
         entry["simulated"] = tag is not None
         if tag is not None:
             entry["simulation"] = tag
@@ -87,9 +92,11 @@ def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str],
     return out
 
 
-def collect(cfg, files: list[Path], session_ids: list[str], layouts: list[str]) -> dict:
+def collect(cfg, files: list[Path], session_ids: list[str], layouts: list[str], sha256s=None,
+            simulations=None) -> dict:
     """Everything ``metrics.json["provenance"]`` holds."""
-    return {**data_source(cfg.dataset.data_dir, files, session_ids, layouts), "versions": versions(),
+    return {**data_source(cfg.dataset.data_dir, files, session_ids, layouts, sha256s, simulations),
+            "versions": versions(),
             "git_commit": git_commit(), "seed": cfg.training.seed, "config": cfg.to_dict()}
 
 

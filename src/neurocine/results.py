@@ -17,17 +17,23 @@ Every write is atomic (:mod:`neurocine.atomic`): a crash leaves the previous fil
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import socket
+import time as _time
 from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
+import yaml
 
 from neurocine.atomic import atomic_h5, atomic_write
-from neurocine.errors import DataError
+from neurocine.errors import DataError, LockError, MismatchError, OutputError
 from neurocine.settings import Config, keys_where
+from neurocine.torchio import load_checkpoint
 
 METRICS = "metrics.json"
 CONFIG = "config.yaml"
@@ -83,7 +89,6 @@ class Results:
     Args:
         out: The folder (created by the first write).
     """
-
     def __init__(self, out: str | Path):
         self.out = Path(out)
 
@@ -94,11 +99,6 @@ class Results:
     def check_writable(self) -> None:
         """Refuse, before any work, a results path that is a file, lies below a file, or
         on a read-only file system (OutputError, one line)."""
-        import errno
-        import os
-
-        from neurocine.errors import OutputError
-
         if self.out.exists() and not self.out.is_dir():
             raise OutputError(self.out, OSError(errno.ENOTDIR, "is a file, expected a folder for the results"))
         parent = self.out
@@ -119,8 +119,6 @@ class Results:
         Raises:
             OutputError: one line naming the folder and why.
         """
-        from neurocine.errors import OutputError
-
         if not str(self.out).strip() or str(self.out) == "":
             raise OutputError(self.out, "the results folder is an empty path; expected a folder (--out)")
         out = self.out.resolve()
@@ -155,9 +153,6 @@ class Results:
     def check_resume(self, cfg, name: str = CHECKPOINT) -> None:
         """Refuse, before any data is read, a ``--resume`` whose training length is shorter
         than the checkpoint's step (the folder's config would then contradict its model)."""
-        from neurocine.embed.trainer import load_checkpoint
-        from neurocine.errors import MismatchError
-
         p = self.out / name
         if not p.exists():
             return
@@ -175,12 +170,9 @@ class Results:
     def check_config(self, cfg, resume: bool = False) -> None:
         """Refuse to add to a folder whose config.yaml differs from ``cfg`` (names the keys;
         ``--force`` recomputes). A resumed run may extend the training length."""
-        from neurocine.errors import MismatchError
-
         p = self.out / CONFIG
         if not p.exists():
             return
-        import yaml
 
         saved = yaml.safe_load(p.read_text()) or {}
         diff = config_differences(saved, cfg.to_dict(),
@@ -194,12 +186,6 @@ class Results:
     def lock(self):
         """Hold ``.neurocine.lock`` while writing: a second run into the folder stops with a
         LockError naming the holder (a lock left by a dead process is taken over)."""
-        import os
-        import socket
-        import time as _time
-
-        from neurocine.errors import LockError, OutputError
-
         path = self.out / LOCK
         me = f"pid {os.getpid()} on {socket.gethostname()} since {_time.strftime('%Y-%m-%d %H:%M:%S')}"
         for _ in range(2):
@@ -355,9 +341,6 @@ class Results:
 
 def _stale(holder: str) -> bool:
     """A lock written by a process of this host that no longer runs."""
-    import os
-    import socket
-
     parts = holder.split()
     if len(parts) < 4 or parts[0] != "pid" or parts[2] != "on" or parts[3] != socket.gethostname():
         return False
@@ -371,7 +354,6 @@ def _stale(holder: str) -> bool:
 
 
 def _read_only(path: Path) -> bool:
-    import os
 
     try:
         return bool(os.statvfs(path).f_flag & os.ST_RDONLY)

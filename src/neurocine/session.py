@@ -69,6 +69,9 @@ class Session:
         layout: The file layout it was read from (``"kirby"``, ``"brainsets"``, ...).
         path: The file it was read from (None when built in memory).
         subject: Subject metadata (id, cre_line, target_area, ...), strings.
+        sha256: Hex SHA-256 of the file, when it was read with ``checksum=True`` (a run's
+            provenance), else None.
+        simulation: What simulated the file (its simulator, seed), None for recordings.
     """
 
     session_id: str
@@ -84,6 +87,8 @@ class Session:
     layout: str = "kirby"
     path: Path | None = None
     subject: dict = field(default_factory=dict)
+    sha256: str | None = None
+    simulation: dict | None = None
 
     def __post_init__(self):
         self.labels = derive_labels(self.labels)

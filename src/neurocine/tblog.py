@@ -35,11 +35,9 @@ def available() -> bool:
 
 
 def open_writer(log_dir: str | Path | None) -> Writer | None:
-    """A writer for ``log_dir`` (None when no folder is given, tensorboard is missing, or
-    this process is not rank 0)."""
-    from neurocine.embed.distributed import current
-
-    if log_dir is None or not available() or current()[0] != 0:
+    """A writer for ``log_dir`` (None when no folder is given or tensorboard is missing;
+    under torchrun only rank 0 passes a folder)."""
+    if log_dir is None or not available():
         return None
     return Writer(log_dir)
 

@@ -17,7 +17,7 @@ Example:
     (dtype('float32'), 20)
 """
 
-from neurocine.data.dataset import load_dataset, prepare_splits, sharded_splits
+from neurocine.data.dataset import FileInfo, RunData, load_dataset, prepare_splits, sharded_splits
 from neurocine.data.discovery import SessionList, find_session_files, load_sessions, shard
 from neurocine.data.loaders import SplitDataset, TensorSampler, make_dataloader
 from neurocine.data.normalise import fit_zscore, normalize_sessions, normalize_time
@@ -30,5 +30,5 @@ __all__ = [
     "split_sessions", "normalized_splits", "fit_zscore", "normalize_sessions", "normalize_time",
     "SplitDataset", "make_dataloader", "TensorSampler", "pad_splits", "load_template", "prepare_splits",
     "sharded_splits", "LazySplits", "keep_rows", "find_template", "template_frames", "training_rows",
-    "contiguous_segments", "session_split", "shard",
+    "contiguous_segments", "session_split", "shard", "RunData", "FileInfo",
 ]

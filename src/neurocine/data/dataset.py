@@ -4,8 +4,12 @@ view (:func:`sharded_splits`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from neurocine.data.discovery import SessionList, find_session_files, load_sessions, shard
 from neurocine.data.splits import LazySplits, SplitData, normalized_splits, pad_splits
+from neurocine.data.templates import find_template
 from neurocine.errors import ConfigError, DataError
 from neurocine.io import read_session
 from neurocine.session import SPLITS, Session
@@ -59,8 +63,11 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
     return parts
 
 
-def prepare_splits(dataset: DatasetConfig, progress: bool = False):
+def prepare_splits(dataset: DatasetConfig, progress: bool = False, checksums: bool = False):
     """Load, normalise and cut every split of the sessions ``dataset`` names.
+
+    Args:
+        checksums: Record each file's SHA-256 while reading it (``Session.sha256``).
 
     Returns:
         ``(sessions, {split: [SplitData per session]})``: the raw sessions (a
@@ -69,11 +76,72 @@ def prepare_splits(dataset: DatasetConfig, progress: bool = False):
     """
     dataset.validate()
     sessions = load_sessions(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.skip_bad,
-                             progress=progress)
+                             progress=progress, checksums=checksums)
     if dataset.mode == "first_only":
         sessions = SessionList(sessions[:1], sessions.skipped)
     splits = {s: normalized_splits(sessions, s, dataset.normalize, dataset.normalize_time) for s in SPLITS}
     return sessions, splits
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """What a run knows of one session file after reading it once."""
+
+    path: Path
+    session_id: str
+    layout: str
+    num_neurons: int
+    sha256: str | None
+    simulation: dict | None
+
+
+class RunData:
+    """A run's sessions, read once and normalised once (on first use), shared by every
+    stage of ``neurocine run``: the normalised splits, what each file is (id, layout,
+    neurons, checksum, simulated or not) and the stimulus templates (each found once).
+    A stage run alone makes its own and so reads what it needs once too.
+
+    Args:
+        dataset: The run's ``dataset`` settings.
+        progress: Show a progress bar while reading.
+    """
+
+    def __init__(self, dataset: DatasetConfig, progress: bool = False):
+        self.dataset = dataset
+        self.progress = progress
+        self._splits = None
+        self.files: list[FileInfo] = []
+        self.skipped: list = []
+        self._templates: dict = {}
+
+    def _load(self) -> None:
+        sessions, self._splits = prepare_splits(self.dataset, self.progress, checksums=True)
+        self.skipped = list(sessions.skipped)
+        self.files = [FileInfo(s.path, s.session_id, s.layout, s.num_neurons, s.sha256, s.simulation)
+                      for s in sessions]
+        del sessions  # the raw traces: every stage reads the normalised splits
+
+    @property
+    def splits(self) -> dict:
+        """``{split: [SplitData per session]}``, normalised with train-split statistics."""
+        if self._splits is None:
+            self._load()
+        return self._splits
+
+    def info(self) -> list[FileInfo]:
+        """What each session file is (read on first use)."""
+        if self._splits is None:
+            self._load()
+        return self.files
+
+    def template(self, stimulus: str, output_shape=None, n_frames: int | None = None):
+        """:func:`~neurocine.data.templates.find_template` of the run, found once; only files
+        whose layout carries templates are opened."""
+        key = (stimulus, None if output_shape is None else tuple(output_shape), n_frames)
+        if key not in self._templates:
+            sources = [(f.path, f.layout) for f in self.info()]
+            self._templates[key] = find_template(self.dataset, stimulus, output_shape, n_frames, sources=sources)
+        return self._templates[key]
 
 
 def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False):
@@ -109,4 +177,4 @@ def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool
             session_ids, num_neurons)
 
 
-__all__ = ["load_dataset", "prepare_splits", "sharded_splits"]
+__all__ = ["load_dataset", "prepare_splits", "sharded_splits", "RunData", "FileInfo"]

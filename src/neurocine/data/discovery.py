@@ -43,7 +43,8 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
 
 
 def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_sessions: int | None = None,
-                  skip_bad: bool = False, progress: bool = False, with_traces=None) -> SessionList:
+                  skip_bad: bool = False, progress: bool = False, with_traces=None,
+                  checksums: bool = False) -> SessionList:
     """Read every session file in ``data_dir`` (layout detected per file).
 
     Args:
@@ -55,6 +56,7 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
         with_traces: None reads every file's dF/F. Otherwise the positions (in the sorted
             file list) whose dF/F is read; the other sessions carry labels, splits and
             shapes only, with zero-memory placeholder traces (a distributed rank's shard).
+        checksums: Record each file's SHA-256 (``Session.sha256``) through the same open.
 
     Returns:
         :class:`SessionList` of raw (un-normalised) sessions.
@@ -70,7 +72,7 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
     seen: dict[str, Path] = {}
     for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
         try:
-            session = read_session(path, traces=wanted is None or i in wanted)
+            session = read_session(path, traces=wanted is None or i in wanted, checksum=checksums)
             if session.session_id in seen:
                 raise DataError(path, f"session id {session.session_id!r} is also the id of {seen[session.session_id]}; "
                                       "each session must appear once")

@@ -10,13 +10,20 @@ import torch
 
 from neurocine.data.discovery import find_session_files
 from neurocine.errors import DataError, TemplateNotFound
+from neurocine.io import LAYOUTS, detect_layout
 from neurocine.settings import DatasetConfig
 
 
-def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_frames: int | None = None) -> np.ndarray:
+def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_frames: int | None = None,
+                  sources=None) -> np.ndarray:
     """The template of ``stimulus`` for a run, from the first place that has it:
     ``dataset.movie_path`` (natural_movie_one), ``<data_dir>/<stimulus>.npy``, or a session
     file whose layout carries templates (Allen NWB: ``stimulus/templates``).
+
+    Args:
+        sources: ``[(session file, layout name), ...]`` to look in (a run passes the files it
+            read, so none is opened to detect its layout again); default: the data folder's
+            files, layouts detected.
 
     Returns:
         ``(K, H, W) float32`` in [0, 1], resized to ``output_shape``.
@@ -25,15 +32,15 @@ def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_fr
         TemplateNotFound: no source holds it (naming where it was looked for).
         DataError: a source holds it but it is unreadable or of the wrong shape.
     """
-    from neurocine.io import LAYOUTS, detect_layout  # noqa: PLC0415
-
     if stimulus == "natural_movie_one" and dataset.movie_path:
         return load_template(dataset.movie_path, output_shape, n_frames)
     npy = Path(dataset.data_dir) / f"{stimulus}.npy"
     if npy.is_file():
         return load_template(npy, output_shape, n_frames)
-    for path in find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions):
-        layout = LAYOUTS.get(detect_layout(path))
+    if sources is None:  # detect each file's layout (a run passes what it read: no file is opened twice)
+        sources = [(p, None) for p in find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions)]
+    for path, name in sources:
+        layout = LAYOUTS.get(name or detect_layout(path))
         if layout is not None and layout.read_template is not None:
             frames = layout.read_template(path, stimulus)
             if frames is not None:

@@ -30,6 +30,9 @@ from sklearn.exceptions import NotFittedError
 
 from neurocine.decoders.halfunet import HalfUNetDecoder
 from neurocine.decoders.ssim import ssim
+from neurocine.embed.models import resolve_device
+from neurocine.tblog import open_writer
+from neurocine.torchio import load_saved, save_atomic
 from neurocine.settings import (Config, estimator_doc, estimator_params, make_estimator_init,
                                 validate_estimator_params)
 
@@ -160,8 +163,6 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         """
         from tqdm.auto import tqdm
 
-        from neurocine.embed.models import resolve_device
-
         validate_estimator_params("halfunet", {n: getattr(self, n) for n in self._get_param_names()})
         if y is None:
             raise ValueError("HalfUNet requires y to be passed, but the target y is None")
@@ -207,8 +208,6 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         bad = 0
         self.history_ = []
         train_loss = math.nan
-        from neurocine.tblog import open_writer
-
         writer = open_writer(self.log_dir)
         bar = tqdm(range(self.num_epochs), desc="halfunet", unit="epoch", disable=not self.verbose, mininterval=1.0)
         for epoch in bar:
@@ -276,8 +275,6 @@ class HalfUNet(RegressorMixin, BaseEstimator):
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted decoder (weights, parameters, fitted attributes) to one file."""
-        from neurocine.embed.trainer import save_atomic
-
         if not hasattr(self, "decoder_"):
             raise NotFittedError("save: the HalfUNet is not fitted")
         fitted = {k: (v.cpu() if isinstance(v, torch.Tensor) else v) for k, v in vars(self).items()
@@ -289,8 +286,6 @@ class HalfUNet(RegressorMixin, BaseEstimator):
     def load(cls, path: str | Path, device: str = "cpu") -> "HalfUNet":
         """Load a decoder written by :meth:`save` (on ``device``; CUDA files load on CPU)."""
         from neurocine.embed.models import resolve_device
-        from neurocine.embed.trainer import load_saved
-
         blob = load_saved(path, FORMAT, "decoder", "HalfUNet")
         known = set(cls._get_param_names())
         est = cls(**{k: v for k, v in blob["params"].items() if k in known})

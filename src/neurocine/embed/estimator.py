@@ -29,13 +29,16 @@ from sklearn.exceptions import NotFittedError
 
 from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, Config, estimator_doc,
                                 estimator_params, make_estimator_init)
-from neurocine.data import SplitData
+from neurocine.data import SplitData, normalized_splits
+from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
 from neurocine.embed.sampling import build_session_tensors
-from neurocine.embed.trainer import TrainState, load_saved, save_atomic, train_contrastive
+from neurocine.embed.trainer import TrainState, train_contrastive
+from neurocine.tblog import open_writer
+from neurocine.torchio import load_saved, save_atomic
 from neurocine.errors import ConfigError
-from neurocine.session import is_placeholder
+from neurocine.session import Session, is_placeholder
 from neurocine.stimuli import STIMULI, label_spec
 
 FORMAT = "neurocine-cebra-1"
@@ -102,8 +105,6 @@ class _Parts:
     every session's labels at once. Parts of an in-memory list are converted once."""
 
     def __init__(self, X, y):
-        from neurocine.session import Session
-
         if isinstance(X, (SplitData, Session)) or _is_one_array(X):
             X = [X]
             y = None if y is None else [y]
@@ -129,12 +130,8 @@ class _Parts:
         return part
 
     def _convert(self, i: int) -> _Part:
-        from neurocine.session import Session
-
         x = self.X[i]
         if isinstance(x, Session):
-            from neurocine.data import normalized_splits
-
             x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
             part = _Part(x.session_id, x.neural, x.segment, None, x.labels, float(x.sampling_rate))
@@ -205,8 +202,6 @@ class CEBRA(TransformerMixin, BaseEstimator):
     def _reduce(self, dist_ctx):
         if dist_ctx is None or dist_ctx.shared_encoder:
             return None
-        from neurocine.embed.distributed import sum_across_ranks
-
         return lambda t: sum_across_ranks(t, dist_ctx)
 
     def fit(self, X, y=None, valid=None, valid_y=None, resume: bool = False, distributed: bool | None = None,
@@ -251,8 +246,6 @@ class CEBRA(TransformerMixin, BaseEstimator):
         holds = [f.holds for f in facts]
         dist_ctx = None
         if distributed is not False:
-            from neurocine.embed.distributed import make_context
-
             dist_ctx = make_context(holds, device)
             if distributed and dist_ctx is None:
                 raise ConfigError("fit(distributed=True) needs an initialised torch.distributed process group "
@@ -294,9 +287,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
                     self.state_ = state
                     callback(state.step, self)
                     self.model_.train()
-        from neurocine.tblog import open_writer
-
-        writer = open_writer(settings.log_dir)
+        writer = open_writer(settings.log_dir if dist_ctx is None or dist_ctx.rank == 0 else None)
         try:
             self.state_: TrainState = train_contrastive(self.model_, self.criterion_, train_t, samplers, settings,
                                                         self.max_steps(n_train), valid_t, valid_s, device,

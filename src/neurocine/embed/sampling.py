@@ -39,6 +39,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from neurocine.session import is_placeholder
 from neurocine.settings import DEFAULT
 
 
@@ -112,8 +113,6 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
                           labels: np.ndarray | None, device: torch.device) -> SessionTensors:
     """Index tensors of one session's split (``neural`` may be a labels-only placeholder:
     then ``neural`` is None and the caller usually keeps only :meth:`SessionTensors.summary`)."""
-    from neurocine.session import is_placeholder
-
     ok = valid_centers(segment, left, right)
     centers = np.flatnonzero(ok)
     if len(centers) == 0:

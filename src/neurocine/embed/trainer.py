@@ -17,12 +17,15 @@ from pathlib import Path
 
 import torch
 
-from neurocine.atomic import atomic_write
 from neurocine.embed.distributed import (DistContext, all_reduce_grads, exchange, merge_model_state,
                                          merge_optimizer_state, sum_across_ranks)
+from neurocine.embed.grouped import AUTO_MIN_SESSIONS, grouped_forward, supports
 from neurocine.embed.models import MultiSessionEncoder
 from neurocine.embed.modes.base import as_settings
 from neurocine.embed.sampling import Batch, Sampler, SessionTensors, gather_windows
+from neurocine.errors import TrainingError
+from neurocine.settings import DEFAULT
+from neurocine.torchio import load_checkpoint, load_saved, save_atomic  # noqa: F401 - kept importable from here
 
 
 #: Validation batches per validation (the same batches each time).
@@ -66,8 +69,6 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
         emb = encoders[0](gather_windows(sessions[0].neural, idx[rows], model.left, model.right))
         out = exchange(emb.float().new_zeros((parts * n, emb.shape[1])).index_copy(0, rows, emb.float()), dist_ctx)
     elif grouped:  # every owned session's encoder in one grouped call (see neurocine.embed.grouped)
-        from neurocine.embed.grouped import grouped_forward
-
         owned = [j for j in (dist_ctx.owned_sessions() if distributed else range(len(model)))
                  if bool((sess == j).any())]
         rows = [(sess == j).nonzero().squeeze(1) for j in owned]
@@ -101,8 +102,6 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
 
 def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext | None = None) -> bool:
     """Whether a step runs the sessions' encoders grouped (``grouped_sessions``)."""
-    from neurocine.embed.grouped import AUTO_MIN_SESSIONS, supports
-
     if setting == "off" or len(model) < 2 or not supports(model):
         return False
     owned = len(dist_ctx.owned_sessions()) if dist_ctx is not None and dist_ctx.active else len(model)
@@ -111,7 +110,7 @@ def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext 
 
 
 def contrastive_loss(criterion, ref, pos, neg, num_sessions: int, loss_sessions: list[int] | None = None,
-                     negatives: str = "session") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     negatives: str = DEFAULT.model.negatives) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean over reference sessions of CEBRA's InfoNCE.
 
     ``ref`` and ``pos`` are ``(S * B, D)``, block ``s`` from reference session ``s``.
@@ -147,56 +146,6 @@ def _autocast(device: torch.device, enabled: bool):
     if enabled and device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
-
-
-def save_atomic(obj, path: str | Path) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, then rename into place."""
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint or saved model onto the CPU (a CUDA-written file loads on a
-    CPU-only machine).
-
-    Only tensors and plain data (dicts, lists, numbers, strings) are unpickled
-    (``weights_only=True``): a shared model or checkpoint can never run code on load.
-
-    Raises:
-        DataError: the file holds other objects (it was not written by neurocine, or was
-            tampered with), or is not a readable torch file.
-    """
-    import pickle
-
-    from neurocine.errors import DataError
-
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:160]
-        raise DataError(path, "refusing to load: it holds objects other than tensors and plain data, which could "
-                              f"run code when unpickled ({first})") from None
-
-
-def load_saved(path: str | Path, fmt: str, kind: str, name: str) -> dict:
-    """The dict an estimator's ``save`` wrote, checked: one-line errors for a missing or
-    unreadable file (``"{path}: {kind} file not found"``) and for another format
-    (``"{path}: not a neurocine {name} file"``)."""
-    from neurocine.errors import NeurocineError
-
-    from neurocine.errors import DataError
-
-    path = Path(path)
-    if not path.is_file():
-        raise NeurocineError(f"{path}: {kind} file not found")
-    try:
-        blob = load_checkpoint(path)
-    except DataError:
-        raise
-    except Exception as exc:  # torch raises many types for a broken file
-        raise NeurocineError(f"{path}: not a readable {kind} file ({type(exc).__name__})") from exc
-    if not isinstance(blob, dict) or blob.get("format") != fmt:
-        raise NeurocineError(f"{path}: not a neurocine {name} file")
-    return blob
 
 
 def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, train_sessions: list[SessionTensors],
@@ -313,8 +262,6 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             all_reduce_grads(shared_params, dist_ctx)
             logged = sum_across_ranks(logged, dist_ctx)
         if not bool(torch.isfinite(logged[0])):  # the same value on every rank: all stop together
-            from neurocine.errors import TrainingError
-
             raise TrainingError(f"the training loss became {float(logged[0]):g} at step {state.step + 1}; no model "
                                 "was written (lower model.learning_rate, or raise model.temperature)")
         optimizer.step()

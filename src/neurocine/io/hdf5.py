@@ -17,11 +17,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 @contextmanager
-def open_h5(path: str | Path, handle: h5py.File | None = None):
+def open_h5(path: str | Path, handle: h5py.File | None = None, digest=None):
     """Open ``path`` read-only (one open of the file); any read failure inside the block
     becomes a DataError naming it. With ``handle`` (a file the caller already opened, as
     :func:`neurocine.io.read_session` does to detect the layout) that file is used and left
-    open.
+    open. With ``digest`` (a ``hashlib`` object), the file's bytes are fed to it through the
+    same open before HDF5 reads them (a run's checksums cost no second open).
 
     Raises:
         DataError: missing file, not HDF5, or corrupt/truncated HDF5.
@@ -39,9 +40,17 @@ def open_h5(path: str | Path, handle: h5py.File | None = None):
         raise DataError(path, f"broken link (points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
         raise DataError(path, "file not found")
+    fh = None
     try:
-        f = h5py.File(path, "r")
+        if digest is not None:
+            fh = open(path, "rb")
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                digest.update(block)
+            fh.seek(0)
+        f = h5py.File(fh if fh is not None else path, "r")
     except OSError as exc:  # only now ask what it is (one more open, on the error path alone)
+        if fh is not None:
+            fh.close()
         try:
             is_h5 = h5py.is_hdf5(path)
         except OSError:
@@ -61,6 +70,8 @@ def open_h5(path: str | Path, handle: h5py.File | None = None):
             f.close()
         except Exception:  # closing a broken file can fail too; the error above matters
             pass
+        if fh is not None:
+            fh.close()
 
 
 def require(group: h5py.Group, key: str, path, expected: str):

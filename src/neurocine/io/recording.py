@@ -119,13 +119,18 @@ def write_simulation_tag(f, rec: Recording) -> None:
 def simulation_tag(path: str | Path) -> dict | None:
     """What simulated a session file (its :data:`SIMULATION_ATTR`), or None for recorded data
     (and for files that are not HDF5)."""
-    import h5py
+    import h5py  # noqa: PLC0415 - only this helper opens files here
 
     try:
         with h5py.File(path, "r") as f:
-            raw = f.attrs.get(SIMULATION_ATTR)
+            return simulation_attr(f)
     except OSError:
         return None
+
+
+def simulation_attr(f) -> dict | None:
+    """The simulation tag of an open session file (None for recorded data)."""
+    raw = f.attrs.get(SIMULATION_ATTR)
     if raw is None:
         return None
     try:

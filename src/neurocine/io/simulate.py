@@ -36,7 +36,9 @@ import numpy as np
 from scipy import ndimage, signal
 
 from neurocine.atomic import atomic_write
-from neurocine.errors import ConfigError, DataError
+from neurocine.errors import ConfigError, DataError, OutputError
+from neurocine.io.layouts.brainsets import write_brainsets
+from neurocine.io.layouts.kirby import write_kirby
 from neurocine.io.recording import Recording
 from neurocine.stimuli import DRIFTING_DIRECTIONS_DEG, MOVIE_RATE_HZ, TEMPORAL_FREQUENCIES_HZ
 from neurocine.stimuli import MOVIE_FRAMES as _MOVIE_FRAMES
@@ -501,12 +503,7 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        from neurocine.errors import OutputError
-
         raise OutputError(out, exc) from None
-    from neurocine.io.layouts.brainsets import write_brainsets
-    from neurocine.io.layouts.kirby import write_kirby
-
     writer = write_kirby if cfg.layout == "kirby" else write_brainsets
     movie = simulate_movie(MOVIE_FRAMES, cfg.frame_shape, seed=cfg.seed)
     paths = []

@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,7 @@ import numpy as np
 from neurocine.errors import DataError
 from neurocine.io.recording import Recording, table_labels
 from neurocine.io.splits import stratified_trial_split
-from neurocine.session import Session, intervals_mask, safe_session_id, validate_session
+from neurocine.session import Session, check_label, intervals_mask, safe_session_id, validate_session
 from neurocine.stimuli import LABELS, STIMULI
 
 DEFAULT_GAP = 15  # samples between trials (0.5 s at 30 Hz), in no split
@@ -157,8 +158,6 @@ def _finite_number(value, what: str, where) -> float:
 
 def _label_values(name: str, values, K: int, where) -> np.ndarray:
     """One label's ``(K,)`` per-trial values, checked as a reader checks a label."""
-    from neurocine.session import check_label
-
     arr = _numbers(values, f"label {name}", where)
     if arr.shape != (K,):
         raise DataError(where, f"label {name} has shape {arr.shape}, expected ({K},): one per trial")
@@ -202,8 +201,6 @@ def load_trials_npz(path: str | Path, dff_key: str = "dff", time_key: str = "tim
             "drifting_gratings.temporal_frequency": "temporal_frequency_hz"}``.
         rate: Hz; default: from the spacing of ``time_key``.
     """
-    import zipfile
-
     path = Path(path)
     labels = labels or {"drifting_gratings.direction": "orientation_deg",
                         "drifting_gratings.temporal_frequency": "temporal_frequency_hz"}

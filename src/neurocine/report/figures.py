@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from neurocine.atomic import atomic_write  # noqa: E402
+from neurocine.stimuli import LABELS  # noqa: E402
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> Path:
@@ -53,8 +54,6 @@ def plot_embedding(embeddings: dict, path: Path, split: str = "test", max_sessio
             the first trial label with classes (a grating's direction, a scene).
     """
     from sklearn.decomposition import PCA
-
-    from neurocine.stimuli import LABELS
 
     sessions = [(sid, d[split]) for sid, d in list(embeddings.items())[:max_sessions] if split in d]
     if label is None:

@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 from neurocine.atomic import atomic_write
+from neurocine.report.tables import skipped_note, table
+from neurocine.results import Results
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;color:#222}
@@ -69,22 +71,26 @@ def stage_metrics(metrics: dict, key: str) -> dict:
     return section if isinstance(section, dict) else {}
 
 
-def render(metrics: dict, figures: dict[str, bytes]) -> str:
-    """The page as a string: each registered stage's section and figures, in job order.
-    ``figures`` maps file names to PNG bytes."""
-    from neurocine.stages import STAGES, table
+def render(metrics: dict, figures: dict[str, bytes], stages) -> str:
+    """The page as a string: each stage's section and figures, in job order.
 
+    Args:
+        metrics: metrics.json.
+        figures: ``{file name: PNG bytes}``.
+        stages: The job's stages in order (objects with ``name``, ``key``,
+            ``report(metrics) -> HTML`` and ``figure_list(metrics)``; the pipeline passes
+            its registered stages, so the report needs no knowledge of them).
+    """
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neurocine report</title>"
              f"<style>{CSS}</style></head><body>", "<h1>neurocine report</h1>",
              header(metrics.get("provenance", {}), metrics.get("training", {}))]
-    for stage in STAGES.values():
+    for stage in stages:
         section = stage_metrics(metrics, stage.key)
         if not section:
             continue
         parts.append(f"<section id='stage-{html.escape(stage.name)}'>")
         if "skipped" in section:
-            parts.append(f"<h2>{html.escape(stage.name)}</h2><p class='note skipped'>Skipped: "
-                         f"{html.escape(str(section['skipped']))}</p></section>")
+            parts.append(skipped_note(stage.name, section["skipped"]) + "</section>")
             continue
         parts.append(stage.report(section))
         for name, caption in stage.figure_list(section):
@@ -103,15 +109,13 @@ def render(metrics: dict, figures: dict[str, bytes]) -> str:
     return "\n".join(parts)
 
 
-def write_report(out: str | Path) -> Path:
-    """Write ``out/report.html`` (atomically) from ``out/metrics.json`` and ``out/figures``."""
-    from neurocine.results import Results
-    from neurocine.stages import STAGES
-
+def write_report(out: str | Path, stages) -> Path:
+    """Write ``out/report.html`` (atomically) from ``out/metrics.json`` and ``out/figures``
+    (``stages``: as :func:`render`)."""
     results = Results(out)
     results.require("metrics.json", "train")
     metrics = results.metrics()
-    names = [name for stage in STAGES.values() for name, _ in stage.figure_list(stage_metrics(metrics, stage.key))]
+    names = [name for stage in stages for name, _ in stage.figure_list(stage_metrics(metrics, stage.key))]
     figures = {name: results.figure(name).read_bytes() for name in names if results.figure(name).exists()}
-    page = render(metrics, figures)
+    page = render(metrics, figures, stages)
     return atomic_write(results.path("report.html"), lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -41,6 +41,7 @@ from typing import Any, Callable, Literal
 
 import yaml
 
+from neurocine.atomic import atomic_write
 from neurocine.errors import ConfigError
 from neurocine.registry import LEARNING_MODES
 from neurocine.settings.build import build, check_fields, walk
@@ -338,8 +339,6 @@ class Config:
 
     def save(self, path: str | Path) -> Path:
         """Write YAML atomically."""
-        from neurocine.atomic import atomic_write  # noqa: PLC0415 - the writer lives with the files it writes
-
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         return atomic_write(path, lambda tmp: tmp.write_text(text))
 

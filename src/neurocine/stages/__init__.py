@@ -14,48 +14,52 @@ metrics under its key in metrics.json.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import ClassVar
 
-from neurocine.results import Results
+from neurocine.data import RunData
+from neurocine.embed.distributed import current
+from neurocine.registry import Registry
+from neurocine.report.sections import render_section
+from neurocine.results import EMBEDDINGS, Results
+from neurocine.stimuli import LABELS, movie_of
 
 
 def say(msg: str) -> None:
     """Print a progress line (on rank 0 only, under torchrun)."""
-    from neurocine.embed.distributed import current
-
     if current()[0] == 0:
         print(msg, flush=True)
 
 
 class StageContext:
-    """What a running stage may use: the results folder, the run's config, and the
-    prepared data (loaded once, on first use)."""
+    """What a running stage may use: the results folder, the run's config, and the run's
+    data (:class:`~neurocine.data.RunData`: read and normalised once, shared by the stages
+    of one ``neurocine run``; a stage run alone reads it once for itself)."""
 
-    def __init__(self, out: str | Path, config, progress: bool = True, resume: bool = False, stage_name: str = ""):
+    def __init__(self, out: str | Path, config, progress: bool = True, resume: bool = False, stage_name: str = "",
+                 data: RunData | None = None):
         self.stage_name = stage_name
         self.results = Results(out)
         self.out = self.results.out
         self.config = config
         self.progress = progress
         self.resume = resume
-        self._splits = None
-        self._embeddings = None
+        self.data = data if data is not None else RunData(config.dataset)
+        self._embeddings = {}
 
     def splits(self) -> dict:
         """``{split: [SplitData per session]}`` of the run's sessions, normalised."""
-        if self._splits is None:
-            from neurocine.data import prepare_splits
+        return self.data.splits
 
-            _, self._splits = prepare_splits(self.config.dataset, progress=False)
-        return self._splits
+    def embeddings(self, name: str = EMBEDDINGS) -> dict:
+        """An embeddings file (:meth:`Results.read_embeddings`), read once."""
+        if name not in self._embeddings:
+            self._embeddings[name] = self.results.read_embeddings(name)
+        return self._embeddings[name]
 
-    def embeddings(self) -> dict:
-        """embeddings.h5 as :meth:`Results.read_embeddings` returns it."""
-        if self._embeddings is None:
-            self._embeddings = self.results.read_embeddings()
-        return self._embeddings
+    def template(self, stimulus: str, n_frames: int | None = None):
+        """The template of ``stimulus`` at the run's reconstruction size (found once)."""
+        return self.data.template(stimulus, tuple(self.config.reconstruction.output_shape), n_frames)
 
     def log_dir(self, name: str) -> str | None:
         """``<out>/tensorboard/<name>`` for TensorBoard event files (None when turned off)."""
@@ -107,11 +111,13 @@ class Stage:
         return list(self.figures) + [tuple(f) for f in metrics.get("figures", [])]
 
     def report(self, metrics: dict) -> str:
-        """This stage's HTML section (tables); its figures are appended by the report."""
-        return ""
+        """This stage's HTML section (tables); its figures are appended by the report. By
+        default the report's section registered for :attr:`key`
+        (:mod:`neurocine.report.sections`), or its numbers as a table."""
+        return render_section(self.key, metrics, self.name)
 
 
-STAGES: dict[str, Stage] = {}
+STAGES = Registry("stage")
 
 
 def skipped(reason: str, **details) -> dict:
@@ -124,8 +130,6 @@ def skipped(reason: str, **details) -> dict:
 def movie_labels(splits: dict) -> list[str]:
     """Frame labels of the movies that some session shows in both its train and test
     split (registry order: natural_movie_one first)."""
-    from neurocine.stimuli import LABELS
-
     return [name for name, spec in LABELS.items() if spec.kind == "frame"
             and any(spec.present(tr.label(name)).any() and spec.present(te.label(name)).any()
                     for tr, te in zip(splits["train"], splits["test"]))]
@@ -150,20 +154,19 @@ def per_movie(results: dict[str, dict], none: str) -> dict:
 def movie_file(stem: str, label: str, suffix: str = ".png") -> str:
     """File name of a per-movie output: ``stem.png`` for natural_movie_one (the names of
     earlier versions), ``stem_<movie>.png`` for the others."""
-    from neurocine.stimuli import movie_of
-
     movie = movie_of(label)
     return f"{stem}{suffix}" if movie == "natural_movie_one" else f"{stem}_{movie}{suffix}"
 
 
 def register_stage(cls):
-    """Class decorator: add a :class:`Stage` to the job (in registration order)."""
-    STAGES[cls.name] = cls()
+    """Class decorator: add a :class:`Stage` to the job (in registration order); a second
+    stage of the same name is refused."""
+    STAGES.register(cls.name, cls())
     return cls
 
 
 def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = False, resume: bool = False,
-              progress: bool = True) -> dict:
+              progress: bool = True, data: RunData | None = None) -> dict:
     """Run one stage over the results folder ``out`` and record its metrics.
 
     Args:
@@ -173,6 +176,8 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
             one).
         force: Recompute even when the stage's results exist.
         resume: (train) continue from the checkpoint.
+        data: The run's data, shared by the stages of one run (default: read for this
+            stage, once).
     """
     stage = STAGES[stage] if isinstance(stage, str) else stage
     results = Results(out)
@@ -194,7 +199,7 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         return results.get(stage.key, {})
     for name, writer in stage.requires:
         results.require(name, writer)
-    ctx = StageContext(out, config, progress, resume, stage.name)
+    ctx = StageContext(out, config, progress, resume, stage.name, data)
     if stage.takes_config:  # it takes the lock itself, once its inputs are known good
         metrics = stage.run(ctx)
     else:
@@ -216,36 +221,9 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
     return metrics
 
 
-def table(headers, rows, table_id: str | None = None, best_col: int | None = None, best: str = "max",
-          skip_best=("chance",)) -> str:
-    """An HTML table; the best value of ``best_col`` (ignoring rows named in
-    ``skip_best``) is bold."""
-    def fmt(x, digits=3):
-        if x is None:
-            return "–"
-        if isinstance(x, float):
-            return f"{x:.{digits}f}"
-        return html.escape(str(x))
-
-    out = [f'<table{f" id={table_id!r}" if table_id else ""}>',
-           "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in headers) + "</tr>"]
-    best_val = None
-    if best_col is not None:
-        vals = [r[best_col] for r in rows if isinstance(r[best_col], float) and r[0] not in skip_best]
-        best_val = (max if best == "max" else min)(vals) if vals else None
-    for r in rows:
-        cells = []
-        for j, v in enumerate(r):
-            cls = ' class="best"' if best_col == j and best_val is not None and v == best_val else ""
-            cells.append(f"<td{cls}>{fmt(v)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
-
-
 # the built-in stages, in job order
 from neurocine.stages import (train, decode_frames, seed_repeats, decode_classes, reconstruct,  # noqa: E402,F401
                               reconstruct_novel, reconstruct_scenes)
 
-__all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "table", "skipped",
-           "movie_labels", "per_movie", "movie_file"]
+__all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "skipped", "movie_labels",
+           "per_movie", "movie_file"]

@@ -1,58 +1,18 @@
-"""Stage ``reconstruct-scenes``: the natural scene of each held-out trial, reconstructed
-from the trial's mean embedding, and identified among every scene.
-
-For sessions that show natural scenes (Allen session B), each trial is its mean over the
-image's presentation (embedding or dF/F, the same samples). Decoders fitted on the train
-split's trials, the HalfUNet stopped early on valid's, scored on test: the HalfUNet and
-ridge from the embedding, ridge from dF/F, retrieval (the image of the best-correlated
-train trial's dF/F: the strongest baseline when, as here, every test image was also shown
-in train trials) and the mean training image (a floor). Novel natural scenes (images never
-in training) are the real-data bench's job (``bench/bench_real.py``). Every
-prediction is also ranked against all template images by correlation (identification:
-rank 1 = the true image). The template comes from ``dataset.data_dir``
-(``natural_scenes.npy``) or the NWB files (``stimulus/templates``).
+"""Stage ``reconstruct-scenes``: the natural scene of each held-out trial, reconstructed from
+the trial's mean embedding and identified among every scene
+(:func:`neurocine.evaluate.scenes.scenes_protocol`), for sessions that show natural scenes
+(Allen session B). The template comes from ``dataset.data_dir`` (``natural_scenes.npy``)
+or the NWB files (``stimulus/templates``); without one the stage is skipped with the
+reason. Novel natural scenes (images never in training) are the real-data bench's job
+(``bench/bench_real.py``).
 """
 
 from __future__ import annotations
 
-import html
-
-import numpy as np
-
-from neurocine.stages import Stage, StageContext, register_stage, skipped, table
-
-LABEL = "natural_scenes.image"
-METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
-           "ridge_dff": "ridge from dF/F", "retrieval_dff": "retrieval: image of the nearest train trial (dF/F)",
-           "mean_image": "mean training image (floor)"}
-
-
-def scene_trials(part) -> tuple[list[np.ndarray], np.ndarray]:
-    """Rows of each natural-scene trial of a split and its image id."""
-    from neurocine.stages.decode_classes import stimulus_trials
-
-    rows = stimulus_trials(part, "natural_scenes")
-    return rows, np.array([int(part.label(LABEL)[r[0]]) for r in rows], dtype=np.int64)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    """Each item flattened to a float64 row, centred, unit norm (rows of a correlation)."""
-    from neurocine.decoders.frame_id import unit_rows
-
-    return unit_rows(x.reshape(len(x), -1).astype(np.float64))
-
-
-def nearest_trial(train: np.ndarray, test: np.ndarray) -> np.ndarray:
-    """``(K_test,)`` index of the train trial whose response correlates best with each test
-    trial's (``(K, N)`` trial means)."""
-    return np.argmax(_unit(test) @ _unit(train).T, axis=1)
-
-
-def identification_ranks(pred: np.ndarray, templates: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Rank (1 = best) of the true image among all templates by correlation with each
-    prediction."""
-    corr = _unit(pred) @ _unit(templates).T
-    return (corr > corr[np.arange(len(truth)), truth][:, None]).sum(1) + 1
+from neurocine.errors import TemplateNotFound
+from neurocine.evaluate.scenes import LABEL, has_scene_trials, scenes_protocol
+from neurocine.stages import Stage, StageContext, register_stage, skipped
+from neurocine.stimuli import LABELS
 
 
 @register_stage
@@ -65,84 +25,19 @@ class ReconstructScenes(Stage):
         return config.reconstruction.enabled
 
     def run(self, ctx: StageContext):
-        from neurocine.data import find_template
-        from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
-        from neurocine.decoders.uncertainty import block_bootstrap
-        from neurocine.errors import TemplateNotFound
-        from neurocine.stimuli import LABELS
-
-        cfg, splits, emb = ctx.config, ctx.splits(), ctx.embeddings()
-        trials = [{sp: scene_trials(splits[sp][i]) for sp in ("train", "valid", "test")}
-                  for i in range(len(splits["train"]))]
-        if not any(len(t["test"][1]) for t in trials):
+        splits = ctx.splits()
+        if not has_scene_trials(splits):
             return skipped("no natural-scene trials in the test split of any session")
-        n_images = LABELS[LABEL].n_classes
         try:
-            images = find_template(cfg.dataset, "natural_scenes", tuple(cfg.reconstruction.output_shape), n_images)
+            images = ctx.template("natural_scenes", LABELS[LABEL].n_classes)
         except TemplateNotFound as exc:
             return skipped(str(exc))
-
-        def features(split):
-            x_emb, x_dff, ids, sess = [], [], [], []
-            for i, p in enumerate(splits[split]):
-                rows, img = trials[i][split]
-                e = emb[p.session_id][split]["embedding"]
-                x_emb += [e[r].mean(0) for r in rows]
-                x_dff += [p.neural[r].mean(0) for r in rows]
-                ids.append(img)
-                sess += [i] * len(rows)
-            return (np.array(x_emb, np.float32), x_dff, np.concatenate(ids) if ids else np.zeros(0, np.int64),
-                    np.array(sess))
-
-        e_tr, d_tr, y_tr, s_tr = features("train")
-        e_va, _, y_va, _ = features("valid")
-        e_te, d_te, y_te, s_te = features("test")
-        ctx.say(f"{self.name}: HalfUNet on {len(y_tr)} train / {len(y_va)} valid trials, {len(y_te)} test trials")
-        decoder = HalfUNet.from_config(cfg, verbose=ctx.progress, log_dir=ctx.log_dir("halfunet_scenes"))
-        decoder.fit(e_tr, images[y_tr][:, None], e_va if len(y_va) else None,
-                    images[y_va][:, None] if len(y_va) else None)
-        pred = {"halfunet": decoder.predict(e_te),
-                "ridge_embedding": ridge_reconstruction(e_tr, images[y_tr][:, None], e_te),
-                "mean_image": np.broadcast_to(images[y_tr].mean(0)[None, None], (len(y_te), 1) + images.shape[1:])}
-        ridge_dff, retrieval = np.zeros_like(pred["ridge_embedding"]), np.zeros_like(pred["ridge_embedding"])
-        for i in np.unique(s_te):  # per session: neuron counts differ
-            tr = np.flatnonzero(s_tr == i)
-            te = np.flatnonzero(s_te == i)
-            x_tr, x_te = np.stack([d_tr[k] for k in tr]), np.stack([d_te[k] for k in te])
-            ridge_dff[te] = ridge_reconstruction(x_tr, images[y_tr[tr]][:, None], x_te)
-            retrieval[te] = images[y_tr[tr][nearest_trial(x_tr, x_te)]][:, None]
-        pred["ridge_dff"], pred["retrieval_dff"] = ridge_dff, retrieval
-        target = images[y_te][:, None]
-        per = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
-        ranks = {m: identification_ranks(pred[m][:, 0], images, y_te) for m in METHODS}
-        blocks = np.arange(len(y_te))  # trials are the independent units
-        boot = block_bootstrap({m: per[m]["ssim"] for m in METHODS}, blocks, seed=cfg.training.seed,
-                               pairs=[("halfunet", b) for b in METHODS if b != "halfunet"])
-        out = {m: {"ssim": boot[m]["mean"], "ssim_ci95": boot[m]["ci95"], "pixel_r": float(per[m]["pixel_r"].mean()),
-                   "median_rank": float(np.median(ranks[m])), "top1": float(np.mean(ranks[m] == 1))}
-               for m in METHODS}
-        out["comparison"] = {k: {x: boot[k][x] for x in ("mean", "ci95")} for k in boot if " - " in k}
-        out.update({"n_test_trials": int(len(y_te)), "n_train_trials": int(len(y_tr)), "n_images": n_images,
-                    "chance_median_rank": (n_images + 1) / 2, "supervision": "HalfUNet, ridges and retrieval fitted "
-                    "on the train split's trials and their images",
-                    "embedding_supervision": ctx.results.get("training", {}).get("supervision"),
-                    "images": "seen (each test image also in train trials)"})
-        return out
+        return scenes_protocol(splits, ctx.embeddings(), images, ctx.config, say=ctx.say, progress=ctx.progress,
+                               log_dir=ctx.log_dir("halfunet_scenes"),
+                               embedding_supervision=ctx.results.get("training", {}).get("supervision"))
 
     def summary(self, res):
         return (f"SSIM HalfUNet {res['halfunet']['ssim']:.3f}, ridge (dF/F) {res['ridge_dff']['ssim']:.3f}, retrieval "
                 f"(dF/F) {res['retrieval_dff']['ssim']:.3f}, mean image "
                 f"{res['mean_image']['ssim']:.3f}; median rank of the true image {res['halfunet']['median_rank']:.0f} "
                 f"of {res['n_images']} (chance {res['chance_median_rank']:.1f})")
-
-    def report(self, res):
-        rows = [[name, res[m]["ssim"], f"[{res[m]['ssim_ci95'][0]:.3f}, {res[m]['ssim_ci95'][1]:.3f}]",
-                 res[m]["pixel_r"], res[m]["median_rank"], res[m]["top1"]] for m, name in METHODS.items()]
-        return (f"<h2>Natural scenes ({res['n_test_trials']} test trials)</h2>"
-                + table(["method", "SSIM", "95 % CI", "pixel r", "median rank of the true image", "top-1"], rows,
-                        "scenes", 1)
-                + f"<p class='note'>Chance median rank: {res['chance_median_rank']:.1f} of {res['n_images']}. Every "
-                  "test image was also shown in train trials (seen images); retrieval is the fair baseline. "
-                  "Labels that trained the embedding: "
-                  f"{html.escape(str(res.get('embedding_supervision') or 'unknown'))}; the decoders: the train "
-                  "trials' images.</p>")

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurocine.data import training_rows
+from neurocine.embed import CEBRA
+from neurocine.evaluate.frame_id import evaluate_frame_id, movie_sessions
 from neurocine.stages import Stage, StageContext, register_stage, skipped
 from neurocine.stimuli import LABELS
 
@@ -27,10 +30,6 @@ class SeedRepeats(Stage):
         return config.training.seed_repeats > 1
 
     def run(self, ctx: StageContext):
-        from neurocine.data import training_rows
-        from neurocine.decoders.frame_id import evaluate_frame_id
-        from neurocine.embed import CEBRA
-
         cfg = ctx.config
         main = ctx.results.get("frame_id", {})
         if "cebra" not in main:
@@ -47,14 +46,10 @@ class SeedRepeats(Stage):
             model = CEBRA.from_config(cfg, verbose=ctx.progress).set_params(seed=seed)
             model.fit(training_rows(splits["train"], cfg.dataset.train_on),
                       valid=training_rows(splits["valid"], cfg.dataset.train_on))
-            sessions = []
-            for i, p in enumerate(splits["train"]):
-                entry = {"session_id": p.session_id}
-                for sp in ("train", "valid", "test"):
-                    q = splits[sp][i]
-                    entry[sp] = {"neural": q.neural, "segment": q.segment, "index": q.index,
-                                 "frame": q.label(label), "embeddings": {"cebra": model.transform(q, session_id=i)}}
-                sessions.append(entry)
+            embeddings = {"cebra": {p.session_id: {sp: {"embedding": model.transform(splits[sp][i], session_id=i)}
+                                                   for sp in ("train", "valid", "test")}
+                                    for i, p in enumerate(splits["train"])}}
+            sessions = movie_sessions(splits, embeddings, label)
             res = evaluate_frame_id(sessions, LABELS[label].n_values, n_neighbors=cfg.decoding.n_neighbors,
                                     tolerance=cfg.decoding.tolerance_frames, window=window, models={"cebra": {}},
                                     label=label, n_boot=100, seed=seed, baselines=False)
@@ -68,8 +63,3 @@ class SeedRepeats(Stage):
     def summary(self, m):
         return (f"frame ID over {len(m['seeds'])} seeds: test {m['test_mean']:.3f} ± {m['test_sd']:.3f} (sd), "
                 f"valid {m['valid_mean']:.3f} ± {m['valid_sd']:.3f}")
-
-    def report(self, m):
-        return (f"<p class='note' id='seed-variation'>Frame ID of the embedding over {len(m['seeds'])} seeds "
-                f"({', '.join(map(str, m['seeds']))}): test {m['test_mean']:.3f} ± {m['test_sd']:.3f} (sd), "
-                f"valid {m['valid_mean']:.3f} ± {m['valid_sd']:.3f}.</p>")

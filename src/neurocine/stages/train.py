@@ -16,11 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import html
+import shutil
 import time
 
-from neurocine.data import pad_splits, training_rows
-from neurocine.results import CHECKPOINT, EMBEDDINGS, MODEL, Results, embedding_record
+import torch.distributed as dist
+
+from neurocine import provenance
+from neurocine.data import find_session_files, pad_splits, sharded_splits, training_rows
+from neurocine.embed import CEBRA
+from neurocine.embed.distributed import current
+from neurocine.io import detect_layout
+from neurocine.report.figures import plot_embedding, plot_loss_curves
+from neurocine.results import CHECKPOINT, EMBEDDINGS, MARKER, MODEL, Results, embedding_record
 from neurocine.stages import Stage, StageContext, register_stage, say
 
 
@@ -41,10 +48,6 @@ def embed_parts(model, mode: str, parts) -> list:
 def _remove_partial(results: Results) -> None:
     """Remove what a failed first training run wrote (config, metrics, embeddings, event
     files, figures) and the folder when it is then empty."""
-    import shutil
-
-    from neurocine.results import MARKER
-
     for name in ("config.yaml", "metrics.json", "embeddings.h5", "embeddings_label_free.h5", MARKER):
         results.path(name).unlink(missing_ok=True)
     shutil.rmtree(results.out / "tensorboard", ignore_errors=True)
@@ -75,10 +78,6 @@ def write_embeddings_sharded(results: Results, model, splits: dict, name: str = 
     """embeddings.h5 under torchrun: each rank embeds the sessions it owns; rank 0 gathers
     them a round at a time (one session per rank per round) and writes them, so no rank
     holds every session's embeddings. Every rank must call this."""
-    import torch.distributed as dist
-
-    from neurocine.embed.distributed import current
-
     rank, world = current()
     owner = model.session_owner_
     mine = [j for j, r in enumerate(owner) if r == rank]
@@ -118,11 +117,6 @@ class Train(Stage):
         return results.exists(MODEL, EMBEDDINGS)
 
     def run(self, ctx: StageContext):
-        from neurocine.data import sharded_splits
-        from neurocine.embed.distributed import current
-
-        from neurocine.data import find_session_files
-
         cfg, results = ctx.config, ctx.results
         rank, world = current()
         ds = cfg.dataset
@@ -130,34 +124,30 @@ class Train(Stage):
         if sharded:
             splits, session_ids, num_neurons = sharded_splits(ds, rank, world, ctx.progress and rank == 0)
             files = find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions)
+            provenance_of = lambda: provenance.collect(cfg, files, session_ids, [detect_layout(f) for f in files])  # noqa: E731
         else:
-            from neurocine.data import prepare_splits
-
-            sessions, splits = prepare_splits(ds, ctx.progress and rank == 0)
-            for path, reason in sessions.skipped:
+            ctx.data.progress = ctx.progress and rank == 0
+            splits, info = ctx.splits(), ctx.data.info()
+            for path, reason in ctx.data.skipped:
                 say(f"skipped {path}: {reason}")
-            session_ids, num_neurons = [s.session_id for s in sessions], [s.num_neurons for s in sessions]
-            files = [s.path for s in sessions]
-            del sessions  # the raw traces: training needs only the normalised splits
+            session_ids, num_neurons = [f.session_id for f in info], [f.num_neurons for f in info]
+            provenance_of = lambda: provenance.collect(  # noqa: E731 - what reading the files recorded
+                cfg, [f.path for f in info], session_ids, [f.layout for f in info], [f.sha256 for f in info],
+                [f.simulation for f in info])
         existed = results.out.exists()
         try:
             with results.lock() if rank == 0 else contextlib.nullcontext():  # the inputs are good: now write
-                return self._train(ctx, cfg, results, splits, session_ids, num_neurons, files, sharded, rank, world)
+                if rank == 0:
+                    results.save_config(cfg)
+                    results.update("provenance", provenance_of())
+                return self._train(ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world)
         except BaseException:
             if rank == 0 and not existed and not results.exists(CHECKPOINT):
                 _remove_partial(results)  # nothing to resume from: leave no half-made folder behind
             raise
 
-    def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, files, sharded, rank, world):
-        from neurocine import provenance
-        from neurocine.embed import CEBRA
-        from neurocine.io import detect_layout
-
+    def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world):
         ds = cfg.dataset
-        if rank == 0:
-            results.save_config(cfg)
-            results.update("provenance", provenance.collect(cfg, files, session_ids,
-                                                            [detect_layout(f) for f in files]))
         say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} neurons), "
             f"{cfg.model.learning_mode} mode on {ds.train_on} samples, {cfg.model.model_architecture}, "
             f"batch {cfg.model.batch_size}, "
@@ -189,8 +179,6 @@ class Train(Stage):
         if rank != 0:
             return None
         st = model.state_
-        from neurocine.report.figures import plot_embedding, plot_loss_curves
-
         plot_loss_curves(st.history, st.valid_history, results.figure("loss_curve.png"))
         plot_embedding(results.read_embeddings(), results.figure("embedding.png"))
         metrics = {"steps": st.step, "best_step": st.best_step, "best_valid_loss": st.best_valid,
@@ -215,10 +203,3 @@ class Train(Stage):
                  if pos.get("fallback_fraction") is not None else "")
         return (f"{m['steps']} steps in {m['seconds']:.0f} s, best valid InfoNCE {m['best_valid_loss']:.4f} at step "
                 f"{m['best_step']}" + (" (early stop)" if m.get("stopped_early") else "") + share)
-
-    def report(self, m):
-        return (f"<p class='note'>{len(m.get('sessions', []))} sessions "
-                f"({', '.join(map(str, m.get('num_neurons', [])))} neurons); "
-                f"{html.escape(str(m.get('learning_mode')))} CEBRA, {m.get('steps')} steps on "
-                f"{html.escape(str(m.get('device')))}. Supervision: "
-                f"<span id='supervision'>{html.escape(str(m.get('supervision')))}</span>.</p>")

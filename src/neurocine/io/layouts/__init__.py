@@ -8,12 +8,14 @@ reads it with the first that does.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.layouts import allen_nwb, brainsets, kirby
 from neurocine.io.layouts.base import Layout
+from neurocine.io.recording import simulation_attr
 from neurocine.registry import Registry
 from neurocine.session import Session
 
@@ -48,20 +50,26 @@ def detect_layout(path: str | Path) -> str:
         return _detect(f, path)
 
 
-def read_session(path: str | Path, layout: str | None = None, traces: bool = True) -> Session:
+def read_session(path: str | Path, layout: str | None = None, traces: bool = True, checksum: bool = False) -> Session:
     """Read one session file, opening it once (the layout detected on the open file when
-    ``layout`` is None); ``traces=False`` skips the dF/F (labels, splits and shapes only)."""
+    ``layout`` is None); ``traces=False`` skips the dF/F (labels, splits and shapes only).
+    ``checksum=True`` also records the file's SHA-256 (``Session.sha256``), through the same
+    open. A file the simulator wrote says so (``Session.simulation``)."""
     if layout is not None and layout not in LAYOUTS:
         raise DataError(path, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
-    with open_h5(path) as f:
+    digest = hashlib.sha256() if checksum else None
+    with open_h5(path, digest=digest) as f:
         layout = layout or _detect(f, path)
         try:
-            return LAYOUTS[layout].read(Path(path), traces, f)
+            session = LAYOUTS[layout].read(Path(path), traces, f)
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
             text = (str(exc).strip().splitlines() or [""])[0][:200]
             raise DataError(path, f"malformed {layout} session file ({type(exc).__name__}: {text})") from None
+        session.simulation = simulation_attr(f)
+    session.sha256 = digest.hexdigest() if digest is not None else None
+    return session
 
 
 __all__ = ["LAYOUTS", "Layout", "register_layout", "detect_layout", "read_session"]
