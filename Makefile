@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.neurocine-installed
 
-.PHONY: install demo test test-all bench clean browser
+.PHONY: install demo test test-all bench bench-docs docs clean browser
 
 install: $(STAMP)
 
@@ -37,6 +37,17 @@ test: $(STAMP) browser
 test-all: $(STAMP)
 	$(PY) -m pytest -m ''
 
+# the documentation site (docs/, mkdocs.yml): every warning is an error
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir site
+
+BENCHES := bench_load bench_embed bench_time_to_accuracy bench_roofline bench_many_sessions bench_halfunet \
+           bench_distributed bench_real calibrate_simulator
+
+# the same, and each bench's output written into docs/benchmarks.md
+bench-docs: $(STAMP)
+	for b in $(BENCHES); do NEUROCINE_BENCH_DOCS=1 $(PY) bench/$$b.py || exit 1; done
+
 bench: $(STAMP)
 	$(PY) bench/bench_load.py
 	$(PY) bench/bench_embed.py
@@ -49,4 +60,4 @@ bench: $(STAMP)
 	$(PY) bench/calibrate_simulator.py
 
 clean:
-	rm -rf $(VENV) results demo_data
+	rm -rf $(VENV) results demo_data site build dist

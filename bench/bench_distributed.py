@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb
+from _common import docs_section, peak_rss_mb
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -126,4 +126,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with docs_section("bench_distributed"):
+        code = main()
+    sys.exit(code)

@@ -14,6 +14,8 @@ steps, both models' test-split embeddings are scored with the same frame-ID kNN.
 
 from __future__ import annotations
 
+import sys
+
 import argparse
 import time
 import warnings
@@ -26,6 +28,7 @@ import torch
 import neurocine
 from neurocine.decoders.frame_id import knn_predict_frames
 from neurocine.evaluate.frame_id import summarize
+from _common import docs_section
 
 
 def data(workdir: Path, n_samples: int):
@@ -89,4 +92,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with docs_section("bench_embed"):
+        code = main()
+    sys.exit(code)

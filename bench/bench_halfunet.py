@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from _common import peak_rss_mb
+from _common import docs_section, peak_rss_mb
 
 
 def measure(latent: int, H: int, W: int, batch: int, steps: int, device: str, ckpt: bool) -> dict:
@@ -80,4 +80,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with docs_section("bench_halfunet"):
+        code = main()
+    sys.exit(code)

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import peak_rss_mb
+from _common import docs_section, peak_rss_mb
 
 
 def measure(kind: str, data_dir: str) -> dict:
@@ -98,4 +98,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with docs_section("bench_load"):
+        code = main()
+    sys.exit(code)

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 import torch
+from _common import docs_section
 
 
 def sessions_data(n_sessions: int, neurons: int = 100, samples: int = 3000, seed: int = 0):
@@ -68,4 +69,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with docs_section("bench_many_sessions"):
+        code = main()
+    sys.exit(code)

@@ -29,6 +29,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import docs_section
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GRATINGS = SHARED / "allen_2p_drifting_gratings_527745328" / "dff_trials_527745328.npz"
@@ -190,4 +191,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with docs_section("bench_real"):
+        code = main()
+    sys.exit(code)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from _common import docs_section
 
 
 def best_of(fn, repeats: int = 5) -> float:
@@ -97,4 +98,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with docs_section("bench_roofline"):
+        code = main()
+    sys.exit(code)

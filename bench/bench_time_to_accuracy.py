@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _common import docs_section
 
 FRAME = "natural_movie_one.frame"
 
@@ -227,4 +228,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with docs_section("bench_time_to_accuracy"):
+        code = main()
+    sys.exit(code)

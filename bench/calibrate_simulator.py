@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import docs_section
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "allen_2p_drifting_gratings_527745328" \
     / "dff_trials_527745328.npz"
@@ -57,4 +58,6 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    with docs_section("calibrate_simulator"):
+        code = main()
+    sys.exit(code)

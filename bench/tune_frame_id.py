@@ -10,6 +10,8 @@ default is justified by validation numbers only.
 
 from __future__ import annotations
 
+import sys
+
 import argparse
 import time
 import warnings
@@ -20,6 +22,7 @@ import neurocine
 from neurocine.settings import Config
 from neurocine.data import prepare_splits
 from neurocine.evaluate.frame_id import evaluate_frame_id
+from _common import docs_section
 
 GRID = {
     "default (dim 32, T 0.2, 600 steps, jitter 15)": {},
@@ -69,4 +72,6 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    with docs_section("tune_frame_id"):
+        code = main()
+    sys.exit(code)

@@ -55,3 +55,18 @@ def test_python_block_runs(code, workdir, monkeypatch):
         warnings.simplefilter("ignore")  # e.g. device="cuda" on a CPU machine
         exec(compile(code, "<doc block>", "exec"), {"__name__": "__doc_block__"})
     assert os.getcwd() == str(workdir)
+
+
+def test_settings_page_is_generated_from_the_table():
+    """docs/settings.md is what the table generates (regenerate with
+    `python -m neurocine.settings.docs > docs/settings.md`)."""
+    from neurocine.settings.docs import settings_markdown
+
+    assert (ROOT / "docs" / "settings.md").read_text() == settings_markdown()
+
+
+def test_readme_is_a_front_page():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 200
+    for page in ("guide", "numbers", "formats", "settings", "benchmarks", "api", "contributing"):
+        assert (ROOT / "docs" / f"{page}.md").exists() and f"docs/{page}.md" in "\n".join(lines)

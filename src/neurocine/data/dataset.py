@@ -45,8 +45,9 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
         >>> d = tempfile.mkdtemp()
         >>> _ = simulate_dataset(d, sessions=2, neurons=(20, 30), grating_repeats=1,
         ...                      spontaneous_s=2.0, progress=False)
-        >>> [x.neural.shape[1] for x in load_dataset({"data_dir": d, "mode": "pad"})]
-        [30]
+        >>> padded = load_dataset({"data_dir": d, "mode": "pad"})
+        >>> len(padded), padded[0].neural.shape[1]
+        (1, 30)
     """
     ds = _dataset_config(config)
     ds.validate()

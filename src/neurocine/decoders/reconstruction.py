@@ -340,9 +340,10 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
         embedding_train, embedding_valid: ``(N, D)`` tensors/arrays, or the seed's dict
             ``{session: [run tensors]}`` (with ``n_run``).
         label_train, label_valid: Target images ``(N, C, H, W)`` or ``(N, H, W)`` (or dicts).
-        num_epochs, lr, batch_size, device, output_shape, latent_dim, loss_fn, patience,
-            seed, weight_decay, gradient_checkpointing, mixed_precision, input_noise: See
-            :class:`HalfUNet` (``device='cuda'`` falls back to the CPU with a warning).
+        num_epochs: See :class:`HalfUNet`, as ``lr``, ``batch_size``, ``device``
+            (``'cuda'`` falls back to the CPU with a warning), ``output_shape``,
+            ``latent_dim``, ``loss_fn``, ``patience``, ``seed``, ``weight_decay``,
+            ``gradient_checkpointing``, ``mixed_precision`` and ``input_noise``.
         output_channels: Channels C the targets must have.
         n_run: Which run of dict inputs.
         progress: tqdm bar.
