@@ -31,7 +31,7 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
     results = Results(out)
     results.check_owned(cfg.dataset.data_dir)  # before anything is simulated, read or written
     ensure_data(cfg, progress)
-    data = RunData(cfg.dataset, progress=progress)
+    data = RunData(cfg.dataset, progress=progress, keep_raw=cfg.evaluation.folds is not None)
     timings = {}
     for stage in STAGES.values():
         if not stage.enabled(cfg):

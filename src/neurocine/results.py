@@ -248,21 +248,22 @@ class Results:
             raise DataError(p, "expected a JSON object of stage results")
         return data
 
-    def get(self, key: str, default=None):
-        """``metrics[key]`` for a dotted key (``"reconstruction.novel_frames"``)."""
+    def get(self, key, default=None):
+        """``metrics[key]`` for a dotted key (``"reconstruction.novel_frames"``), or a list
+        of keys for names that hold dots (``["classification", "drifting_gratings.direction"]``)."""
         node = self.metrics()
-        for part in key.split("."):
+        for part in (key if isinstance(key, (list, tuple)) else key.split(".")):
             if not isinstance(node, dict) or part not in node:
                 return default
             node = node[part]
         return node
 
-    def update(self, key: str, value, keep: tuple[str, ...] = ()) -> dict:
-        """Set ``metrics[key] = value`` (a dotted key sets a nested entry), atomically;
-        entries of the old value named in ``keep`` (written by other stages) survive.
-        Returns the whole metrics."""
+    def update(self, key, value, keep: tuple[str, ...] = ()) -> dict:
+        """Set ``metrics[key] = value`` (a dotted key, or a list of keys, sets a nested
+        entry), atomically; entries of the old value named in ``keep`` (written by other
+        stages) survive. Returns the whole metrics."""
         metrics = self.metrics()
-        *parents, leaf = key.split(".")
+        *parents, leaf = key if isinstance(key, (list, tuple)) else key.split(".")
         node = metrics
         for part in parents:
             node = node.setdefault(part, {})

@@ -105,11 +105,15 @@ class RunData:
     Args:
         dataset: The run's ``dataset`` settings.
         progress: Show a progress bar while reading.
+        keep_raw: Keep the raw sessions too (:meth:`sessions`: cross-validation re-splits
+            and re-normalises them per fold).
     """
 
-    def __init__(self, dataset: DatasetConfig, progress: bool = False):
+    def __init__(self, dataset: DatasetConfig, progress: bool = False, keep_raw: bool = False):
         self.dataset = dataset
         self.progress = progress
+        self.keep_raw = keep_raw
+        self._raw = None
         self._splits = None
         self.files: list[FileInfo] = []
         self.skipped: list = []
@@ -120,7 +124,7 @@ class RunData:
         self.skipped = list(sessions.skipped)
         self.files = [FileInfo(s.path, s.session_id, s.layout, s.num_neurons, s.sha256, s.simulation)
                       for s in sessions]
-        del sessions  # the raw traces: every stage reads the normalised splits
+        self._raw = sessions if self.keep_raw else None  # else every stage reads the normalised splits
 
     @property
     def splits(self) -> dict:
@@ -128,6 +132,14 @@ class RunData:
         if self._splits is None:
             self._load()
         return self._splits
+
+    def sessions(self) -> SessionList:
+        """The raw sessions (made with ``keep_raw=True``)."""
+        if self._splits is None:
+            self._load()
+        if self._raw is None:
+            raise ValueError("RunData(keep_raw=False) keeps only the normalised splits")
+        return self._raw
 
     def info(self) -> list[FileInfo]:
         """What each session file is (read on first use)."""

@@ -29,7 +29,7 @@ from sklearn.exceptions import NotFittedError
 
 from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, Config, estimator_doc,
                                 estimator_params, make_estimator_init)
-from neurocine.data import SplitData, normalized_splits
+from neurocine.data import SplitData, normalized_splits, pad_splits
 from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
@@ -240,7 +240,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
         device = resolve_device(settings.device)
         torch.manual_seed(settings.seed)
         self.model_ = MultiSessionEncoder(settings.model_architecture, [f.num_neurons for f in facts],
-                                          settings.num_hidden_units, settings.output_dimension).to(device)
+                                          settings.num_hidden_units, settings.output_dimension,
+                                          settings.input_normalization).to(device)
         self.criterion_ = make_criterion(settings.distance, settings.temperature_mode, settings.temperature,
                                          settings.min_temperature).to(device)
         holds = [f.holds for f in facts]
@@ -401,7 +402,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         model = cls(**{k: v for k, v in blob["params"].items() if k in known})
         dev = resolve_device(device)
         model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
-                                           model.output_dimension)
+                                           model.output_dimension, model.input_normalization)
         model.model_.load_state_dict(blob["model"])
         model.model_.to(dev).eval()
         model.criterion_ = make_criterion(model.distance, model.temperature_mode, model.temperature,
@@ -416,3 +417,17 @@ class CEBRA(TransformerMixin, BaseEstimator):
         model.state_ = TrainState(**blob["state"])
         model.device_ = dev
         return model
+
+
+def fit_inputs(mode: str, parts):
+    """What the estimator trains on: per-session parts, or one padded part."""
+    return [pad_splits(parts)] if mode == "pad" else parts
+
+
+def embed_parts(model, mode: str, parts) -> list:
+    """Per-session embeddings of ``parts`` (``pad`` mode: through the one padded encoder)."""
+    if mode == "pad":
+        padded = pad_splits(parts)
+        emb = model.transform(padded, session_id=0)
+        return [emb[padded.session_index == i] for i in range(len(parts))]
+    return [model.transform(p, session_id=i) for i, p in enumerate(parts)]

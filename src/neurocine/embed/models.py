@@ -37,6 +37,26 @@ def receptive_field(encoder: nn.Module) -> tuple[int, int]:
     return int(off.left), int(off.right)
 
 
+class SampleNormalized(nn.Module):
+    """A CEBRA encoder whose input is first normalised per sample across neurons (each time
+    point of a window minus the population's mean, over its standard deviation): the
+    embedding then ignores a gain or offset shared by the whole population at a moment
+    (arousal, running, neuropil), as a correlation-based template decoder does."""
+
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, N, W)`` -> the encoder's output on ``x`` normalised over N."""
+        mean = x.mean(dim=1, keepdim=True)
+        std = x.std(dim=1, keepdim=True, unbiased=False).clamp(min=1e-6)
+        return self.encoder((x - mean) / std)
+
+    def get_offset(self):
+        return self.encoder.get_offset()
+
+
 class MultiSessionEncoder(nn.Module):
     """One CEBRA encoder per session (inputs differ in N), one shared output space.
 
@@ -45,11 +65,16 @@ class MultiSessionEncoder(nn.Module):
         num_neurons: Neurons per session.
         num_units: Hidden units.
         num_output: Output dimension.
+        input_normalization: ``"none"`` or ``"sample"`` (:class:`SampleNormalized`).
     """
 
-    def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int):
+    def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int,
+                 input_normalization: str = "none"):
         super().__init__()
-        self.encoders = nn.ModuleList(init_encoder(name, n, num_units, num_output) for n in num_neurons)
+        if input_normalization not in ("none", "sample"):
+            raise ConfigError(f"model.input_normalization: {input_normalization!r}, expected 'none' or 'sample'")
+        wrap = SampleNormalized if input_normalization == "sample" else (lambda encoder: encoder)
+        self.encoders = nn.ModuleList(wrap(init_encoder(name, n, num_units, num_output)) for n in num_neurons)
         self.num_neurons = [int(n) for n in num_neurons]
         self.left, self.right = receptive_field(self.encoders[0])
         self.num_output = int(num_output)

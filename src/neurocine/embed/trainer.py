@@ -48,32 +48,38 @@ class TrainState:
 
 def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batch: Batch,
                 encoders=None, dist_ctx: DistContext | None = None,
-                with_negatives: bool = True, grouped: bool = False) -> tuple[torch.Tensor, ...]:
+                with_negatives: bool = True, grouped: bool = False, augment=None) -> tuple[torch.Tensor, ...]:
     """Encode ref, pos, neg of ``batch``; returns three ``(S * B, D)`` tensors (the third
     None when ``with_negatives`` is False: in-batch negatives need no encoding).
 
     ``encoders`` (optional) are callables used instead of ``model.encoders`` (e.g. the
     ``torch.compile`` d versions of the same modules). With an active ``dist_ctx`` this
     rank encodes only its rows and :func:`~neurocine.embed.distributed.exchange` fills in
-    the rest (every rank returns the whole batch's embeddings)."""
+    the rest (every rank returns the whole batch's embeddings). ``augment`` (training only)
+    transforms each ``(B, N, W)`` block of windows before it is encoded."""
     encoders = encoders if encoders is not None else model.encoders
+
+    def windows(neural, rows):
+        w = gather_windows(neural, rows, model.left, model.right)
+        return w if augment is None else augment(w)
+
     n = batch.ref.numel()
     parts = 3 if with_negatives else 2
     sess = torch.cat([batch.ref_session, batch.pos_session, batch.ref_session][:parts])
     idx = torch.cat([batch.ref, batch.pos, batch.neg][:parts])
     distributed = dist_ctx is not None and dist_ctx.active
     if len(model) == 1 and not distributed:
-        out = encoders[0](gather_windows(sessions[0].neural, idx, model.left, model.right))
+        out = encoders[0](windows(sessions[0].neural, idx))
     elif len(model) == 1:  # one encoder, data on every rank: rows split by position
         rows = torch.arange(dist_ctx.rank, parts * n, dist_ctx.world_size, device=idx.device)
-        emb = encoders[0](gather_windows(sessions[0].neural, idx[rows], model.left, model.right))
+        emb = encoders[0](windows(sessions[0].neural, idx[rows]))
         out = exchange(emb.float().new_zeros((parts * n, emb.shape[1])).index_copy(0, rows, emb.float()), dist_ctx)
     elif grouped:  # every owned session's encoder in one grouped call (see neurocine.embed.grouped)
         owned = [j for j in (dist_ctx.owned_sessions() if distributed else range(len(model)))
                  if bool((sess == j).any())]
         rows = [(sess == j).nonzero().squeeze(1) for j in owned]
         embs = grouped_forward([model.encoders[j] for j in owned],
-                               [gather_windows(sessions[j].neural, idx[m], model.left, model.right)
+                               [windows(sessions[j].neural, idx[m])
                                 for j, m in zip(owned, rows)])
         out = torch.zeros((parts * n, model.num_output), device=idx.device, dtype=embs[0].dtype if embs else torch.float)
         for m, emb in zip(rows, embs):
@@ -87,7 +93,7 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
             m = (sess == j).nonzero().squeeze(1)
             if m.numel() == 0:
                 continue
-            emb = encoders[j](gather_windows(sessions[j].neural, idx[m], model.left, model.right))
+            emb = encoders[j](windows(sessions[j].neural, idx[m]))
             if distributed:
                 emb = emb.float()
             if out is None:
@@ -98,6 +104,31 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
                 out = torch.zeros((parts * n, model.num_output), device=idx.device)
             out = exchange(out, dist_ctx)
     return out[:n], out[n:2 * n], (out[2 * n:] if with_negatives else None)
+
+
+def make_augment(settings, device) -> tuple | None:
+    """``(augment, generator)`` for training windows, or None when every augmentation is
+    off: each window scaled by ``exp(N(0, augment_gain))`` and shifted by ``N(0,
+    augment_offset)`` (one factor and shift per window, shared by its neurons: the shared
+    gain and offset of a population between repeats), and its neurons zeroed with
+    probability ``neuron_dropout``. Its own seeded generator: the batches drawn stay those
+    of a run without augmentation."""
+    if not (settings.augment_gain or settings.augment_offset or settings.neuron_dropout):
+        return None
+    generator = torch.Generator(device=device).manual_seed(int(settings.seed) + 4242)
+
+    def augment(w: torch.Tensor) -> torch.Tensor:
+        B, N = w.shape[0], w.shape[1]
+        if settings.augment_gain:
+            w = w * torch.exp(torch.randn((B, 1, 1), device=w.device, generator=generator) * settings.augment_gain)
+        if settings.augment_offset:
+            w = w + torch.randn((B, 1, 1), device=w.device, generator=generator) * settings.augment_offset
+        if settings.neuron_dropout:
+            keep = torch.rand((B, N, 1), device=w.device, generator=generator) >= settings.neuron_dropout
+            w = w * keep / (1 - settings.neuron_dropout)
+        return w
+
+    return augment, generator
 
 
 def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext | None = None) -> bool:
@@ -209,6 +240,10 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     negatives = opts.negatives
     with_neg = negatives != "in_batch"
     grouped = use_grouped(model, opts.grouped_sessions, dist_ctx) and not opts.compile
+    augmentation = make_augment(opts, device)
+    augment = augmentation[0] if augmentation else None
+    if augmentation and resume and ckpt is not None and ckpt.exists() and "augment_generator" in blob:
+        augmentation[1].set_state(blob["augment_generator"])
 
     def validate() -> float:
         model.eval()
@@ -240,6 +275,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         save_atomic({"model": model_sd, "criterion": criterion.state_dict(), "optimizer": opt_sd,
                      "generators": [s.generator.get_state() for s in samplers],
                      "state": copy.deepcopy(vars(state)), "best_weights": best,
+                     **({"augment_generator": augmentation[1].get_state()} if augmentation else {}),
                      "world_size": dist_ctx.world_size if distributed else 1}, ckpt)
 
     model.train()
@@ -251,7 +287,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
         with _autocast(device, amp):
             loss = align = uniform = 0.0
             for b in batches:
-                ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx, with_neg, grouped)
+                ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx, with_neg, grouped, augment)
                 l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives)
                 loss, align, uniform = loss + l, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)

@@ -145,3 +145,31 @@ def plot_reconstructions(originals, rows: dict, path: str | Path, n: int = 5, ti
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, Path(path))
+
+
+def plot_folds(cv: dict, path: Path, title: str) -> Path:
+    """Per fold: the model and the strongest baseline of that fold (left), and the margin
+    with its mean and 95 % interval over folds (right)."""
+    folds = cv["per_fold"]
+    k = np.arange(1, len(folds) + 1)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.0, 3.2))
+    ax.plot(k, [f["cebra"] for f in folds], "o-", color="#08519c", label="CEBRA embedding")
+    ax.plot(k, [f["baseline"] for f in folds], "s--", color="#d94801", label="strongest baseline (per fold)")
+    if folds and "chance" in folds[0]:
+        ax.plot(k, [f["chance"] for f in folds], ":", color="#737373", label="chance")
+    ax.set_xlabel("fold")
+    ax.set_ylabel("test accuracy")
+    ax.set_xticks(k)
+    ax.legend(frameon=False, fontsize=7)
+    margins = [f["margin"] for f in folds]
+    bx.bar(k, margins, color=["#238b45" if m > 0 else "#cb181d" for m in margins])
+    m, (lo, hi) = cv["margin"]["mean"], cv["margin"]["ci95"]
+    bx.axhline(0, color="black", lw=0.8)
+    bx.axhspan(lo, hi, color="#9ecae1", alpha=0.4, label=f"mean {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
+    bx.axhline(m, color="#08519c", lw=1.2)
+    bx.set_xlabel("fold")
+    bx.set_ylabel("model - strongest baseline")
+    bx.set_xticks(k)
+    bx.legend(frameon=False, fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)

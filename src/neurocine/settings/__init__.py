@@ -8,12 +8,13 @@ from neurocine.errors import ConfigError
 from neurocine.settings.estimators import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, estimator_doc,
                                            estimator_fields, estimator_params, estimator_signature,
                                            make_estimator_init, settings_class, validate_estimator_params)
-from neurocine.settings.table import (DEFAULT, MODES, Config, DatasetConfig, DecodingConfig, EarlyStoppingConfig, ModelConfig,
+from neurocine.settings.table import (DEFAULT, MODES, Config, DatasetConfig, DecodingConfig, EarlyStoppingConfig,
+                                      EvaluationConfig, ModelConfig,
                                       NovelFramesConfig, ReconstructionConfig, TrainingConfig, help_table, keys_where,
                                       rows, setting)
 
 __all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
-           "ReconstructionConfig", "NovelFramesConfig", "ConfigError", "DEFAULT", "MODES", "setting", "help_table", "rows",
+           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "ConfigError", "DEFAULT", "MODES", "setting", "help_table", "rows",
            "keys_where", "estimator_params", "estimator_fields", "estimator_signature", "make_estimator_init",
            "validate_estimator_params", "estimator_doc", "settings_class", "CebraSettings", "CEBRA_RUNTIME",
            "CEBRA_RUNTIME_HELP"]

@@ -188,6 +188,16 @@ class ModelConfig:
                 "0.85-1.12x from 4 to 256 sessions)", cebra=True, affects_results=False)
     stimulus_jitter: int = setting(15, "stimulus_aligned positives lie up to this many samples away in stimulus "
                                        "time (0: the same frame); keeps the embedding smooth", ge=0, cebra=True)
+    input_normalization: Literal["none", "sample"] = setting(
+        "none", "normalise each sample of the encoder's input across neurons (sample: the embedding ignores a gain or "
+                "offset shared by the population at a moment, as a correlation template does) or not (none)",
+        cebra=True)
+    augment_gain: float = setting(0.0, "training windows scaled by exp(N(0, sd)), one factor per window shared by its "
+                                       "neurons (0: off)", ge=0, le=5, cebra=True)
+    augment_offset: float = setting(0.0, "training windows shifted by N(0, sd) z-units, one shift per window "
+                                         "(0: off)", ge=0, le=10, cebra=True)
+    neuron_dropout: float = setting(0.0, "each training window's neurons zeroed with this probability (0: off)", ge=0,
+                                    le=0.9, cebra=True)
     mixed_precision: bool = setting(True, "bf16 autocast on CUDA", cebra=True, halfunet=True)
     compile: bool = setting(False, "torch.compile the encoders (first steps slower)", cebra=True,
                             affects_results=False)
@@ -230,6 +240,17 @@ class DecodingConfig:
 
     n_neighbors: int = setting(5, "neighbours of the kNN decoders", ge=1)
     tolerance_frames: int = setting(30, "a frame within this many frames counts as identified (30 = 1 s)", ge=0)
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """``evaluation:``: how decoding is measured beyond the file's own split."""
+
+    folds: int | None = setting(
+        None, "cross-validate with this many folds (stage cross-validate): movie repeats in contiguous blocks and "
+              "trials stratified by condition, each a test fold once, the next fold validating, the embedding "
+              "retrained per fold; intervals over folds; at least 3 (with 2 no block is left to validate on). "
+              "null: the file's split only (one training)", ge=3, le=100)
 
 
 @dataclass(frozen=True)
@@ -284,6 +305,7 @@ class Config:
     decoding: DecodingConfig = field(default_factory=DecodingConfig)
     reconstruction: ReconstructionConfig = field(default_factory=ReconstructionConfig)
     novel_frames: NovelFramesConfig = field(default_factory=NovelFramesConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     output_dir: str = setting("results", "results folder (made by neurocine, or one it made before)",
                               check=lambda v: None if str(v).strip() else "expected a folder path",
                               affects_results=False, flag=("--out",))
@@ -367,5 +389,5 @@ def keys_where(flag: str) -> tuple[str, ...]:
 
 
 __all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
-           "ReconstructionConfig", "NovelFramesConfig", "MODES", "DEFAULT", "setting", "help_table", "rows",
+           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "MODES", "DEFAULT", "setting", "help_table", "rows",
            "keys_where"]

@@ -44,7 +44,8 @@ class StageContext:
         self.config = config
         self.progress = progress
         self.resume = resume
-        self.data = data if data is not None else RunData(config.dataset)
+        self.data = data if data is not None else RunData(config.dataset,
+                                                          keep_raw=config.evaluation.folds is not None)
         self._embeddings = {}
 
     def splits(self) -> dict:
@@ -222,8 +223,8 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
 
 
 # the built-in stages, in job order
-from neurocine.stages import (train, decode_frames, seed_repeats, decode_classes, reconstruct,  # noqa: E402,F401
-                              reconstruct_novel, reconstruct_scenes)
+from neurocine.stages import (train, decode_frames, seed_repeats, decode_classes, cross_validate,  # noqa: E402,F401
+                              reconstruct, reconstruct_novel, reconstruct_scenes)
 
 __all__ = ["Stage", "StageContext", "STAGES", "register_stage", "run_stage", "say", "skipped", "movie_labels",
            "per_movie", "movie_file"]

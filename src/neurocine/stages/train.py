@@ -22,27 +22,14 @@ import time
 import torch.distributed as dist
 
 from neurocine import provenance
-from neurocine.data import find_session_files, pad_splits, sharded_splits, training_rows
+from neurocine.data import find_session_files, sharded_splits, training_rows
 from neurocine.embed import CEBRA
+from neurocine.embed.estimator import embed_parts, fit_inputs
 from neurocine.embed.distributed import current
 from neurocine.io import detect_layout
 from neurocine.report.figures import plot_embedding, plot_loss_curves
 from neurocine.results import CHECKPOINT, EMBEDDINGS, MARKER, MODEL, Results, embedding_record
 from neurocine.stages import Stage, StageContext, register_stage, say
-
-
-def fit_inputs(mode: str, parts):
-    """What the estimator trains on: per-session parts, or one padded part."""
-    return [pad_splits(parts)] if mode == "pad" else parts
-
-
-def embed_parts(model, mode: str, parts) -> list:
-    """Per-session embeddings of ``parts`` (``pad`` mode: through the one padded encoder)."""
-    if mode == "pad":
-        padded = pad_splits(parts)
-        emb = model.transform(padded, session_id=0)
-        return [emb[padded.session_index == i] for i in range(len(parts))]
-    return [model.transform(p, session_id=i) for i, p in enumerate(parts)]
 
 
 def _remove_partial(results: Results) -> None:

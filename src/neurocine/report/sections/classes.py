@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 
 from neurocine.report.sections import section
+from neurocine.report.sections.cv import cv_table
 from neurocine.report.tables import ci, table
 
 NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free",
@@ -37,4 +38,7 @@ def classification(res: dict) -> str:
                      f"baselines {html.escape(str(sup.get('baselines', label)))}.</p>")
         for name, d in r["comparison"].items():
             parts.append(f"<p class='comparison'>{html.escape(name)}: {d['mean']:+.3f} {ci(d['ci95'])}</p>")
+        if r.get("cv"):
+            parts.append(cv_table(f"{label}: {r['cv']['folds']}-fold cross-validation", r["cv"],
+                                  f"cv-{label.replace('.', '-')}"))
     return "\n".join(parts)

@@ -7,6 +7,7 @@ import html
 import numpy as np
 
 from neurocine.report.sections import section
+from neurocine.report.sections.cv import cv_table
 from neurocine.report.tables import ci, skipped_note, table, verdict
 
 NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free (time-contrastive)",
@@ -47,6 +48,8 @@ def movie_frame_id(fid: dict, movie: str) -> str:
     for name, diff in fid.get("comparison", {}).items():
         parts.append(f"<p class='comparison'>{html.escape(name)}: {diff['mean']:+.3f} {ci(diff['ci95'])} "
                      f"(test): the model is {verdict(diff)} the strongest baseline.</p>")
+    if fid.get("cv"):
+        parts.append(cv_table(f"{movie}: {fid['cv']['folds']}-fold cross-validation", fid["cv"], f"cv-{movie}"))
     if fid.get("per_session"):
         keys = [k for k in ("cebra", "cebra_label_free", b, "chance") if k in next(iter(fid["per_session"].values()))]
         rows = [[sid] + [d[k]["accuracy_1s"] for k in keys] for sid, d in fid["per_session"].items()]

@@ -1,0 +1,101 @@
+"""The cross-validated protocol: frame identification of every movie and trial decoding of
+every trial label, over ``K`` folds (:mod:`neurocine.evaluate.folds`), with the
+embedding retrained on each fold, and the numbers of every fold beside their mean and
+interval.
+
+Each fold is the file-split protocol run on that fold's split: the same baselines, the
+same choices on its validation data, its test data scored once. Only the main embedding
+is retrained per fold (the label-free comparison model is not: it would double the cost).
+"""
+
+from __future__ import annotations
+
+import time
+
+from neurocine.data import normalized_splits, training_rows
+from neurocine.embed.estimator import CEBRA, embed_parts, fit_inputs
+from neurocine.evaluate.folds import fold_session, summarize, usable
+from neurocine.evaluate.frame_id import BASELINES as FRAME_BASELINES
+from neurocine.evaluate.frame_id import frame_id_protocol
+from neurocine.evaluate.trials import BASELINES as TRIAL_BASELINES
+from neurocine.evaluate.trials import classify_trials
+from neurocine.session import SPLITS
+from neurocine.settings import Config
+from neurocine.stimuli import LABELS, movie_of
+
+
+def fold_entry(res: dict, key: str, baselines, fold: int, model: str = "cebra") -> dict:
+    """One fold's numbers from a protocol result: the model, every baseline, the strongest
+    baseline (the protocol chose it on the fold's validation data) and the margin."""
+    strongest = res["strongest_baseline"]
+    out = {"fold": fold, model: res[model][key], "baselines": {b: res[b][key] for b in baselines if b in res},
+           "strongest_baseline": strongest, "baseline": res[strongest][key]}
+    out["margin"] = out[model] - out["baseline"]
+    valid = res.get("valid", {})
+    if model in valid and strongest in valid and valid[strongest].get(key) is not None:
+        out["valid"] = {model: valid[model][key], "baseline": valid[strongest][key],
+                        "margin": valid[model][key] - valid[strongest][key]}
+    if "decoder" in res[model]:
+        out["decoder"] = res[model]["decoder"]
+    return out
+
+
+def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = False, log_dir=None) -> dict:
+    """Frame ID and trial decoding over ``cfg.evaluation.folds`` folds.
+
+    Args:
+        sessions: The run's raw sessions (each fold re-splits and re-normalises them).
+        cfg: The run's settings (the embedding of every fold is trained as the run's).
+        say, progress: Progress lines and bars.
+        log_dir: ``name -> TensorBoard folder or None`` for each fold's model.
+
+    Returns:
+        ``{"frame_id": {movie: cv}, "classification": {label: cv}, "folds": [...]}``, each
+        ``cv`` as :func:`neurocine.evaluate.folds.summarize` makes it.
+    """
+    say = say or (lambda text: None)
+    K, seed, ds = cfg.evaluation.folds, cfg.training.seed, cfg.dataset
+    frame_folds, trial_folds, runs = {}, {}, []
+    for k in range(K):
+        fold_sessions = [fold_session(s, k, K, seed) for s in sessions]
+        if not all(usable(s) for s in fold_sessions):
+            empty = [s.session_id for s in fold_sessions if not usable(s)][:3]
+            say(f"cross-validate: fold {k + 1} of {K} leaves a split empty in sessions {empty}; skipped")
+            runs.append({"fold": k, "skipped": f"a split is empty in sessions {empty}"})
+            continue
+        splits = {sp: normalized_splits(fold_sessions, sp, ds.normalize, ds.normalize_time) for sp in SPLITS}
+        say(f"cross-validate: fold {k + 1} of {K}: training the embedding on {sum(len(p) for p in splits['train'])} "
+            f"train samples")
+        t0 = time.perf_counter()
+        model = CEBRA.from_config(cfg, verbose=progress, log_dir=log_dir(f"cebra_fold{k}") if log_dir else None)
+        model.fit(fit_inputs(ds.mode, training_rows(splits["train"], ds.train_on)),
+                  valid=fit_inputs(ds.mode, training_rows(splits["valid"], ds.train_on)))
+        seconds = time.perf_counter() - t0
+        emb = {sp: embed_parts(model, ds.mode, splits[sp]) for sp in SPLITS}
+        embeddings = {"cebra": {p.session_id: {sp: {"embedding": emb[sp][i]} for sp in SPLITS}
+                                for i, p in enumerate(splits["train"])}}
+        models = {"cebra": {"supervision": model.supervision_, "learning_mode": model.learning_mode_}}
+        window = (model.model_.left, model.model_.right)
+        for name, spec in LABELS.items():
+            if spec.kind != "frame":
+                continue
+            res, _ = frame_id_protocol(splits, embeddings, models, name, spec.n_values, window=window,
+                                       n_neighbors=cfg.decoding.n_neighbors, tolerance=cfg.decoding.tolerance_frames,
+                                       seed=seed, aligned=False)  # cross-session decoding: the file split's
+            if res:
+                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES, k)
+                entry["chance"] = res["chance"]["accuracy_1s"]
+                frame_folds.setdefault(movie_of(name), []).append(entry)
+        trials = classify_trials(splits, embeddings, {"cebra": model.supervision_}, cfg.decoding.n_neighbors, seed)
+        for label, res in trials.items():
+            entry = fold_entry(res, "accuracy", TRIAL_BASELINES, k)
+            entry["chance"] = res["chance"]["accuracy"]
+            trial_folds.setdefault(label, []).append(entry)
+        runs.append({"fold": k, "steps": model.state_.step, "best_step": model.state_.best_step, "seconds": seconds,
+                     "supervision": model.supervision_})
+    return {"frame_id": {m: summarize(v, K) for m, v in frame_folds.items()},
+            "classification": {label: summarize(v, K) for label, v in trial_folds.items()},
+            "folds": runs, "k": K}
+
+
+__all__ = ["cross_validate", "fold_entry"]
