@@ -23,7 +23,7 @@ LAYERS = [
     ("evaluate",),
     ("report",),
     ("stages",),
-    ("pipeline", "cli", "__init__", "__main__"),
+    ("pipeline", "adapt_run", "cli", "__init__", "__main__"),
 ]
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}
 

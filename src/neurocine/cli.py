@@ -15,6 +15,7 @@ import numpy as np
 import yaml
 
 from neurocine import pipeline
+from neurocine.adapt_run import run_adapt
 from neurocine.data import load_dataset, load_sessions, make_dataloader
 from neurocine.embed import distributed
 from neurocine.errors import ConfigError, DataError, NeurocineError
@@ -120,6 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("results", help="results folder written by 'neurocine train'")
             p.add_argument("--force", action="store_true", help="recompute even if outputs exist")
             p.add_argument("--quiet", action="store_true")
+    p = sub.add_parser("adapt", help="add new animals to a trained model from a few repeats, and measure them")
+    p.add_argument("results", help="results folder with the trained model (neurocine run / train)")
+    p.add_argument("--data_dir", "--data-dir", dest="data_dir", required=True, help="folder of the new sessions")
+    p.add_argument("--out", required=True, help="results folder for the adapted model and its numbers")
+    p.add_argument("--repeats", type=_count, nargs="+", default=[1, 2, 4, 8],
+                   help="movie repeats of the new animal to adapt from (a learning curve; default: 1 2 4 8)")
+    p.add_argument("--init", choices=("encoder", "input_layer"), default="encoder",
+                   help="a whole new encoder per new session, or a new input layer under a trained encoder's trunk")
+    p.add_argument("--quiet", action="store_true")
+
     p = sub.add_parser("report", help="report.html from a results folder")
     p.add_argument("results", help="results folder written by 'neurocine run'")
     p.add_argument("--quiet", action="store_true")
@@ -212,6 +223,17 @@ def cmd_run(args) -> int:
     distributed.finish()
     if rank == 0:
         print(f"results in {cfg.output_dir}")
+    return 0
+
+
+def cmd_adapt(args) -> int:
+    m = run_adapt(args.results, args.data_dir, args.out, args.repeats, args.init, progress=not args.quiet)
+    for c in m["curve"]:
+        f, d = c["frame_id"], c["comparison"]["adapted - template_own"]
+        print(f"adapt: {c['repeats']} repeat(s): adapted {f['adapted']['accuracy_1s']:.3f} (others' decoders), "
+              f"own template on dF/F {f['template_own']['accuracy_1s']:.3f}, difference {d['mean']:+.3f} "
+              f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; new encoder fitted in {c['seconds']:.1f} s")
+    print(f"results in {args.out}")
     return 0
 
 

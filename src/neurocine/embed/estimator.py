@@ -32,7 +32,9 @@ from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings
 from neurocine.data import SplitData, normalized_splits, pad_splits
 from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
+from neurocine.embed.adapt import adapt_encoders, key_table
 from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
+from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.embed.sampling import build_session_tensors
 from neurocine.embed.trainer import TrainState, train_contrastive
 from neurocine.tblog import open_writer
@@ -297,6 +299,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
         finally:
             if writer is not None:
                 writer.close()
+        self.settings_ = settings
+        self.key_table_ = None
+        if dist_ctx is None:  # the stimulus states' mean embeddings: what adapt() aligns new sessions to
+            self.key_table_ = self._key_table(_Parts(X, y), mode)
         self.positives_ = positive_summary(samplers)
         share = self.positives_.get("fallback_fraction") or 0.0
         if share > FALLBACK_WARNING:
@@ -310,6 +316,72 @@ class CEBRA(TransformerMixin, BaseEstimator):
             warnings.warn(f"{100 * unlabelled:.1f} % of the references carry no label for {self.learning_mode_} mode "
                           "(samples outside any stimulus) and were trained by time contrast; check the sessions' "
                           "labels, or train on the stimulus samples (dataset.train_on)", RuntimeWarning, stacklevel=2)
+        return self
+
+    def _key_table(self, parts: "_Parts", mode):
+        """The mean embedding of every stimulus state in the training data (None when the
+        sessions carry no stimulus labels)."""
+        keys, embs = [], []
+        for j in range(len(parts)):
+            p = parts[j]
+            if not p.table:
+                return None
+            k = alignment_keys(p.table, p.segment, p.sampling_rate)
+            if (k >= 0).any():
+                keys.append(k)
+                x = SplitData(p.session_id, p.neural, np.zeros(len(p.neural), np.float32), np.arange(len(p.neural)),
+                              p.segment, {}, np.zeros(len(p.neural), np.int64), (p.neural.shape[1],))
+                embs.append(self.transform(x, session_id=j))
+        return key_table(embs, keys) if keys else None
+
+    def adapt(self, X, valid=None, *, init: str = "encoder", max_iterations: int | None = None,
+              batch_size: int | None = None, learning_rate: float | None = None, patience: int | None = None,
+              progress: bool = False) -> "CEBRA":
+        """Add sessions to this trained model without changing it: only their encoders are
+        fitted (:mod:`neurocine.embed.adapt`), against the stimulus states' embeddings the
+        model learnt; the trained sessions' encoders and the shared space stay as they are.
+
+        Args:
+            X: The new sessions' training data: :class:`~neurocine.data.SplitData` (or a
+                list), with stimulus labels (any neuron counts).
+            valid: Their validation data (early stopping), in the same order.
+            init: ``"encoder"`` (a whole new encoder) or ``"input_layer"`` (a trained
+                encoder's trunk, frozen, under a new input layer).
+            max_iterations, batch_size, learning_rate, patience: Of the adaptation (default:
+                the model's ``max_iterations`` / 5, ``batch_size``, ``learning_rate``,
+                ``patience``).
+
+        Returns:
+            self, with the new sessions appended (``session_ids_``; ``transform(x,
+            session_id=new id)``) and ``adapted_`` recording what was fitted.
+        """
+        if not hasattr(self, "model_"):
+            raise NotFittedError("adapt: the model is not fitted yet; call fit() or CEBRA.load()")
+        if getattr(self, "key_table_", None) is None:
+            raise ConfigError("adapt: this model has no stimulus states to align new sessions to (it was not trained "
+                              "on stimulus labels, or was trained under torchrun)")
+        parts = [_Parts(X, None)[j] for j in range(len(_Parts(X, None)))]
+        vparts = [_Parts(valid, None)[j] for j in range(len(_Parts(valid, None)))] if valid is not None else None
+        clash = [p.session_id for p in parts if p.session_id in self.session_ids_]
+        if clash:
+            raise ConfigError(f"adapt: sessions {clash[:3]} are already in the model")
+        as_split = lambda p: SplitData(p.session_id, p.neural, np.zeros(len(p.neural), np.float32),  # noqa: E731
+                                       np.arange(len(p.neural)), p.segment, p.table,
+                                       np.zeros(len(p.neural), np.int64), (p.neural.shape[1],), p.sampling_rate)
+        out = adapt_encoders(self, [as_split(p) for p in parts], [as_split(p) for p in vparts] if vparts else None,
+                             init=init, max_iterations=max_iterations or max(self.max_iterations // 5, 1),
+                             batch_size=batch_size, learning_rate=learning_rate,
+                             validate_every=max(self.validate_every // 2, 1), patience=patience or self.patience,
+                             progress=progress)
+        for p, enc in zip(parts, out.pop("encoders")):
+            self.model_.encoders.append(enc)
+            self.model_.num_neurons.append(int(p.neural.shape[1]))
+            self.session_ids_.append(p.session_id)
+        self.adapted_ = getattr(self, "adapted_", []) + [{"sessions": [p.session_id for p in parts],
+                                                          **{k: v for k, v in out.items()
+                                                             if k not in ("history", "valid_history")}}]
+        self.adapt_state_ = out
+        self.aligned_ = True
         return self
 
     def max_steps(self, n_train: int) -> int:
@@ -390,7 +462,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
                 "supervision": self.supervision_, "aligned": self.aligned_,
                 "model": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                 "criterion": {k: v.detach().cpu() for k, v in self.criterion_.state_dict().items()},
-                "state": vars(self.state_)}
+                "state": vars(self.state_), "adapted": getattr(self, "adapted_", [])}
+        table = getattr(self, "key_table_", None)
+        if table is not None:
+            blob["key_table"] = {"keys": torch.from_numpy(table[0]), "embedding": torch.from_numpy(table[1])}
         return save_atomic(blob, path)
 
     @classmethod
@@ -416,6 +491,10 @@ class CEBRA(TransformerMixin, BaseEstimator):
             model.n_features_in_ = model.model_.num_neurons[0]
         model.state_ = TrainState(**blob["state"])
         model.device_ = dev
+        model.settings_ = CebraSettings.from_params(model._params())
+        table = blob.get("key_table")
+        model.key_table_ = (table["keys"].numpy(), table["embedding"].numpy()) if table else None
+        model.adapted_ = list(blob.get("adapted", []))
         return model
 
 

@@ -158,18 +158,25 @@ def fold_interval(values, test_fraction: float) -> dict:
             "sd": float(v.std(ddof=1)), "n_folds": int(len(v))}
 
 
-def summarize(per_fold: list[dict], folds: int, model: str = "cebra", key: str = "accuracy") -> dict:
+def summarize(per_fold: list[dict], folds: int, model: str = "cebra", test_fraction: float | None = None) -> dict:
     """``cv`` entry from per-fold results: each fold's model and baselines, the strongest
-    baseline chosen on that fold's validation data, the margin; means with intervals."""
+    baseline chosen on that fold's validation data, the margin; means with intervals.
+
+    Args:
+        per_fold: One entry per fold run (``{model, "baselines", "baseline", "margin", ...}``).
+        folds: Folds the data was cut into (``1 / folds`` of it tested by each, unless
+            ``test_fraction`` says otherwise).
+        model: The key of the model's number in each entry."""
+    frac = test_fraction if test_fraction is not None else 1.0 / folds
     out = {"folds": folds, "per_fold": per_fold, "interval": "t over folds, corrected for overlapping training "
                                                                 "sets (Nadeau & Bengio 2003)"}
-    out[model] = fold_interval([f[model] for f in per_fold], 1.0 / folds)
+    out[model] = fold_interval([f[model] for f in per_fold], frac)
     names = sorted({b for f in per_fold for b in f.get("baselines", {})})
-    out["baselines"] = {b: fold_interval([f["baselines"].get(b) for f in per_fold], 1.0 / folds) for b in names}
-    out["margin"] = fold_interval([f["margin"] for f in per_fold], 1.0 / folds)
+    out["baselines"] = {b: fold_interval([f["baselines"].get(b) for f in per_fold], frac) for b in names}
+    out["margin"] = fold_interval([f["margin"] for f in per_fold], frac)
     out["margin"]["over"] = "the strongest baseline of each fold (chosen on its validation data)"
     if all("valid" in f for f in per_fold):  # what choices (and lever sweeps) may look at
-        out["valid_margin"] = fold_interval([f["valid"]["margin"] for f in per_fold], 1.0 / folds)
+        out["valid_margin"] = fold_interval([f["valid"]["margin"] for f in per_fold], frac)
     return out
 
 

@@ -21,6 +21,7 @@ from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
 from neurocine.decoders.frame_id import FrameTemplates, window_features
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed import CEBRA
+from neurocine.evaluate.folds import summarize
 from neurocine.settings import Config
 from neurocine.stimuli import movie_of
 
@@ -153,7 +154,8 @@ def holdout_splits(splits: dict, label: str, lo: int, hi: int) -> dict:
 
 
 def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Config, *, window=(5, 5), say=None,
-                          progress: bool = False, log_dir=None, name: str = "reconstruct-novel"):
+                          progress: bool = False, log_dir=None, name: str = "reconstruct-novel",
+                          run_folds: int | None = None):
     """Reconstruction of frames never seen in training: for each of the first
     ``novel_frames.run_folds`` folds, a contiguous block of the movie is removed from every
     train and valid repeat, a CEBRA model with the run's settings is trained on the rest
@@ -169,6 +171,9 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         window: The encoder's receptive field.
         say, progress, log_dir, name: As :func:`reconstruction_protocol`; ``log_dir(what)``
             gives a TensorBoard folder per fold model (or None).
+        run_folds: How many blocks to run (default ``novel_frames.run_folds``); with more
+            than two, the result gains ``cv``: every block's numbers and their mean with an
+            interval over blocks.
 
     Returns:
         ``(metrics, images)``: pooled metrics over the folds (each method with intervals,
@@ -181,7 +186,8 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
     # the blocks cut the frames shown (the whole movie, unless the sessions show only its start)
     n_frames = int(max(p.label(label).max() for sp in ("train", "test") for p in splits[sp])) + 1
     folds, pooled, leak = [], {}, {}
-    for fold in range(min(nf.run_folds, nf.folds)):
+    n_run = min(run_folds or nf.run_folds, nf.folds)
+    for fold in range(n_run):
         lo, hi = fold_block(fold, nf.folds, n_frames)
         held = holdout_splits(splits, label, lo, hi)
         left = sum(int((p.label(label) >= 0).sum()) for p in held["train"])
@@ -217,7 +223,23 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
                 "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                             "and every decoder; scored on the test repeat",
                 "label": label, "output_shape": list(cfg.reconstruction.output_shape)})
+    if len(folds) >= 3:
+        out["cv"] = summarize(fold_entries(folds), len(folds), model="halfunet", test_fraction=1.0 / nf.folds)
     return out, images
+
+
+def fold_entries(folds: list[dict]) -> list[dict]:
+    """Each block's SSIM of the HalfUNet and the baselines, the strongest baseline chosen on
+    that block's validation frames, and the margin (:func:`neurocine.evaluate.folds.summarize`'s
+    input)."""
+    out = []
+    for f in folds:
+        rank = f.get("valid") or {b: f[b] for b in BASELINES}
+        strongest = max(BASELINES, key=lambda b: rank[b]["ssim"])
+        out.append({"fold": f["fold"], "frames": f["frames"], "halfunet": f["halfunet"]["ssim"],
+                    "baselines": {b: f[b]["ssim"] for b in BASELINES}, "strongest_baseline": strongest,
+                    "baseline": f[strongest]["ssim"], "margin": f["halfunet"]["ssim"] - f[strongest]["ssim"]})
+    return out
 
 
 def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:

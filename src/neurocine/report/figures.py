@@ -147,13 +147,13 @@ def plot_reconstructions(originals, rows: dict, path: str | Path, n: int = 5, ti
     return save_figure(fig, Path(path))
 
 
-def plot_folds(cv: dict, path: Path, title: str) -> Path:
+def plot_folds(cv: dict, path: Path, title: str, model: str = "cebra", name: str = "CEBRA embedding") -> Path:
     """Per fold: the model and the strongest baseline of that fold (left), and the margin
     with its mean and 95 % interval over folds (right)."""
     folds = cv["per_fold"]
     k = np.arange(1, len(folds) + 1)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.0, 3.2))
-    ax.plot(k, [f["cebra"] for f in folds], "o-", color="#08519c", label="CEBRA embedding")
+    ax.plot(k, [f[model] for f in folds], "o-", color="#08519c", label=name)
     ax.plot(k, [f["baseline"] for f in folds], "s--", color="#d94801", label="strongest baseline (per fold)")
     if folds and "chance" in folds[0]:
         ax.plot(k, [f["chance"] for f in folds], ":", color="#737373", label="chance")
@@ -172,4 +172,29 @@ def plot_folds(cv: dict, path: Path, title: str) -> Path:
     bx.set_xticks(k)
     bx.legend(frameon=False, fontsize=7)
     fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_learning_curve(curve: list[dict], path: Path) -> Path:
+    """Frame ID of a new animal against the number of repeats it was adapted from: the
+    adapted model (others' decoders, and its own), a model from scratch, its own template
+    and ridge decoders on dF/F, chance; 95 % intervals as bars."""
+    names = {"adapted": ("adapted, other animals' decoders", "#08519c", "o-"),
+             "adapted_own": ("adapted, its own decoders", "#6baed6", "o--"),
+             "scratch": ("from scratch on its repeats", "#6a51a3", "^-"),
+             "template_own": ("its template on dF/F", "#d94801", "s-"),
+             "ridge_own": ("its ridge on dF/F", "#fd8d3c", "s--"), "chance": ("chance", "#737373", ":")}
+    ks = [c["repeats"] for c in curve]
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for m, (label, colour, style) in names.items():
+        y = np.array([c["frame_id"][m]["accuracy_1s"] for c in curve])
+        lo = y - np.array([c["frame_id"][m]["ci95"][0] for c in curve])
+        hi = np.array([c["frame_id"][m]["ci95"][1] for c in curve]) - y
+        ax.errorbar(ks, y, yerr=[lo, hi], fmt=style, color=colour, label=label, capsize=2, ms=4)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(ks)
+    ax.set_xticklabels([str(k) for k in ks])
+    ax.set_xlabel("repeats of the new animal used")
+    ax.set_ylabel("frame ID within 1 s (test)")
+    ax.legend(frameon=False, fontsize=7)
     return save_figure(fig, path)

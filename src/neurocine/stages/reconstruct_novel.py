@@ -33,8 +33,11 @@ class ReconstructNovel(Stage):
         if movie is None:
             return skipped(why)
         window = tuple(ctx.results.metrics().get("training", {}).get("receptive_field", (5, 5)))
-        out, images = novel_frames_protocol(ctx.splits(), movie, label, ctx.config, window=window, say=ctx.say,
-                                            progress=ctx.progress, log_dir=ctx.log_dir, name=self.name)
+        cfg = ctx.config
+        run_folds = min(cfg.evaluation.folds, cfg.novel_frames.folds) if cfg.evaluation.folds else None
+        out, images = novel_frames_protocol(ctx.splits(), movie, label, cfg, window=window, say=ctx.say,
+                                            progress=ctx.progress, log_dir=ctx.log_dir, name=self.name,
+                                            run_folds=run_folds)
         if images is None:
             return out
         figure = movie_file("reconstructions_novel", label)

@@ -33,6 +33,6 @@ def render_section(key: str, metrics: dict, title: str = "") -> str:
 
 
 # the built-in sections register themselves on import
-from neurocine.report.sections import classes, cv, frame_id, reconstruction, scenes, training  # noqa: E402,F401
+from neurocine.report.sections import adapt, classes, cv, frame_id, reconstruction, scenes, training  # noqa: E402,F401,I001
 
 __all__ = ["SECTIONS", "section", "render_section"]

@@ -8,16 +8,15 @@ from neurocine.report.sections import section
 from neurocine.report.tables import ci, table, verdict
 
 
-def cv_table(name: str, cv: dict, table_id: str) -> str:
+def cv_table(name: str, cv: dict, table_id: str, model: str = "cebra", title: str = "CEBRA embedding") -> str:
     """One decoding result's folds: the model, the strongest baseline of each fold and the
     margin, then the means with their intervals."""
-    rows = [[f"fold {f['fold'] + 1}", f["cebra"], f"{f['strongest_baseline']} {f['baseline']:.3f}", f["margin"]]
+    rows = [[f"fold {f['fold'] + 1}", f[model], f"{f['strongest_baseline']} {f['baseline']:.3f}", f["margin"]]
             for f in cv["per_fold"]]
-    rows.append(["mean [95 % CI]", f"{cv['cebra']['mean']:.3f} {ci(cv['cebra']['ci95'])}", "",
+    rows.append(["mean [95 % CI]", f"{cv[model]['mean']:.3f} {ci(cv[model]['ci95'])}", "",
                  f"{cv['margin']['mean']:+.3f} {ci(cv['margin']['ci95'])}"])
     return (f"<h3>{html.escape(name)}</h3>"
-            + table(["fold", "CEBRA embedding", "strongest baseline (chosen on the fold's valid)", "margin"], rows,
-                    table_id)
+            + table(["fold", title, "strongest baseline (chosen on the fold's valid)", "margin"], rows, table_id)
             + f"<p class='comparison'>Over {cv['folds']} folds the model is {verdict(cv['margin'])} the strongest "
               f"baseline ({cv['margin']['mean']:+.3f} {ci(cv['margin']['ci95'])}).</p>")
 

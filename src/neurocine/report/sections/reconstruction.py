@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from neurocine.report.sections import section
+from neurocine.report.sections.cv import cv_table
 from neurocine.report.tables import ci, skipped_note, table, verdict
 
 METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
@@ -65,4 +66,7 @@ def novel_frames(rec: dict) -> str:
                                   f"{r.get('n_test_frames')} test frames)</h2><p class='note'>These frames were "
                                   "removed from every train and valid repeat for the embedding and every decoder: "
                                   "the model never saw them.</p>"))
+        if r.get("cv"):
+            parts.append(cv_table(f"{m}: {len(r['cv']['per_fold'])} held-out blocks (SSIM)", r["cv"],
+                                  f"cv-novel-{m}", model="halfunet", title="HalfUNet"))
     return "\n".join(parts)
