@@ -1,6 +1,6 @@
 """Command line: a thin shell over the Python API.
 
-``neurocine config | simulate | import-trials | inspect | check | run | report``, and one
+``neurocine config | simulate | import-trials | import-movie | inspect | check | run | report``, and one
 subcommand per registered stage (``train``, ``decode-frames``, ...: :data:`neurocine.stages.STAGES`).
 Errors caused by input print one line (``neurocine: error: ...``) and exit with code 2.
 """
@@ -17,10 +17,12 @@ import yaml
 from neurocine import pipeline
 from neurocine.adapt_run import run_adapt
 from neurocine.data import load_dataset, load_sessions, make_dataloader
+from neurocine.data.discovery import read_options
 from neurocine.embed import distributed
 from neurocine.errors import ConfigError, DataError, NeurocineError
 from neurocine.io import LAYOUTS, write_brainsets
 from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
+from neurocine.io.movies import load_movie_npz, movie_recording
 from neurocine.io.trials import load_trials_npz, trials_recording
 from neurocine.settings import DatasetConfig
 from neurocine.settings.files import listing, packaged, resolve
@@ -50,6 +52,9 @@ def _add_skip_bad(p):
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable session files (listed) instead of stopping")
     p.add_argument("--pattern", default="*.h5 *.nwb", help="globs for session files (default: '*.h5 *.nwb')")
     p.add_argument("--max-sessions", "--max_sessions", type=_count, default=None, dest="max_sessions")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="settings",
+                   help="a dataset setting for reading, e.g. --set dataset.populations=per_area "
+                        "--set dataset.areas=[VISp] --set dataset.bin_s=1 (repeatable)")
 
 
 def _add_config_options(p) -> None:
@@ -99,6 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stimulus-s", type=float, default=None, help="seconds the stimulus is on after onset "
                                                                   "(labels cover it; default: the whole trial)")
     p.add_argument("--seed", type=int, default=42, help="seed of the stratified 70/10/20 trial split")
+
+    p = sub.add_parser("import-movie", help="movie repeats as arrays (.npz: data units x repeats x samples, frame "
+                                            "per sample, rate) -> a session file in the brainsets layout")
+    p.add_argument("npz", help="the .npz: data (units, repeats, samples), frame (samples,), rate (Hz), optional "
+                               "movie (default natural_movie_one) and session_id")
+    p.add_argument("--out", required=True, help="folder for <session_id>.h5 (the file must not exist yet)")
+    p.add_argument("--units", choices=("dff", "spikes"), default="dff",
+                   help="what data holds: dF/F or spike counts (reports then say spikes); default dff")
 
     p = sub.add_parser("inspect", help="per-session shapes, rates, split counts, stimuli, and totals")
     p.add_argument("data_dir")
@@ -268,6 +281,23 @@ def cmd_import_trials(args) -> int:
     return 0
 
 
+def cmd_import_movie(args) -> int:
+    from pathlib import Path
+
+    arrays = load_movie_npz(args.npz)
+    rec = movie_recording(**arrays, units=args.units, source=args.npz)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "is a file, expected a folder for the session file (--out)")
+    path = write_brainsets(rec, out / f"{rec.session_id}.h5", session_type="movie repeats", source=args.npz)
+    U, R, S = np.asarray(arrays["data"]).shape
+    kind = "spike counts" if args.units == "spikes" else "dF/F"
+    print(f"wrote {path}: {R} repeats of {arrays['movie']} x {S} samples of {U} units ({kind}) at "
+          f"{arrays['sampling_rate']:g} Hz; splits by repeat in order "
+          + "/".join(str(len(rec.splits[s][0])) for s in ("train", "valid", "test")) + " (train/valid/test)")
+    return 0
+
+
 def cmd_simulate(args) -> int:
 
     cfg = SimulationConfig(sessions=args.sessions, seed=args.seed, layout=args.format,
@@ -279,9 +309,24 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def _dataset_settings(args) -> DatasetConfig:
+    """The dataset settings inspect and check read with: the defaults, the folder, the
+    flags and every ``--set dataset.*`` (checked like a config file)."""
+    extra = parse_settings(args.settings)
+    wrong = [k for k in extra if not k.startswith("dataset.")]
+    if wrong:
+        raise ConfigError(f"--set {wrong[0]}: inspect and check take dataset settings only (dataset.*)")
+    cfg = resolve(None).override({"dataset.data_dir": args.data_dir, "dataset.file_pattern": args.pattern,
+                                  "dataset.max_sessions": args.max_sessions, "dataset.skip_bad": args.skip_bad,
+                                  **extra})
+    return cfg.dataset
+
+
 def _load(args):
 
-    sessions = load_sessions(args.data_dir, args.pattern, args.max_sessions, skip_bad=args.skip_bad, progress=False)
+    ds = _dataset_settings(args)
+    sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, skip_bad=ds.skip_bad, progress=False,
+                             options=read_options(ds))
     for path, reason in sessions.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return sessions
@@ -291,7 +336,11 @@ def describe_session(s) -> list[str]:
     """Seed-style lines for one session (``test_allen_dataset``)."""
     T = s.num_timepoints
     lines = [f"Session {s.session_id} ({s.layout} layout): {s.path}",
-             f"   - df_over_f shape: {s.traces.shape}",
+             f"   - df_over_f shape: {s.traces.shape}" if s.modality == "dff" else
+             f"   - spike counts shape: {s.traces.shape}" + (f" ({1e3 * s.metadata['bin_s']:.4g} ms bins"
+                                                           + ("" if s.metadata.get("spike_transform", "none") == "none"
+                                                              else f", {s.metadata['spike_transform']}") + ")"
+                                                           if "bin_s" in s.metadata else ""),
              f"   - sampling rate: {s.sampling_rate:.2f} Hz",
              *[f"   - {k}_mask: {int(s.mask(k).sum())} / {T} samples" for k in ("train", "valid", "test")],
              f"   - domain: [{s.domain[0]:.5f}, {s.domain[1]:.3f}]"]
@@ -303,8 +352,23 @@ def describe_session(s) -> list[str]:
     rule = LAYOUTS[s.layout].split_rule if s.layout in LAYOUTS else None
     if rule:
         lines.append(f"   - splits: {rule}")
+    lines += unit_lines(s.metadata)
     if s.subject:
         lines.append("   - subject: " + ", ".join(f"{k}={v}" for k, v in sorted(s.subject.items())))
+    return lines
+
+
+def unit_lines(meta: dict) -> list[str]:
+    """Units kept per area and dropped (and why) of a spike session read from NWB 2."""
+    if "units_kept_per_area" not in meta:
+        return []
+    kept = meta["units_kept_per_area"]
+    lines = ["   - units kept per area: " + ", ".join(f"{a} {n}" for a, n in sorted(kept.items()))
+             + f" ({sum(kept.values())} in all; areas {', '.join(meta.get('areas', []))})"]
+    dropped = meta.get("units_dropped_per_area", {})
+    if dropped:
+        lines.append("   - units dropped: " + "; ".join(
+            f"{a}: " + ", ".join(f"{n} {why}" for why, n in sorted(r.items())) for a, r in sorted(dropped.items())))
     return lines
 
 
@@ -352,7 +416,7 @@ def cmd_inspect(args) -> int:
 def cmd_check(args) -> int:
 
     sessions = _load(args)
-    ds = DatasetConfig(data_dir=args.data_dir, file_pattern=args.pattern)
+    ds = _dataset_settings(args)
     for split in ("train", "valid", "test"):
         parts = load_dataset(ds, split, sessions=sessions)
         if split != "train":

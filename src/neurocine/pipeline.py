@@ -74,7 +74,7 @@ def ensure_data(cfg: Config, progress: bool = True) -> None:
         say(f"run: simulating the 4 demo sessions into {data_dir} (dataset.simulate: true, seed "
             f"{ds.simulate_seed}); every number of this run is from SIMULATED data")
         simulate_dataset(data_dir, progress=progress, seed=ds.simulate_seed)
-    find_session_files(data_dir, ds.file_pattern, ds.max_sessions)  # one clear error if there is nothing
+    find_session_files(data_dir, ds.file_pattern, ds.max_sessions, ds.exclude)  # one clear error if there is nothing
 
 
 def stage_report(out: str | Path) -> Path:

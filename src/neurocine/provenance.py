@@ -53,8 +53,26 @@ def git_commit() -> str | None:
     return sha.stdout.strip() + ("+uncommitted changes" if dirty.stdout.strip() else "")
 
 
+#: What the report calls each modality's traces.
+SIGNAL = {"dff": "dF/F", "spikes": "spikes"}
+
+
+def signal_words(text: str, signal: str | None) -> str:
+    """``text`` (a report section, a summary line) with "dF/F" said as the run's signal:
+    numbers decoded from spikes never say dF/F.
+
+    Example:
+        >>> signal_words("ridge from dF/F", "spikes")
+        'ridge from spikes'
+    """
+    if not signal or signal == "dF/F":
+        return text
+    return text.replace("dF/F", "dF/F or spikes" if "and" in signal else signal)
+
+
 def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str], layouts: list[str],
-                sha256s: list[str] | None = None, simulations: list[dict | None] | None = None) -> dict:
+                sha256s: list[str] | None = None, simulations: list[dict | None] | None = None,
+                modalities: list[str] | None = None, metadata: list[dict | None] | None = None) -> dict:
     """``{"data": "simulated" | "recorded" | "mixed", ...}`` for the session files of a run.
 
     Every file is asked itself: the simulator stores what made it inside each file
@@ -64,6 +82,10 @@ def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str],
     ``simulation.json`` (when present) adds the simulator's settings. ``sha256s`` and
     ``simulations`` (what :func:`neurocine.io.read_session` recorded while reading the
     files) spare opening the files again; without them each file is read here.
+    ``modalities`` (``"dff"`` or ``"spikes"`` per session) give ``signal``: what every
+    number was decoded from (``"dF/F"``, ``"spikes"``, or ``"dF/F and spikes"``);
+    ``metadata`` (per session, from the reader) adds the units kept per area of spike
+    sessions.
     """
     data_dir = Path(data_dir)
     entries = []
@@ -75,10 +97,17 @@ def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str],
         entry["simulated"] = tag is not None
         if tag is not None:
             entry["simulation"] = tag
+        entry["signal"] = SIGNAL[modalities[i]] if modalities is not None else "dF/F"
+        meta = metadata[i] if metadata is not None else None
+        if meta and "units_kept_per_area" in meta:
+            entry["units_kept_per_area"] = meta["units_kept_per_area"]
+            entry["units_dropped"] = meta.get("units_dropped", {})
+            entry["bin_s"] = meta.get("bin_s")
         entries.append(entry)
     simulated = [e for e in entries if e["simulated"]]
     kind = "recorded" if not simulated else "simulated" if len(simulated) == len(entries) else "mixed"
-    out = {"data": kind, "data_dir": str(data_dir), "files": entries}
+    signals = sorted({e["signal"] for e in entries})
+    out = {"data": kind, "data_dir": str(data_dir), "signal": " and ".join(signals) or "dF/F", "files": entries}
     if simulated:
         seeds = sorted({e["simulation"].get("seed") for e in simulated}, key=str)
         out.update({"simulator": "neurocine.io.simulate", "simulation_seed": seeds[0] if len(seeds) == 1 else seeds,
@@ -93,11 +122,12 @@ def data_source(data_dir: str | Path, files: list[Path], session_ids: list[str],
 
 
 def collect(cfg, files: list[Path], session_ids: list[str], layouts: list[str], sha256s=None,
-            simulations=None) -> dict:
+            simulations=None, modalities=None, metadata=None) -> dict:
     """Everything ``metrics.json["provenance"]`` holds."""
-    return {**data_source(cfg.dataset.data_dir, files, session_ids, layouts, sha256s, simulations),
+    return {**data_source(cfg.dataset.data_dir, files, session_ids, layouts, sha256s, simulations, modalities,
+                          metadata),
             "versions": versions(),
             "git_commit": git_commit(), "seed": cfg.training.seed, "config": cfg.to_dict()}
 
 
-__all__ = ["collect", "data_source", "versions", "git_commit", "sha256"]
+__all__ = ["signal_words", "SIGNAL", "collect", "data_source", "versions", "git_commit", "sha256"]

@@ -32,7 +32,7 @@ import yaml
 
 from neurocine.atomic import atomic_h5, atomic_write
 from neurocine.errors import DataError, LockError, MismatchError, OutputError
-from neurocine.settings import Config, keys_where
+from neurocine.settings import DEFAULT, Config, keys_where
 from neurocine.torchio import load_checkpoint
 
 METRICS = "metrics.json"
@@ -76,9 +76,14 @@ def flatten(d: dict, prefix: str = "") -> dict:
 
 def config_differences(old: dict, new: dict, ignore=None) -> list[str]:
     """``["model.temperature: 0.2 -> 0.1", ...]`` between two config dicts, leaving out the
-    settings that do not change results (``affects_results=False`` rows) or ``ignore``."""
+    settings that do not change results (``affects_results=False`` rows) or ``ignore``.
+
+    A key one side lacks is read as the table's default: a folder written before a setting
+    existed ran with what is now its default (the defaults keep old behaviour), so adding a
+    setting does not make every older results folder a mismatch."""
     ignore = keys_where("affects_results") if ignore is None else ignore
-    a, b = flatten(old), flatten(new)
+    defaults = flatten(DEFAULT.to_dict())
+    a, b = {**defaults, **flatten(old)}, {**defaults, **flatten(new)}
     keys = sorted((set(a) | set(b)) - set(ignore))
     return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
 

@@ -72,6 +72,10 @@ class Session:
         sha256: Hex SHA-256 of the file, when it was read with ``checksum=True`` (a run's
             provenance), else None.
         simulation: What simulated the file (its simulator, seed), None for recordings.
+        modality: ``"dff"`` (two-photon dF/F) or ``"spikes"`` (binned spike counts):
+            every number made from the traces names it.
+        metadata: What the reader found beside the traces (for spikes: the units kept and
+            dropped per area, and why), JSON-able.
     """
 
     session_id: str
@@ -89,6 +93,8 @@ class Session:
     subject: dict = field(default_factory=dict)
     sha256: str | None = None
     simulation: dict | None = None
+    modality: str = "dff"
+    metadata: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.labels = derive_labels(self.labels)

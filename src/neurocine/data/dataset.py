@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from neurocine.data.discovery import SessionList, find_session_files, load_sessions, shard
+from neurocine.data.discovery import SessionList, find_session_files, load_sessions, read_options, shard
 from neurocine.data.splits import LazySplits, SplitData, normalized_splits, pad_splits
 from neurocine.data.templates import find_template
 from neurocine.errors import ConfigError, DataError
@@ -54,7 +54,7 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
     if split not in SPLITS + ("all",):
         raise ConfigError(f"load_dataset: unknown split {split!r}; expected one of train, valid, test, all")
     if sessions is None:
-        sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad)
+        sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, options=read_options(ds))
     if ds.mode == "first_only":
         sessions = sessions[:1]
     parts = normalized_splits(sessions, split, ds.normalize, ds.normalize_time)
@@ -77,7 +77,7 @@ def prepare_splits(dataset: DatasetConfig, progress: bool = False, checksums: bo
     """
     dataset.validate()
     sessions = load_sessions(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.skip_bad,
-                             progress=progress, checksums=checksums)
+                             progress=progress, checksums=checksums, options=read_options(dataset))
     if dataset.mode == "first_only":
         sessions = SessionList(sessions[:1], sessions.skipped)
     splits = {s: normalized_splits(sessions, s, dataset.normalize, dataset.normalize_time) for s in SPLITS}
@@ -94,6 +94,8 @@ class FileInfo:
     num_neurons: int
     sha256: str | None
     simulation: dict | None
+    modality: str = "dff"
+    metadata: dict | None = None
 
 
 class RunData:
@@ -122,8 +124,8 @@ class RunData:
     def _load(self) -> None:
         sessions, self._splits = prepare_splits(self.dataset, self.progress, checksums=True)
         self.skipped = list(sessions.skipped)
-        self.files = [FileInfo(s.path, s.session_id, s.layout, s.num_neurons, s.sha256, s.simulation)
-                      for s in sessions]
+        self.files = [FileInfo(s.path, s.session_id, s.layout, s.num_neurons, s.sha256, s.simulation, s.modality,
+                               s.metadata) for s in sessions]
         self._raw = sessions if self.keep_raw else None  # else every stage reads the normalised splits
 
     @property
@@ -157,13 +159,15 @@ class RunData:
         return self._templates[key]
 
 
-def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False):
+def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False,
+                   with_modalities: bool = False):
     """A distributed rank's view of the sessions: the dF/F of files ``rank, rank + world,
     ...`` read and normalised; every other session read (labels only) when needed and not
     kept (:class:`LazySplits`).
 
     Returns:
-        ``({split: LazySplits}, session_ids, num_neurons)``.
+        ``({split: LazySplits}, session_ids, num_neurons)``, and each session's modality
+        (``"dff"`` or ``"spikes"``) fourth when ``with_modalities``.
     """
     from tqdm.auto import tqdm  # noqa: PLC0415 - tqdm picks its front end at import
 
@@ -172,22 +176,28 @@ def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool
         raise DataError(dataset.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found "
                                           "only by the rank that reads its dF/F); run 'neurocine check' and remove "
                                           "bad files")
-    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions)
+    if dataset.populations == "per_area":
+        raise ConfigError("dataset.populations=per_area is not supported under torchrun (one file holds several "
+                          "populations, so files cannot be sharded by rank); run on one process")
+    options = read_options(dataset)
+    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, options.pop("exclude"))
     mine = set(shard(len(files), world, rank))
     held = {split: {} for split in SPLITS}
-    session_ids, num_neurons = [], []
+    session_ids, num_neurons, modalities = [], [], []
     for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
-        session = read_session(path, traces=i in mine)
+        session = read_session(path, traces=i in mine, **options)
         session_ids.append(session.session_id)
         num_neurons.append(session.num_neurons)
+        modalities.append(session.modality)
         if i in mine:
             for split in SPLITS:
                 part = normalized_splits([session], split, dataset.normalize, dataset.normalize_time)[0]
                 part.session_index[:] = i
                 held[split][i] = part
         del session
-    return ({split: LazySplits(files, split, held[split], dataset.normalize_time) for split in SPLITS},
-            session_ids, num_neurons)
+    out = ({split: LazySplits(files, split, held[split], dataset.normalize_time, options) for split in SPLITS},
+           session_ids, num_neurons)
+    return (*out, modalities) if with_modalities else out
 
 
 __all__ = ["load_dataset", "prepare_splits", "sharded_splits", "RunData", "FileInfo"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from pathlib import Path
 
 from neurocine.errors import ConfigError, DataError
@@ -19,9 +20,10 @@ class SessionList(list):
 
 
 def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
-                       max_sessions: int | None = None) -> list[Path]:
-    """Session files in ``data_dir`` matching ``pattern`` (one or more globs separated by
-    spaces), sorted by name.
+                       max_sessions: int | None = None, exclude: str = "probe_*_lfp.nwb *_truth.npz") -> list[Path]:
+    """Session files in ``data_dir`` and its sub-folders (AllenSDK caches nest one folder per
+    session) matching ``pattern`` (globs separated by spaces) and none of ``exclude``, sorted
+    by path; hidden files and folders are skipped.
 
     Raises:
         DataError: the folder is missing or has no matching file.
@@ -34,7 +36,10 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
         raise DataError(d, "data directory not found")
     if not d.is_dir():
         raise DataError(d, "is not a directory (expected a folder of <session_id>.h5 or .nwb files)")
-    found = {p for glob in pattern.split() for p in d.glob(glob) if not p.name.startswith(".")}
+    skip = exclude.split()
+    found = {p for glob in pattern.split() for p in d.rglob(glob)
+             if not any(part.startswith(".") for part in p.relative_to(d).parts)
+             and not any(fnmatch.fnmatch(p.name, x) for x in skip)}
     files = sorted(p for p in found if p.is_file() or p.is_symlink())  # a broken link is reported when read
     if not files:
         raise DataError(d, f"no files matching '{pattern}' (expected <session_id>.h5 or Allen <id>.nwb session "
@@ -44,7 +49,7 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
 
 def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_sessions: int | None = None,
                   skip_bad: bool = False, progress: bool = False, with_traces=None,
-                  checksums: bool = False) -> SessionList:
+                  checksums: bool = False, options: dict | None = None) -> SessionList:
     """Read every session file in ``data_dir`` (layout detected per file).
 
     Args:
@@ -57,6 +62,10 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
             file list) whose dF/F is read; the other sessions carry labels, splits and
             shapes only, with zero-memory placeholder traces (a distributed rank's shard).
         checksums: Record each file's SHA-256 (``Session.sha256``) through the same open.
+        options: Reading options for layouts that take them (spikes: ``areas``,
+            ``bin_s``, ``populations``, ``spike_transform``, ``unit_filter``;
+            :func:`read_options` makes them from the ``dataset`` settings). A Neuropixels
+            file read per area adds one session per area.
 
     Returns:
         :class:`SessionList` of raw (un-normalised) sessions.
@@ -66,23 +75,28 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
     """
     from tqdm.auto import tqdm  # noqa: PLC0415 - tqdm picks its front end at import
 
-    files = find_session_files(data_dir, pattern, max_sessions)
+    options = dict(options or {})
+    exclude = options.pop("exclude", "probe_*_lfp.nwb *_truth.npz")
+    files = find_session_files(data_dir, pattern, max_sessions, exclude)
     out = SessionList()
     wanted = None if with_traces is None else set(int(i) for i in with_traces)
     seen: dict[str, Path] = {}
     for i, path in enumerate(tqdm(files, desc="load", unit="session", disable=not progress)):
         try:
-            session = read_session(path, traces=wanted is None or i in wanted, checksum=checksums)
-            if session.session_id in seen:
-                raise DataError(path, f"session id {session.session_id!r} is also the id of {seen[session.session_id]}; "
-                                      "each session must appear once")
+            read = read_session(path, traces=wanted is None or i in wanted, checksum=checksums, **options)
+            read = read if isinstance(read, list) else [read]
+            for session in read:
+                if session.session_id in seen:
+                    raise DataError(path, f"session id {session.session_id!r} is also the id of "
+                                          f"{seen[session.session_id]}; each session must appear once")
         except DataError as exc:
             if not skip_bad:
                 raise
             out.skipped.append((path, exc.reason))
             continue
-        seen[session.session_id] = path
-        out.append(session)
+        for session in read:
+            seen[session.session_id] = path
+            out.append(session)
     if not out:
         raise DataError(data_dir, f"none of the {len(files)} session files could be read "
                                   f"(first: {out.skipped[0][0].name}: {out.skipped[0][1]})")
@@ -98,4 +112,11 @@ def shard(num_items: int, world_size: int, rank: int) -> list[int]:
     return list(range(rank, num_items, world_size))
 
 
-__all__ = ["SessionList", "find_session_files", "load_sessions", "shard", "Session"]
+def read_options(dataset) -> dict:
+    """The reading options a ``dataset`` settings section gives the readers."""
+    return {"areas": tuple(dataset.areas), "bin_s": dataset.bin_s, "populations": dataset.populations,
+            "spike_transform": dataset.spike_transform, "unit_filter": dataset.unit_filter,
+            "exclude": dataset.exclude}
+
+
+__all__ = ["SessionList", "find_session_files", "load_sessions", "read_options", "shard", "Session"]

@@ -136,8 +136,10 @@ class LazySplits:
     A distributed rank passes this to ``CEBRA.fit`` so that it never holds every session's
     labels at once: memory per process stays that of its own sessions."""
 
-    def __init__(self, files: list[Path], split: str, held: dict[int, SplitData], time_normalized: bool = True):
+    def __init__(self, files: list[Path], split: str, held: dict[int, SplitData], time_normalized: bool = True,
+                 options: dict | None = None):
         self.files, self.split, self.held, self.time_normalized = list(files), split, held, time_normalized
+        self.options = dict(options or {})  # the reading options (spikes: bin width, areas, ...)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -148,7 +150,7 @@ class LazySplits:
         i = i % len(self)
         if i in self.held:
             return self.held[i]
-        return session_split(read_session(self.files[i], traces=False), self.split, self.time_normalized, i)
+        return session_split(read_session(self.files[i], traces=False, **self.options), self.split, self.time_normalized, i)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

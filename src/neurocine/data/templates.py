@@ -38,7 +38,8 @@ def find_template(dataset: DatasetConfig, stimulus: str, output_shape=None, n_fr
     if npy.is_file():
         return load_template(npy, output_shape, n_frames)
     if sources is None:  # detect each file's layout (a run passes what it read: no file is opened twice)
-        sources = [(p, None) for p in find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions)]
+        sources = [(p, None) for p in find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions,
+                                                      dataset.exclude)]
     for path, name in sources:
         layout = LAYOUTS.get(name or detect_layout(path))
         if layout is not None and layout.read_template is not None:

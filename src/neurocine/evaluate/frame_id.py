@@ -249,8 +249,14 @@ def consistency(embeddings: dict, frames: dict, n_frames: int) -> dict:
         return {}
     embs = [embeddings[s][movie_rows(frames[s])] for s in ids]
     labels = [frames[s][movie_rows(frames[s])].astype(float) for s in ids]
-    scores, pairs, _ = consistency_score(embs, between="datasets", labels=labels, dataset_ids=ids,
-                                         num_discretization_bins=max(n_frames // 10, 2))
+    # one bin per 10 frames, but never more bins than frames shown (binned data at 1 s shows
+    # every 30th frame; a shorter movie, fewer): cebra needs a label near every bin
+    bins = max(2, min(n_frames // 10, min(len(np.unique(x)) for x in labels)))
+    try:
+        scores, pairs, _ = consistency_score(embs, between="datasets", labels=labels, dataset_ids=ids,
+                                             num_discretization_bins=bins)
+    except ValueError as exc:  # frames too unevenly covered to align sessions: say so, decode anyway
+        return {"skipped": f"sessions cannot be aligned by frame ({str(exc)[:120]})"}
     return {"scores": [float(x) for x in np.ravel(scores)],
             "pairs": [[str(a) for a in p] for p in np.asarray(pairs).reshape(-1, 2)],
             "mean_r2": float(np.mean(scores))}
@@ -336,6 +342,29 @@ def consistency_beside_controls(sessions: list[dict], model: str, n_frames: int,
     return out
 
 
-__all__ = ["evaluate_frame_id", "frame_id_protocol", "movie_sessions", "cross_session_frame_id", "consistency",
+__all__ = ["per_area", "evaluate_frame_id", "frame_id_protocol", "movie_sessions", "cross_session_frame_id", "consistency",
            "consistency_beside_controls", "chance_level", "chance_errors", "summarize", "frame_errors", "BASELINES",
            "MODEL_DECODERS"]
+
+
+def per_area(per_session: dict, areas: dict[str, str], units: dict[str, int]) -> dict:
+    """Per-session results grouped by brain area (populations read one per area):
+    ``{area: {"sessions": [...], "units": total, method: {"accuracy_1s": mean over the
+    area's sessions, "per_session": [...]}}}``; {} when no session has a single area."""
+    out: dict = {}
+    for sid, res in per_session.items():
+        area = areas.get(sid)
+        if not area:
+            continue
+        entry = out.setdefault(area, {"sessions": [], "units": 0})
+        entry["sessions"].append(sid)
+        entry["units"] += int(units.get(sid, 0))
+        for method, r in res.items():
+            if isinstance(r, dict) and "accuracy_1s" in r:
+                entry.setdefault(method, {"per_session": []})["per_session"].append(float(r["accuracy_1s"]))
+    for entry in out.values():
+        for method, r in entry.items():
+            if isinstance(r, dict):
+                r["accuracy_1s"] = float(np.mean(r["per_session"]))
+    return dict(sorted(out.items()))
+

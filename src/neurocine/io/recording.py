@@ -21,6 +21,10 @@ from neurocine.stimuli import LABELS
 
 #: Root attribute of a session file written by the simulator: JSON of what made it.
 SIMULATION_ATTR = "neurocine_simulation"
+#: Root attribute naming what the traces are when neurocine writes anything but dF/F
+#: (``"spikes"``: binned spike counts, e.g. from ``import-movie --units spikes``).
+MODALITY_ATTR = "neurocine_modality"
+MODALITIES = ("dff", "spikes")
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Recording:
         simulation: For simulated recordings, what made them (simulator, seed, ...):
             writers store it in the file itself (:data:`SIMULATION_ATTR`), so a copied
             file still says it is simulated.
+        modality: ``"dff"`` or ``"spikes"`` (``traces`` then hold spike counts per
+            sample); stored as :data:`MODALITY_ATTR` so every report says which.
     """
 
     session_id: str
@@ -63,6 +69,7 @@ class Recording:
     subject: dict = field(default_factory=dict)
     splits: dict | None = None
     simulation: dict | None = None
+    modality: str = "dff"
 
     @property
     def timestamps(self) -> np.ndarray:
@@ -114,6 +121,17 @@ def write_simulation_tag(f, rec: Recording) -> None:
     """Store ``rec.simulation`` as the root attribute :data:`SIMULATION_ATTR` of an open file."""
     if rec.simulation is not None:
         f.attrs[SIMULATION_ATTR] = json.dumps(rec.simulation)
+    if rec.modality != "dff":
+        f.attrs[MODALITY_ATTR] = rec.modality
+
+
+def modality_attr(f) -> str | None:
+    """What an open session file's traces are when neurocine wrote it (None: not said)."""
+    raw = f.attrs.get(MODALITY_ATTR)
+    if raw is None:
+        return None
+    value = raw.decode() if isinstance(raw, bytes) else str(raw)
+    return value if value in MODALITIES else None
 
 
 def simulation_tag(path: str | Path) -> dict | None:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurocine.session import intervals_mask
+from neurocine.stimuli import STIMULI
+
 #: Seed of every trial split (the kirby files' and neurocine's).
 TRIAL_SPLIT_SEED = 42
 
@@ -104,5 +107,38 @@ def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
     return out
 
 
-__all__ = ["repeat_split", "stratified_trial_split", "shuffled_trial_split", "split_epochs_by_time",
+
+def showing_repeats(frames: np.ndarray) -> np.ndarray:
+    """The k-th showing of each frame is repeat k."""
+    repeat = np.zeros(len(frames), dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, fr in enumerate(frames.tolist()):
+        repeat[i] = seen.get(fr, 0)
+        seen[fr] = repeat[i] + 1
+    return repeat
+
+
+def table_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
+    """``{split: (T,) bool}``: neurocine's rules for files without splits, from stimulus
+    tables ``{stimulus: {"start", "end", field: (K,)}}`` (movies with a ``repeat`` column:
+    repeats in order, :func:`repeat_split`; trial stimuli: stratified by condition,
+    :func:`stratified_trial_split`; other stimuli: no split)."""
+    masks = {s: np.zeros(len(timestamps), dtype=bool) for s in ("train", "valid", "test")}
+    for stimulus, table in tables.items():
+        kind = STIMULI[stimulus].structure if stimulus in STIMULI else "other"
+        if kind == "movie":
+            which = repeat_split(table["repeat"])
+        elif kind == "trials":
+            fields = {f"{stimulus}.{k}": v for k, v in table.items() if k not in ("start", "end")}
+            cond = STIMULI[stimulus].condition_ids(fields)
+            which = stratified_trial_split(cond if len(cond) else np.zeros(len(table["start"]), np.int64))
+        else:
+            continue
+        for split in masks:
+            sel = which == split
+            masks[split] |= intervals_mask(timestamps, table["start"][sel], table["end"][sel])
+    return masks
+
+
+__all__ = ["showing_repeats", "table_splits", "repeat_split", "stratified_trial_split", "shuffled_trial_split", "split_epochs_by_time",
            "TRIAL_SPLIT_SEED"]

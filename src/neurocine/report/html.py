@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from neurocine.atomic import atomic_write
+from neurocine.provenance import signal_words
 from neurocine.report.tables import skipped_note, table
 from neurocine.results import Results
 
@@ -103,6 +104,8 @@ def render(metrics: dict, figures: dict[str, bytes], stages) -> str:
     if wt:
         parts.append("<h2>Wall time per stage</h2>")
         parts.append(table(["stage", "seconds"], [[k, float(v)] for k, v in wt.items()], "wall-time"))
+    signal = metrics.get("provenance", {}).get("signal")
+    parts = [signal_words(p, signal) for p in parts]  # numbers from spikes never say dF/F
     parts.append("<h2>All numbers</h2><details><summary>metrics.json</summary><pre>"
                  + html.escape(json.dumps(metrics, indent=1, default=float)) + "</pre></details>")
     parts.append(f"<script>{SCRIPT}</script></body></html>")

@@ -109,10 +109,12 @@ def _shape(value) -> str | None:
 class DatasetConfig:
     """``dataset:``: where the sessions are and how they are prepared."""
 
-    data_dir: str = setting("data", "folder of session files (kirby or brainsets layout)",
-                            flag=("--data_dir", "--data-dir"))
-    file_pattern: str = setting("*.h5 *.nwb", "globs (space-separated) for session files inside data_dir: "
-                                              "kirby/brainsets .h5, Allen NWB .nwb")
+    data_dir: str = setting("data", "folder of session files, searched with its sub-folders (AllenSDK caches nest "
+                                    "one folder per session)", flag=("--data_dir", "--data-dir"))
+    file_pattern: str = setting("*.h5 *.nwb", "globs (space-separated) for session files under data_dir: "
+                                              "kirby/brainsets .h5, Allen NWB 1 and 2 .nwb")
+    exclude: str = setting("probe_*_lfp.nwb *_truth.npz", "globs (space-separated) of files under data_dir that are not "
+                                                          "sessions (Neuropixels LFP files of an AllenSDK cache)")
     max_sessions: int | None = setting(None, "read at most this many files (sorted by name); null for all", ge=1,
                                        flag=("--max_sessions", "--max-sessions"))
     mode: Literal["separate", "pad", "first_only"] = setting(
@@ -128,6 +130,17 @@ class DatasetConfig:
         "movie", "samples that train the embedding: the movie samples of sessions that show a movie (movie: "
                  "frame ID reaches cebra.CEBRA's accuracy 2-3x sooner; sessions without a movie use all) or every "
                  "sample of the train split (all); every split is still embedded")
+    areas: list[str] = setting(["VIS*"], "spikes: the brain areas whose units are kept (fnmatch patterns of "
+                                         "electrodes.location: VISp, VIS*, LGd, ...)")
+    bin_s: float = setting(1 / 30, "spikes: bin width in seconds (one movie frame by default, so frame labels stay "
+                                   "exact)", gt=0, le=60)
+    populations: Literal["session", "per_area"] = setting(
+        "session", "spikes: one population (encoder) per session, or per area of a session (the visual areas differ)")
+    spike_transform: Literal["none", "sqrt", "anscombe"] = setting(
+        "none", "spikes: the encoder sees counts (none) or a variance-stabilised version (sqrt, anscombe)")
+    unit_filter: Literal["allensdk", "none"] = setting(
+        "allensdk", "spikes: AllenSDK's default unit filter (quality good, ISI violations <= 0.5, presence ratio >= "
+                    "0.95, amplitude cutoff <= 0.1; a valid peak channel in a named area), or every unit (none)")
     simulate: bool = setting(False, "simulate the demo sessions into data_dir when it is missing or empty "
                                     "(never otherwise: a missing data_dir is an error)")
     simulate_seed: int = setting(0, "seed of the simulated sessions", ge=0)

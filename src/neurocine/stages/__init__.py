@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from neurocine.data import RunData
 from neurocine.embed.distributed import current
+from neurocine.provenance import signal_words
 from neurocine.registry import Registry
 from neurocine.report.sections import render_section
 from neurocine.results import EMBEDDINGS, Results
@@ -218,6 +219,7 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         results.update(stage.key, metrics, keep=children)
     line = "" if "skipped" in metrics else stage.summary(metrics)
     if line:
+        line = signal_words(line, results.get("provenance", {}).get("signal"))
         say(f"{stage.name}: {line}")
     return metrics
 

@@ -9,7 +9,7 @@ the run's data and embeddings, writes the predictions and a figure per movie.
 
 from __future__ import annotations
 
-from neurocine.evaluate.frame_id import frame_id_protocol
+from neurocine.evaluate.frame_id import frame_id_protocol, per_area
 from neurocine.report.figures import plot_frame_errors
 from neurocine.report.sections.frame_id import NAMES
 from neurocine.report.tables import ci
@@ -55,6 +55,11 @@ class DecodeFrames(Stage):
         figure = movie_file("frame_id_error", label)
         plot_frame_errors({sid: {k: v for k, v in d.items() if k in shown or k == "true"} for sid, d in predictions.items()},
                           results.figure(figure), n_frames)
+        info = ctx.data.info()
+        areas = {f.session_id: f.metadata["unit_areas"][0] for f in info
+                 if f.metadata and len(set(f.metadata.get("unit_areas", []))) == 1}
+        if areas:  # populations read one per brain area: the same numbers by area
+            res["per_area"] = per_area(res.get("per_session", {}), areas, {f.session_id: f.num_neurons for f in info})
         res["figures"] = [[figure, f"Frame-identification error along the test repeat of {movie_of(label)}"]]
         return res
 

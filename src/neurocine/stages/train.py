@@ -109,9 +109,11 @@ class Train(Stage):
         ds = cfg.dataset
         sharded = world > 1 and ds.mode == "separate"
         if sharded:
-            splits, session_ids, num_neurons = sharded_splits(ds, rank, world, ctx.progress and rank == 0)
-            files = find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions)
-            provenance_of = lambda: provenance.collect(cfg, files, session_ids, [detect_layout(f) for f in files])  # noqa: E731
+            splits, session_ids, num_neurons, modalities = sharded_splits(ds, rank, world, ctx.progress and rank == 0,
+                                                                          with_modalities=True)
+            files = find_session_files(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.exclude)
+            provenance_of = lambda: provenance.collect(  # noqa: E731
+                cfg, files, session_ids, [detect_layout(f) for f in files], modalities=modalities)
         else:
             ctx.data.progress = ctx.progress and rank == 0
             splits, info = ctx.splits(), ctx.data.info()
@@ -120,7 +122,7 @@ class Train(Stage):
             session_ids, num_neurons = [f.session_id for f in info], [f.num_neurons for f in info]
             provenance_of = lambda: provenance.collect(  # noqa: E731 - what reading the files recorded
                 cfg, [f.path for f in info], session_ids, [f.layout for f in info], [f.sha256 for f in info],
-                [f.simulation for f in info])
+                [f.simulation for f in info], [f.modality for f in info], [f.metadata for f in info])
         existed = results.out.exists()
         try:
             with results.lock() if rank == 0 else contextlib.nullcontext():  # the inputs are good: now write
@@ -135,7 +137,9 @@ class Train(Stage):
 
     def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world):
         ds = cfg.dataset
-        say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} neurons), "
+        signal = results.get("provenance", {}).get("signal", "dF/F") if rank == 0 else "dF/F"
+        cells = "neurons" if signal == "dF/F" else "units"
+        say(f"train: {len(session_ids)} sessions ({', '.join(str(n) for n in num_neurons)} {cells}; {signal}), "
             f"{cfg.model.learning_mode} mode on {ds.train_on} samples, {cfg.model.model_architecture}, "
             f"batch {cfg.model.batch_size}, "
             f"up to {cfg.model.max_iterations} steps, device {cfg.model.device}"

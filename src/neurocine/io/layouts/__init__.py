@@ -13,17 +13,17 @@ from pathlib import Path
 
 from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5
-from neurocine.io.layouts import allen_nwb, brainsets, kirby
+from neurocine.io.layouts import allen_nwb, brainsets, kirby, nwb2
 from neurocine.io.layouts.base import Layout
-from neurocine.io.recording import simulation_attr
+from neurocine.io.recording import modality_attr, simulation_attr
 from neurocine.registry import Registry
 from neurocine.session import Session
 
 #: The layouts, in the order detection tries them (NWB files hold no ``calcium_traces``;
 #: brainsets files add ``train_domain`` to what kirby files have).
 LAYOUTS = Registry("layout")
-for _module in (allen_nwb, brainsets, kirby):
-    LAYOUTS.register(_module.LAYOUT.name, _module.LAYOUT)
+for _layout in (allen_nwb.LAYOUT, nwb2.LAYOUT_ECEPHYS, nwb2.LAYOUT_OPHYS, brainsets.LAYOUT, kirby.LAYOUT):
+    LAYOUTS.register(_layout.name, _layout)
 
 
 def register_layout(layout: Layout) -> Layout:
@@ -36,6 +36,10 @@ def _detect(f, path) -> str:
         if layout.matches(f):
             return layout.name
     known = "; ".join(f"{lay.name}: {lay.description}" for lay in LAYOUTS.values())
+    if nwb2.is_nwb2(f):
+        raise DataError(path, "an NWB 2 file with no units (spike_times) and no processing/ophys dF/F; expected a "
+                              "Neuropixels session (units, electrodes, intervals/*_presentations) or a two-photon "
+                              "session (processing/ophys/DfOverF or dff)")
     raise DataError(path, f"missing 'calcium_traces' and no Allen NWB dF/F (expected a session file of a known "
                           f"layout: {known})")
 
@@ -50,25 +54,33 @@ def detect_layout(path: str | Path) -> str:
         return _detect(f, path)
 
 
-def read_session(path: str | Path, layout: str | None = None, traces: bool = True, checksum: bool = False) -> Session:
+def read_session(path: str | Path, layout: str | None = None, traces: bool = True, checksum: bool = False,
+                 **options) -> Session | list[Session]:
     """Read one session file, opening it once (the layout detected on the open file when
     ``layout`` is None); ``traces=False`` skips the dF/F (labels, splits and shapes only).
     ``checksum=True`` also records the file's SHA-256 (``Session.sha256``), through the same
-    open. A file the simulator wrote says so (``Session.simulation``)."""
+    open. A file the simulator wrote says so (``Session.simulation``). ``options`` go to the
+    reader (spikes: ``areas``, ``bin_s``, ``populations``, ``spike_transform``,
+    ``unit_filter``); a Neuropixels file read with ``populations="per_area"`` gives one
+    session per area (a list)."""
     if layout is not None and layout not in LAYOUTS:
         raise DataError(path, f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}")
     digest = hashlib.sha256() if checksum else None
     with open_h5(path, digest=digest) as f:
         layout = layout or _detect(f, path)
         try:
-            session = LAYOUTS[layout].read(Path(path), traces, f)
+            session = LAYOUTS[layout].read(Path(path), traces, f, **options)
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
             text = (str(exc).strip().splitlines() or [""])[0][:200]
             raise DataError(path, f"malformed {layout} session file ({type(exc).__name__}: {text})") from None
-        session.simulation = simulation_attr(f)
-    session.sha256 = digest.hexdigest() if digest is not None else None
+        modality = modality_attr(f)
+        for s in session if isinstance(session, list) else [session]:
+            s.simulation = simulation_attr(f)
+            s.modality = modality or s.modality
+    for s in session if isinstance(session, list) else [session]:
+        s.sha256 = digest.hexdigest() if digest is not None else None
     return session
 
 

@@ -12,7 +12,7 @@
 * Templates (``stimulus/templates/<name>_image_stack/data``) are read on demand
   (:func:`read_nwb_template`), so no separate movie file is needed.
 
-These files carry no train/valid/test split. :func:`nwb_splits` applies neurocine's rules
+These files carry no train/valid/test split. :func:`~neurocine.io.splits.table_splits` applies neurocine's rules
 (:mod:`neurocine.io.splits`): movie repeats in order (10 repeats: 8 train, 1 valid, 1
 test, as the kirby files), trials 70/10/20 shuffled with seed 42, stratified by condition.
 """
@@ -28,9 +28,8 @@ from neurocine.errors import DataError
 from neurocine.io.hdf5 import open_h5, require
 from neurocine.io.layouts.base import Layout
 from neurocine.io.recording import table_labels
-from neurocine.io.splits import repeat_split, stratified_trial_split
-from neurocine.session import Session, intervals_mask, placeholder_traces, validate_session
-from neurocine.stimuli import STIMULI
+from neurocine.io.splits import showing_repeats, table_splits
+from neurocine.session import Session, placeholder_traces, validate_session
 
 PIPELINE = "processing/brain_observatory_pipeline"
 DFF = f"{PIPELINE}/DfOverF/imaging_plane_1"
@@ -79,16 +78,6 @@ def _intervals(g, timestamps: np.ndarray, path, name: str) -> tuple[np.ndarray, 
     return timestamps[idx[:, 0]], timestamps[idx[:, 1]]
 
 
-def _movie_repeat(frames: np.ndarray) -> np.ndarray:
-    """The k-th showing of each frame is repeat k."""
-    repeat = np.zeros(len(frames), dtype=np.int64)
-    seen: dict[int, int] = {}
-    for i, fr in enumerate(frames.tolist()):
-        repeat[i] = seen.get(fr, 0)
-        seen[fr] = repeat[i] + 1
-    return repeat
-
-
 def read_stimuli(f: h5py.File, timestamps: np.ndarray, path) -> dict[str, dict[str, np.ndarray]]:
     """Every stimulus table present as ``{stimulus: {"start", "end", field: values}}``."""
     tables = {}
@@ -102,7 +91,7 @@ def read_stimuli(f: h5py.File, timestamps: np.ndarray, path) -> dict[str, dict[s
             raise DataError(path, f"{name}: data has {len(data)} rows but frame_duration {len(start)}")
         index = np.round(np.nan_to_num(data, nan=-1)).astype(np.int64)
         if name in MOVIES:
-            tables[name] = {"start": start, "end": end, "frame": index, "repeat": _movie_repeat(index)}
+            tables[name] = {"start": start, "end": end, "frame": index, "repeat": showing_repeats(index)}
         else:
             tables[name] = {"start": start, "end": end, IMAGES[name]: index}
     for name, columns in FEATURES.items():
@@ -131,30 +120,7 @@ def read_stimuli(f: h5py.File, timestamps: np.ndarray, path) -> dict[str, dict[s
     return tables
 
 
-def _condition(table: dict, stimulus: str) -> np.ndarray:
-    """Condition id of each trial of a stimulus table (-1: blank)."""
-    fields = {f"{stimulus}.{k}": v for k, v in table.items() if k not in ("start", "end")}
-    cond = STIMULI[stimulus].condition_ids(fields)
-    return cond if len(cond) else np.zeros(len(table["start"]), dtype=np.int64)
-
-
-def nwb_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
-    """``{split: (T,) bool}``: neurocine's split rule for files without splits."""
-    masks = {s: np.zeros(len(timestamps), dtype=bool) for s in ("train", "valid", "test")}
-    for stimulus, table in tables.items():
-        if stimulus in MOVIES:
-            which = repeat_split(table["repeat"])
-        elif stimulus in FEATURES or stimulus == "natural_scenes":
-            which = stratified_trial_split(_condition(table, stimulus))
-        else:
-            continue
-        for split in masks:
-            sel = which == split
-            masks[split] |= intervals_mask(timestamps, table["start"][sel], table["end"][sel])
-    return masks
-
-
-def read_nwb(path: str | Path, traces: bool = True, handle=None) -> Session:
+def read_nwb(path: str | Path, traces: bool = True, handle=None, **_) -> Session:
     """Read one Allen NWB 1.0 file.
 
     Args:
@@ -201,7 +167,7 @@ def read_nwb(path: str | Path, traces: bool = True, handle=None) -> Session:
                            ("imaging_depth", "general/optophysiology/imaging_plane_1/imaging depth")):
             if where in f:
                 subject[key] = _text(f[where])
-    masks = nwb_splits(tables, timestamps)
+    masks = table_splits(tables, timestamps)
     session = Session(session_id=session_id, traces=values, timestamps=timestamps, sampling_rate=rate,
                       train_mask=masks["train"], valid_mask=masks["valid"], test_mask=masks["test"],
                       domain=(float(timestamps[0]), float(timestamps[-1])), labels=labels, unit_ids=unit_ids,
@@ -222,4 +188,4 @@ LAYOUT = Layout("allen_nwb", (".nwb",), is_nwb, read_nwb,
                 "Allen NWB 1.0 (processing/brain_observatory_pipeline/DfOverF, stimulus/presentation)",
                 read_template=read_nwb_template, split_rule=SPLIT_RULE)
 
-__all__ = ["LAYOUT", "read_nwb", "read_nwb_template", "is_nwb", "nwb_splits", "SPLIT_RULE"]
+__all__ = ["LAYOUT", "read_nwb", "read_nwb_template", "is_nwb", "SPLIT_RULE"]

@@ -52,7 +52,7 @@ def _attrs(obj) -> dict[str, str]:
             for k, v in vars(obj).items() if not k.startswith("_") and not isinstance(v, (Data, ArrayDict, np.ndarray))}
 
 
-def read_brainsets(path: str | Path, traces: bool = True, handle=None) -> Session:
+def read_brainsets(path: str | Path, traces: bool = True, handle=None, **_) -> Session:
     """Read one brainsets-layout session file through temporaldata (lazily).
 
     ``traces=False`` reads only labels, splits and shapes (``Session.traces`` is then a

@@ -58,7 +58,7 @@ def _sampling_rate(ct, path) -> float:
     return rate
 
 
-def read_kirby(path: str | Path, traces: bool = True, handle=None) -> Session:
+def read_kirby(path: str | Path, traces: bool = True, handle=None, **_) -> Session:
     """Read one kirby-layout session file.
 
     Args:

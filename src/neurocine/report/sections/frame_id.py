@@ -55,6 +55,13 @@ def movie_frame_id(fid: dict, movie: str) -> str:
         rows = [[sid] + [d[k]["accuracy_1s"] for k in keys] for sid, d in fid["per_session"].items()]
         parts.append("<p class='note'>Per session (test accuracy within 1 s):</p>")
         parts.append(table(["session"] + keys, rows, f"frame-id-sessions{tid}"))
+    if fid.get("per_area"):
+        keys = [k for k in ("cebra", "cebra_label_free", b, "chance") if k in next(iter(fid["per_area"].values()))]
+        rows = [[html.escape(a), len(d["sessions"]), d["units"]] + [d[k]["accuracy_1s"] for k in keys]
+                for a, d in fid["per_area"].items()]
+        parts.append("<p class='note'>Per brain area (each area of a session its own population; test accuracy "
+                     "within 1 s, mean over the area's sessions):</p>")
+        parts.append(table(["area", "sessions", "units"] + keys, rows, f"frame-id-areas{tid}"))
     cs = fid.get("cross_session")
     if cs and cs.get("accuracy_1s"):
         a = np.array(cs["accuracy_1s"])

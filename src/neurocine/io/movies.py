@@ -1,0 +1,146 @@
+"""Movie repeats as arrays: ``(units, repeats, samples)`` with the movie frame shown at each
+sample, e.g. spike counts binned at 1 s, or dF/F cut around each showing of
+natural_movie_one.
+
+:func:`movie_recording` lays the repeats out one after the other in time (as Allen shows
+them), one row of the movie's table per sample (its frame and repeat), and splits whole
+repeats in order with neurocine's rule (:func:`neurocine.io.splits.repeat_split`: the last
+tenth test, the tenth before valid, the rest train; 10 repeats: 8/1/1). ``neurocine
+import-movie`` writes it in the brainsets layout, so every command reads it.
+
+Example:
+    >>> import numpy as np
+    >>> counts = np.ones((4, 10, 30), np.float32)            # 4 units, 10 repeats, 30 one-second bins
+    >>> rec = movie_recording(counts, np.arange(30) * 30, 1.0, "m1", units="spikes")
+    >>> rec.traces.shape, rec.modality, [len(rec.splits[s][0]) for s in ("train", "valid", "test")]
+    ((300, 4), 'spikes', [8, 1, 1])
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from neurocine.errors import DataError
+from neurocine.io.recording import MODALITIES, Recording
+from neurocine.io.splits import repeat_split
+from neurocine.session import safe_session_id
+from neurocine.stimuli import MOVIE_FRAMES, STIMULI
+
+
+def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, session_id: str,
+                    movie: str = "natural_movie_one", units: str = "dff", source="movie arrays") -> Recording:
+    """Lay ``(U, R, S)`` movie repeats out in time as a :class:`Recording`.
+
+    Args:
+        data: ``(U, R, S)`` units x repeats x samples: dF/F, or spike counts (``units="spikes"``,
+            non-negative).
+        frame: ``(S,)`` the movie frame shown at each sample (integers; -1: none).
+        sampling_rate: Hz (1.0 for 1-s bins).
+        session_id: The file stem (made safe).
+        movie: A registered movie (``natural_movie_one``, ``natural_movie_two``, ``natural_movie_three``).
+        units: ``"dff"`` or ``"spikes"``.
+
+    Raises:
+        DataError: naming ``source``, before anything is written: shapes, non-finite or
+            non-numeric values, negative spike counts, frames that are not integers of the
+            movie, a rate that is not a positive number, an unknown movie or unit kind.
+    """
+    where = source
+    if units not in MODALITIES:
+        raise DataError(where, f"units {units!r}, expected one of {', '.join(MODALITIES)}")
+    if movie not in STIMULI or STIMULI[movie].structure != "movie":
+        movies = [n for n, s in STIMULI.items() if s.structure == "movie"]
+        raise DataError(where, f"movie {movie!r} is not a registered movie; expected one of {', '.join(movies)}")
+    data = _numbers(data, "data", where)
+    if data.ndim != 3 or min(data.shape) < 1:
+        raise DataError(where, f"data has shape {data.shape}, expected (units, repeats, samples) with at least one "
+                               "of each")
+    U, R, S = data.shape
+    if not np.isfinite(data).all():
+        raise DataError(where, f"data contains {int((~np.isfinite(data)).sum())} NaN/inf values, expected finite "
+                               "numbers")
+    if units == "spikes" and (data < 0).any():
+        raise DataError(where, f"data has {int((data < 0).sum())} negative values, expected spike counts >= 0 "
+                               "(or --units dff)")
+    frame = _numbers(frame, "frame", where).ravel()
+    if frame.shape != (S,):
+        raise DataError(where, f"frame has {frame.size} entries for {S} samples per repeat, expected (samples,)")
+    n_frames = MOVIE_FRAMES[movie]
+    if not np.isfinite(frame).all() or (frame != np.round(frame)).any() or (frame < -1).any() or \
+            (frame >= n_frames).any():
+        raise DataError(where, f"frame holds values outside the integers -1..{n_frames - 1}, expected the frame of "
+                               f"{movie} shown at each sample (-1: none)")
+    frame = frame.astype(np.int64)
+    if not (frame >= 0).any():
+        raise DataError(where, "frame is -1 everywhere, expected the movie frame shown at each sample")
+    try:
+        rate = float(sampling_rate)
+    except (TypeError, ValueError):
+        raise DataError(where, f"rate {sampling_rate!r}, expected a number of Hz") from None
+    if not np.isfinite(rate) or rate <= 0:
+        raise DataError(where, f"rate {rate:g} Hz, expected a finite number > 0")
+    session_id = safe_session_id(session_id, where)
+    traces = np.ascontiguousarray(data.transpose(1, 2, 0).reshape(R * S, U), dtype=np.float32)
+    t = np.arange(R * S) / rate
+    shown = np.tile(frame, R) >= 0
+    repeat = np.repeat(np.arange(R), S)
+    table = {"start": t[shown], "end": t[shown] + 1.0 / rate, "frame": np.tile(frame, R)[shown],
+             "repeat": repeat[shown]}
+    which = repeat_split(np.arange(R))
+    edges = np.arange(R) * S / rate
+    splits = {s: (edges[which == s], edges[which == s] + S / rate) for s in ("train", "valid", "test")}
+    return Recording(session_id=session_id, traces=traces, sampling_rate=rate, start_time=0.0,
+                     roi_xy=np.zeros((U, 2)), roi_area=np.ones(U), roi_width=np.ones(U), roi_height=np.ones(U),
+                     intervals={movie: table}, epochs={movie: (np.array([0.0]), np.array([R * S / rate]))},
+                     splits=splits, modality=units)
+
+
+def _numbers(values, what: str, where) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iufb":
+        raise DataError(where, f"{what} holds {arr.dtype} values, expected real numbers")
+    return arr.astype(np.float64)
+
+
+def load_movie_npz(path: str | Path) -> dict:
+    """Read ``data`` (units, repeats, samples), ``frame`` (samples,), ``rate`` (Hz) and an
+    optional ``movie`` name and ``session_id`` from an ``.npz`` into
+    :func:`movie_recording`'s arguments."""
+    path = Path(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+        files = list(z.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(path, f"not a readable .npz ({type(exc).__name__})") from None
+    missing = [k for k in ("data", "frame", "rate") if k not in files]
+    if missing:
+        raise DataError(path, f"missing arrays {missing} (has {files}); expected data (units, repeats, samples), "
+                              "frame (samples,), rate (Hz)")
+
+    def array(key):
+        try:
+            return z[key]
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise DataError(path, f"array '{key}' cannot be read ({type(exc).__name__}); expected numbers "
+                                  "(object arrays are refused)") from None
+
+    def text(key, default):
+        if key not in files:
+            return default
+        raw = array(key)
+        if raw.size != 1 or raw.dtype.kind not in "iuSU":
+            raise DataError(path, f"'{key}' holds {raw.size} value(s) of {raw.dtype}, expected one name")
+        value = raw.ravel()[0]
+        return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+    rate = array("rate")
+    if rate.size != 1 or rate.dtype.kind not in "iuf":
+        raise DataError(path, f"'rate' holds {rate.size} value(s) of {rate.dtype}, expected one number (Hz)")
+    return dict(data=array("data"), frame=array("frame"), sampling_rate=float(rate.ravel()[0]),
+                movie=text("movie", "natural_movie_one"), session_id=text("session_id", path.stem))
+
+
+__all__ = ["movie_recording", "load_movie_npz"]

@@ -1,0 +1,194 @@
+"""NWB 2 files (Allen Neuropixels sessions, DANDI's Visual Coding 2P conversion) and movie
+repeats as arrays, read through load_sessions and the CLI. The fixtures are written with
+pynwb by ``tests/nwb2_files.py``, independently of neurocine's writers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from conftest import TINY_CONFIG
+from neurocine import load_sessions
+from neurocine.cli import main
+from neurocine.errors import DataError
+from neurocine.io import detect_layout, read_session
+from neurocine.io.movies import movie_recording
+from nwb2_files import write_ecephys_nwb, write_ophys_nwb
+
+pytest.importorskip("pynwb")
+
+
+@pytest.fixture(scope="module")
+def ecephys_dir(tmp_path_factory) -> Path:
+    """An EcephysProjectCache-like folder: one sub-folder per session, an LFP file beside
+    (not a session), two sessions."""
+    root = tmp_path_factory.mktemp("ecephys")
+    for seed in (0, 1):
+        sid = 715093703 + seed
+        write_ecephys_nwb(root / f"session_{sid}" / f"session_{sid}.nwb", seed=seed)
+    (root / "session_715093703" / "probe_810755797_lfp.nwb").write_bytes(b"not a session")
+    return root
+
+
+@pytest.fixture(scope="module")
+def ophys_file(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ophys")
+    return write_ophys_nwb(root / "sub-526161213" / "sub-526161213_ses-667515096-StimA_behavior+image+ophys.nwb")
+
+
+def test_neuropixels_sessions_load_recursively_with_allensdk_unit_filter(ecephys_dir):
+    sessions = load_sessions(ecephys_dir)
+    assert [s.session_id for s in sessions] == ["715093703", "715093704"]
+    s = sessions[0]
+    assert s.layout == "nwb2_ecephys" and s.modality == "spikes"
+    # 24 VISp + 18 VISl good units, plus the silent good VISp unit (kept: silence is data)
+    assert s.metadata["units_kept_per_area"] == {"VISp": 25, "VISl": 18} and s.num_neurons == 43
+    assert s.metadata["units_dropped"] == {"quality not good": 1, "isi_violations > 0.5": 1,
+                                           "peak channel invalid": 1, "no area": 2, "area not selected": 1}
+    assert s.sampling_rate == pytest.approx(30.0)
+    frames = s.label("natural_movie_one.frame")
+    assert sorted(np.unique(frames[frames >= 0])) == list(range(90))
+    assert set(np.unique(s.label("natural_movie_one.repeat"))) >= set(range(10))
+    # 'N/A' in the grating table reads as a blank trial, not an error
+    direction = s.label("drifting_gratings.direction")
+    assert np.isnan(direction).any() and set(np.unique(direction[np.isfinite(direction)])) <= set(range(0, 360, 45))
+    assert s.train_mask.sum() > s.valid_mask.sum() > 0 and s.test_mask.sum() > 0
+    assert np.isfinite(s.label("running_speed")).mean() > 0.9
+
+
+def test_spike_counts_match_the_raw_spike_times(ecephys_dir):
+    """Bin counts equal the spikes in each bin, counted here from the file with h5py."""
+    path = ecephys_dir / "session_715093703" / "session_715093703.nwb"
+    s = read_session(path, bin_s=0.5)
+    with h5py.File(path, "r") as f:
+        times, index = f["units/spike_times"][:], f["units/spike_times_index"][:]
+        ids = f["units/id"][:]
+    u = int(np.flatnonzero(ids == int(s.unit_ids[3]))[0])
+    spikes = times[(index[u - 1] if u else 0):index[u]]
+    t0 = s.domain[0]
+    edges = t0 + np.arange(s.num_timepoints + 1) * 0.5
+    assert np.array_equal(s.traces[:, 3], np.histogram(spikes, edges)[0].astype(np.float32))
+    assert s.sampling_rate == pytest.approx(2.0)
+    sq = read_session(path, bin_s=0.5, spike_transform="sqrt")
+    assert np.allclose(sq.traces, np.sqrt(s.traces))
+
+
+def test_per_area_populations_and_area_choice(ecephys_dir):
+    path = ecephys_dir / "session_715093703" / "session_715093703.nwb"
+    per_area = read_session(path, populations="per_area")
+    assert [(x.session_id, x.num_neurons) for x in per_area] == [("715093703_VISl", 18), ("715093703_VISp", 25)]
+    assert read_session(path, areas=("VISp",)).num_neurons == 25
+    assert read_session(path, areas=("CA1",)).num_neurons == 1
+    with pytest.raises(DataError, match="no unit passes the unit filter"):
+        read_session(path, areas=("LGd",))
+    both = load_sessions(ecephys_dir, options={"populations": "per_area"})
+    assert len(both) == 4
+
+
+def test_two_photon_nwb2_reads_valid_rois_and_aligns_short_running_speed(ophys_file):
+    assert detect_layout(ophys_file) == "nwb2_ophys"
+    s = read_session(ophys_file)
+    assert s.session_id == "667515096-StimA" and s.layout == "nwb2_ophys" and s.modality == "dff"
+    assert s.num_neurons == 27  # 3 invalid ROIs dropped
+    assert s.unit_ids[0] == "517000003"
+    assert s.sampling_rate == pytest.approx(30.0) and s.subject["target_area"] == "VISp"
+    frames = s.label("natural_movie_one.frame")
+    assert sorted(np.unique(frames[frames >= 0])) == list(range(90))
+    speed = s.label("running_speed")  # 45 samples shorter than dF/F: aligned by time, the end unknown
+    assert np.isnan(speed[-40:]).all() and np.isfinite(speed[:-50]).all()
+    d = s.label("drifting_gratings.direction")
+    assert np.isnan(d).any()  # blank sweeps
+
+
+@pytest.mark.parametrize("bad, expected", [
+    ("ragged", "spike_times_index does not add up"),
+    ("text", "expected numbers"),
+    ("no_intervals", "no stimulus presentation table"),
+    ("no_units", "NWB 2 file with no units"),
+])
+def test_bad_neuropixels_files_give_one_line_naming_the_file(tmp_path, bad, expected):
+    path = write_ecephys_nwb(tmp_path / "bad" / "session_1.nwb", bad=bad, movie_frames=30, repeats=3,
+                             grating_trials=20, units_per_area=(("VISp", 3),))
+    with pytest.raises(DataError, match=expected) as info:
+        read_session(path)
+    assert "\n" not in str(info.value) and "session_1.nwb" in str(info.value)
+    write_ecephys_nwb(tmp_path / "bad" / "session_2.nwb", seed=2, movie_frames=30, repeats=3, grating_trials=20,
+                      units_per_area=(("VISp", 3),))
+    loaded = load_sessions(tmp_path / "bad", skip_bad=True)
+    assert [s.session_id for s in loaded] == ["715093705"] and loaded.skipped[0][0] == path
+
+
+def test_inspect_prints_units_per_area_kept_and_dropped(ecephys_dir, capsys):
+    assert main(["inspect", str(ecephys_dir), "--set", "dataset.populations=per_area"]) == 0
+    out = capsys.readouterr().out
+    assert "715093703_VISl" in out and "spike counts shape: (8100, 18)" in out
+    assert "units kept per area: VISl 18" in out and "1 quality not good" in out and "1 no area" in out
+    assert main(["inspect", str(ecephys_dir), "--set", "model.temperature=1"]) == 2
+    assert "dataset settings only" in capsys.readouterr().err
+
+
+def test_import_movie_spikes_at_one_second_bins(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    data = rng.poisson(3, (20, 10, 30)).astype(np.float32)
+    np.savez(tmp_path / "m.npz", data=data, frame=np.arange(30) * 30, rate=1.0, session_id="mouse+1")
+    assert main(["import-movie", str(tmp_path / "m.npz"), "--out", str(tmp_path / "out"), "--units", "spikes"]) == 0
+    assert "8/1/1" in capsys.readouterr().out
+    s = load_sessions(tmp_path / "out")[0]
+    assert s.modality == "spikes" and s.traces.shape == (300, 20) and s.session_id == "mouse_1"
+    assert np.array_equal(s.traces[30:60], data[:, 1, :].T)  # repeat 1, in order
+    assert np.array_equal(s.label("natural_movie_one.frame")[:30], np.arange(30) * 30)
+    assert [int(s.mask(k).sum()) for k in ("train", "valid", "test")] == [240, 30, 30]
+    # the file is there: a second import refuses to overwrite it
+    assert main(["import-movie", str(tmp_path / "m.npz"), "--out", str(tmp_path / "out")]) == 2
+
+
+@pytest.mark.parametrize("arrays, expected", [
+    ({"data": -np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 1.0}, "negative values"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4) + 900, "rate": 1.0}, "outside the integers"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(5), "rate": 1.0}, "5 entries for 4 samples"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 0.0}, "expected a finite number > 0"),
+    ({"data": np.ones((2, 4)), "frame": np.arange(4), "rate": 1.0}, "expected \\(units, repeats, samples\\)"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4)}, "missing arrays \\['rate'\\]"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 1.0, "movie": "natural_scenes"}, "not a registered movie"),
+])
+def test_import_movie_refuses_bad_arrays_in_one_line(tmp_path, capsys, arrays, expected):
+    np.savez(tmp_path / "bad.npz", **arrays)
+    assert main(["import-movie", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "out"), "--units", "spikes"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "bad.npz" in err
+    import re
+    assert re.search(expected, err), err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_movie_recording_frames_may_be_missing_at_some_samples():
+    rec = movie_recording(np.ones((3, 4, 5)), np.array([0, 1, -1, 3, 4]), 30.0, "x")
+    assert len(rec.intervals["natural_movie_one"]["frame"]) == 16
+
+
+def test_run_on_neuropixels_reports_spikes_per_area(ecephys_dir, tmp_path):
+    """``neurocine run`` on a Neuropixels cache, one population per area: every stage runs,
+    the report and the summaries say spikes, never dF/F, and list the areas."""
+    cfg = {"dataset": {"data_dir": str(ecephys_dir), "populations": "per_area"}, **TINY_CONFIG,
+           "output_dir": str(tmp_path / "results")}
+    path = tmp_path / "np.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([sys.executable, "-m", "neurocine", "run", "--config", str(path), "--quiet"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "dF/F" not in proc.stdout and "spikes" in proc.stdout
+    metrics = json.loads((tmp_path / "results" / "metrics.json").read_text())
+    assert metrics["provenance"]["signal"] == "spikes"
+    assert [e["session_id"] for e in metrics["provenance"]["files"]] == [
+        "715093703_VISl", "715093703_VISp", "715093704_VISl", "715093704_VISp"]
+    assert "accuracy_1s" in json.dumps(metrics["frame_id"])
+    html = (tmp_path / "results" / "report.html").read_text()
+    body = html.split("<h2>All numbers</h2>")[0]
+    assert "dF/F" not in body and "spikes" in body and "VISp" in body
