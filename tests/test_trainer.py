@@ -59,3 +59,58 @@ def test_killed_training_resumes_from_checkpoint(sim_dir, tmp_path):
     assert m.state_.history[0]["step"] == 1 and m.state_.step == step_at_kill + 10
 
 
+
+
+# ------------------------------------------------------------------ negative blocks
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from neurocine.embed.trainer import contrastive_loss, negative_blocks  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(S=st.integers(1, 300), block=st.integers(0, 40), step=st.integers(0, 10_000))
+def test_negative_blocks_partition_the_sessions(S, block, step):
+    blocks = negative_blocks(S, block, 0, step)
+    if block == 0 or S <= block:
+        assert blocks is None  # every session: fits of up to `block` sessions are unchanged
+        return
+    flat = sorted(s for b in blocks for s in b)
+    assert flat == list(range(S))  # each session in exactly one block
+    assert max(len(b) for b in blocks) <= block and max(map(len, blocks)) - min(map(len, blocks)) <= 1
+    assert blocks == negative_blocks(S, block, 0, step)  # the same on every rank and on resume
+
+
+def test_negative_blocks_change_between_steps():
+    assert negative_blocks(64, 8, 0, 1) != negative_blocks(64, 8, 0, 2)
+
+
+def test_blocked_in_batch_loss_uses_only_the_blocks_positives():
+    """Each session's term equals InfoNCE against its block's positives, computed here by hand."""
+    from cebra.models.criterions import FixedCosineInfoNCE
+
+    torch.manual_seed(0)
+    S, B, D = 6, 5, 4
+    ref, pos = torch.randn(S * B, D), torch.randn(S * B, D)
+    crit = FixedCosineInfoNCE(temperature=0.5)
+    blocks = [[0, 3, 5], [1, 2, 4]]
+    loss = contrastive_loss(crit, ref, pos, None, S, negatives="in_batch", blocks=blocks)[0]
+    terms = []
+    for s in range(S):
+        block = next(b for b in blocks if s in b)
+        neg = torch.cat([pos[j * B:(j + 1) * B] for j in block])
+        terms.append(crit(ref[s * B:(s + 1) * B], pos[s * B:(s + 1) * B], neg)[0])
+    assert torch.allclose(loss, torch.stack(terms).mean())
+    everyone = contrastive_loss(crit, ref, pos, None, S, negatives="in_batch")[0]
+    assert not torch.allclose(loss, everyone)
+
+
+def test_fits_with_more_sessions_than_a_block_learn(sim_sessions):
+    """Eight sessions in blocks of two: training runs and the loss falls."""
+    from neurocine.data import normalized_splits
+
+    parts = normalized_splits(list(sim_sessions) * 4, "train")[:8]
+    m = CEBRA(max_iterations=40, batch_size=64, device="cpu", negative_block=2, early_stopping=False,
+              checkpoint_every=0).fit(parts)
+    h = [x["loss"] for x in m.state_.history]
+    assert np.mean(h[-5:]) < np.mean(h[:5])

@@ -140,23 +140,54 @@ def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext 
     return setting == "on" or (on_gpu and owned >= AUTO_MIN_SESSIONS)
 
 
+def negative_blocks(num_sessions: int, block: int, seed: int, step: int) -> list[list[int]] | None:
+    """The sessions whose samples are a reference's shared negatives: blocks of ``block``
+    sessions of a permutation drawn from ``(seed, step)`` (the same on every rank and on
+    resume, with no state to keep), or None (every session: ``block`` 0 or >= the sessions).
+
+    Example:
+        >>> negative_blocks(4, 8, 0, 1) is None
+        True
+        >>> sorted(len(b) for b in negative_blocks(10, 4, 0, 1))
+        [3, 3, 4]
+    """
+    if block <= 0 or num_sessions <= block:
+        return None
+    g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(step))
+    order = torch.randperm(num_sessions, generator=g).tolist()
+    n_blocks = -(-num_sessions // block)
+    return [sorted(order[i::n_blocks]) for i in range(n_blocks)]  # sizes differ by at most one
+
+
 def contrastive_loss(criterion, ref, pos, neg, num_sessions: int, loss_sessions: list[int] | None = None,
-                     negatives: str = DEFAULT.model.negatives) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     negatives: str = DEFAULT.model.negatives,
+                     blocks: list[list[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean over reference sessions of CEBRA's InfoNCE.
 
     ``ref`` and ``pos`` are ``(S * B, D)``, block ``s`` from reference session ``s``.
     ``negatives``: ``"session"`` contrasts each reference with its own session's ``B``
     negatives; ``"pooled"`` with every session's (``S * B``, as cebra's multi-session
     solver); ``"in_batch"`` with the batch's ``S * B`` positives (``neg`` is unused and may
-    be None: no negatives are encoded).
+    be None: no negatives are encoded). ``blocks`` (:func:`negative_blocks`) limits the
+    shared negatives of ``pooled`` and ``in_batch`` to the reference's block of sessions, so
+    the loss costs ``S * B * block * B``, linear in ``S``, instead of ``(S * B)^2``.
 
     ``loss_sessions`` (distributed): only these sessions' terms, still divided by
     ``num_sessions``, so the ranks' partial losses add up to the whole loss. A rank with
     no term returns zeros that still depend on ``ref`` (its backward must join the
     gradient exchange)."""
     shared = {"session": None, "pooled": neg, "in_batch": pos}[negatives]
+    if shared is not None and blocks is not None:
+        parts = shared.chunk(num_sessions)
+        of_block = [torch.cat([parts[j] for j in b]) for b in blocks]
+        per_session = [None] * num_sessions
+        for b, block in zip(of_block, blocks):
+            for s in block:
+                per_session[s] = b
+    else:
+        per_session = [shared] * num_sessions
     chunks = list(zip(ref.chunk(num_sessions), pos.chunk(num_sessions),
-                      neg.chunk(num_sessions) if shared is None else [shared] * num_sessions))
+                      neg.chunk(num_sessions) if shared is None else per_session))
 
     def term(r, p, q):
         return criterion(r.float(), p.float(), q.float())
@@ -239,6 +270,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     amp = bool(opts.mixed_precision)
     negatives = opts.negatives
     with_neg = negatives != "in_batch"
+    block = int(opts.negative_block)
     grouped = use_grouped(model, opts.grouped_sessions, dist_ctx) and not opts.compile
     augmentation = make_augment(opts, device)
     augment = augmentation[0] if augmentation else None
@@ -254,7 +286,8 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
                 for _ in range(VALID_BATCHES):
                     b = vs.sample(batch_size)
                     ref, pos, neg = embed_batch(model, valid_sessions, b, dist_ctx=dist_ctx, with_negatives=with_neg)
-                    part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions, negatives)[0]
+                    part = contrastive_loss(criterion, ref, pos, neg, len(valid_sessions), loss_sessions, negatives,
+                                            negative_blocks(len(valid_sessions), block, opts.seed, 0))[0]
                     total += float(sum_across_ranks(part.detach().reshape(1), dist_ctx)) if distributed else float(part)
         model.train()
         return total / VALID_BATCHES
@@ -288,7 +321,8 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             loss = align = uniform = 0.0
             for b in batches:
                 ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx, with_neg, grouped, augment)
-                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives)
+                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives,
+                                           negative_blocks(len(train_sessions), block, opts.seed, state.step + 1))
                 loss, align, uniform = loss + l, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -191,6 +191,11 @@ class ModelConfig:
                     "multi-session solver does (pooled), or the batch's positives, as SimCLR/CLIP do (in_batch: no "
                     "negative samples are encoded, a third less work; the fastest to a good embedding on validation)",
         cebra=True)
+    negative_block: int = setting(
+        8, "in_batch and pooled negatives come from the sessions of the reference's block of this many sessions, "
+           "blocks redrawn at random each step, so a step's cost grows linearly with the session count (all "
+           "sessions at once: 256 sessions ran 30x slower per session than 4); 0: every session (quadratic). "
+           "Fits with at most this many sessions are unchanged", cebra=True, ge=0)
     positive_sessions: Literal["other", "any"] = setting(
         "any", "label positives of a multi-session fit come from another session (other) or from a random "
                "session, the reference's own included (any, as cebra; faster to a good embedding on validation)",
