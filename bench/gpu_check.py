@@ -8,7 +8,6 @@ the reason; nothing here is part of CI.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 import warnings

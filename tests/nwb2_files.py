@@ -46,7 +46,8 @@ def _schedule(movie_frames: int, repeats: int, grating_trials: int):
 
 def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24), ("VISl", 18)),
                       movie_frames: int = 90, repeats: int = 10, grating_trials: int = 80,
-                      session_id: str | None = None, extra_units=True, bad: str | None = None) -> Path:
+                      session_id: str | None = None, extra_units=True, bad: str | None = None,
+                      scenes: int = 0) -> Path:
     """An Allen Neuropixels session file (NWB 2, pynwb), layout of FORMATS.md 4a.
 
     ``extra_units`` adds units the default filter drops: one 'noise', one with ISI
@@ -54,6 +55,8 @@ def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24)
     channel is invalid, and one 'good' unit without spikes (kept: silent units are data).
     ``bad`` writes one defect: ``"ragged"`` (spike_times_index past the spike times),
     ``"text"`` (text in a numeric stimulus column), ``"no_intervals"``, ``"no_units"``.
+    ``scenes`` adds that many natural-scene presentations (0.25 s each, after the gratings;
+    image -1 is a blank, as in Allen's tables).
     """
     rng = np.random.default_rng(seed)
     sid = session_id or str(715093703 + seed)
@@ -76,7 +79,7 @@ def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24)
     movie_start, grating_start = _schedule(movie_frames, repeats, grating_trials)
     directions = np.array(DIRECTIONS)[rng.integers(0, 8, grating_trials)]
     tfs = np.array(TFS)[rng.integers(0, 5, grating_trials)]
-    t_end = grating_start[-1] + 3.0
+    t_end = grating_start[-1] + 3.0 + 0.25 * scenes
     frame_of_movie_row = np.tile(np.arange(movie_frames), repeats)
 
     units = []  # (peak channel, quality, isi, spike times)
@@ -137,6 +140,14 @@ def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24)
                        orientation="N/A" if blank else ("abc" if text and i == 3 else str(d)),
                        temporal_frequency="N/A" if blank else str(tf), spatial_frequency="0.04")
         nwb.add_time_intervals(dg)
+        if scenes:
+            ns = TimeIntervals(name="natural_scenes_presentations", description="natural scenes")
+            ns.add_column("frame", "image index (-1: blank)")
+            first = grating_start[-1] + 3.0
+            for i in range(scenes):
+                ns.add_row(start_time=float(first + 0.25 * i), stop_time=float(first + 0.25 * (i + 1)),
+                           frame=float(i % 119 - 1))
+            nwb.add_time_intervals(ns)
 
     running = nwb.create_processing_module("running", "running speed")
     rt = np.arange(0.0, t_end, 0.1)

@@ -32,7 +32,7 @@ def ecephys_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("ecephys")
     for seed in (0, 1):
         sid = 715093703 + seed
-        write_ecephys_nwb(root / f"session_{sid}" / f"session_{sid}.nwb", seed=seed)
+        write_ecephys_nwb(root / f"session_{sid}" / f"session_{sid}.nwb", seed=seed, scenes=40)
     (root / "session_715093703" / "probe_810755797_lfp.nwb").write_bytes(b"not a session")
     return root
 
@@ -61,6 +61,8 @@ def test_neuropixels_sessions_load_recursively_with_allensdk_unit_filter(ecephys
     assert np.isnan(direction).any() and set(np.unique(direction[np.isfinite(direction)])) <= set(range(0, 360, 45))
     assert s.train_mask.sum() > s.valid_mask.sum() > 0 and s.test_mask.sum() > 0
     assert np.isfinite(s.label("running_speed")).mean() > 0.9
+    images = s.label("natural_scenes.image")  # frame -1 is a blank: no image
+    assert sorted(np.unique(images[images >= 0])) == list(range(39))
 
 
 def test_spike_counts_match_the_raw_spike_times(ecephys_dir):
@@ -128,7 +130,7 @@ def test_bad_neuropixels_files_give_one_line_naming_the_file(tmp_path, bad, expe
 def test_inspect_prints_units_per_area_kept_and_dropped(ecephys_dir, capsys):
     assert main(["inspect", str(ecephys_dir), "--set", "dataset.populations=per_area"]) == 0
     out = capsys.readouterr().out
-    assert "715093703_VISl" in out and "spike counts shape: (8100, 18)" in out
+    assert "715093703_VISl" in out and "spike counts shape: (8430, 18)" in out
     assert "units kept per area: VISl 18" in out and "1 quality not good" in out and "1 no area" in out
     assert main(["inspect", str(ecephys_dir), "--set", "model.temperature=1"]) == 2
     assert "dataset settings only" in capsys.readouterr().err
