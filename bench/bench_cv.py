@@ -41,12 +41,12 @@ def line(name, cv):
             f"  per fold model/baseline {per}")
 
 
-def run(data_dir: Path, overrides: dict, folds: int, steps: int, say):
+def run(data_dir: Path, overrides: dict, folds: int, steps: int, say, device: str = "cpu"):
     from neurocine.data import load_sessions
     from neurocine.evaluate.cv import cross_validate
     from neurocine.settings import Config
 
-    cfg = Config().override({"dataset.data_dir": str(data_dir), "model.device": "cpu", "model.max_iterations": steps,
+    cfg = Config().override({"dataset.data_dir": str(data_dir), "model.device": device, "model.max_iterations": steps,
                              "training.validate_every": 50, "training.early_stopping.patience": 6,
                              "evaluation.folds": folds, **overrides})
     t = time.perf_counter()
@@ -61,14 +61,20 @@ def main() -> int:
     ap.add_argument("--levers", default=",".join(LEVERS))
     ap.add_argument("--real", action="store_true", help="also the real grating session (../shared/data)")
     ap.add_argument("--real-steps", type=int, default=1500)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (bf16 autocast on cuda)")
+    ap.add_argument("--data", default=None, help="the demo sessions already simulated there (seed 0)")
     args = ap.parse_args()
     from neurocine.io.simulate import simulate_dataset
 
-    demo = Path(tempfile.mkdtemp()) / "demo"
-    simulate_dataset(demo, progress=False, seed=0)
-    print(f"demo sessions (SIMULATED, seed 0), {args.folds} folds, up to {args.steps} steps per fold")
+    if args.data and Path(args.data).is_dir():
+        demo = Path(args.data)
+    else:
+        demo = Path(args.data or (Path(tempfile.mkdtemp()) / "demo"))
+        simulate_dataset(demo, progress=False, seed=0)
+    print(f"demo sessions (SIMULATED, seed 0), {args.folds} folds, up to {args.steps} steps per fold, "
+          f"device {args.device}")
     for name in args.levers.split(","):
-        out, seconds = run(demo, LEVERS[name], args.folds, args.steps, say=lambda text: None)
+        out, seconds = run(demo, LEVERS[name], args.folds, args.steps, say=lambda text: None, device=args.device)
         print(f"{name} ({seconds:.0f} s)")
         for movie, cv in out["frame_id"].items():
             print(line(f"frame ID {movie}", cv))
@@ -82,7 +88,8 @@ def main() -> int:
         cli(["import-trials", str(REAL / "dff_trials_527745328.npz"), "--out", str(data)])
         print(f"real gratings 527745328 (recorded), {args.folds} folds over trials, up to {args.real_steps} steps")
         for name in args.levers.split(","):
-            out, seconds = run(data, LEVERS[name], args.folds, args.real_steps, say=lambda text: None)
+            out, seconds = run(data, LEVERS[name], args.folds, args.real_steps, say=lambda text: None,
+                               device=args.device)
             print(f"{name} ({seconds:.0f} s)")
             for label, cv in out["classification"].items():
                 print(line(label, cv))
