@@ -74,16 +74,29 @@ def flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+#: Settings added after results folders existed whose default is not what those folders
+#: ran with: a folder that lacks the key ran with this value (all-session negatives).
+BEFORE_THE_SETTING = {"model.negative_block": 0}
+
+
 def config_differences(old: dict, new: dict, ignore=None) -> list[str]:
     """``["model.temperature: 0.2 -> 0.1", ...]`` between two config dicts, leaving out the
     settings that do not change results (``affects_results=False`` rows) or ``ignore``.
 
-    A key one side lacks is read as the table's default: a folder written before a setting
-    existed ran with what is now its default (the defaults keep old behaviour), so adding a
-    setting does not make every older results folder a mismatch."""
+    A key one side lacks is read as what a folder written before the setting existed ran
+    with: the table's default, which keeps the old behaviour, or, where the default changed
+    it, :data:`BEFORE_THE_SETTING`. So adding a setting does not make every older results
+    folder a mismatch, and a changed behaviour still does.
+
+    Example:
+        >>> config_differences({"model": {"temperature": 0.2}}, {"model": {"temperature": 0.2}})
+        []
+        >>> config_differences({}, {"model": {"negative_block": 8}})
+        ['model.negative_block: 0 -> 8']
+    """
     ignore = keys_where("affects_results") if ignore is None else ignore
-    defaults = flatten(DEFAULT.to_dict())
-    a, b = {**defaults, **flatten(old)}, {**defaults, **flatten(new)}
+    before = {**flatten(DEFAULT.to_dict()), **BEFORE_THE_SETTING}
+    a, b = {**before, **flatten(old)}, {**before, **flatten(new)}
     keys = sorted((set(a) | set(b)) - set(ignore))
     return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in keys if a.get(k) != b.get(k)]
 
