@@ -194,3 +194,15 @@ def test_run_on_neuropixels_reports_spikes_per_area(ecephys_dir, tmp_path):
     html = (tmp_path / "results" / "report.html").read_text()
     body = html.split("<h2>All numbers</h2>")[0]
     assert "dF/F" not in body and "spikes" in body and "VISp" in body
+
+
+def test_rows_without_a_frame_do_not_shift_the_repeat_split():
+    """Presentation rows with no frame (-1, e.g. 'N/A') are no repeat: 10 showings still
+    split 8/1/1, however many such rows the table holds."""
+    from neurocine.io.splits import showing_repeats, table_splits
+
+    frames = np.r_[np.tile(np.arange(3), 10), -np.ones(50, dtype=np.int64)]
+    start = np.arange(len(frames)) * 1.0
+    table = {"start": start, "end": start + 1.0, "frame": frames, "repeat": showing_repeats(frames)}
+    masks = table_splits({"natural_movie_one": table}, start + 0.5)
+    assert [int(masks[s].sum()) for s in ("train", "valid", "test")] == [24, 3, 3]

@@ -36,7 +36,8 @@ def repeat_split(repeat: np.ndarray) -> np.ndarray:
     n_test = max(1, int(round(0.1 * n))) if n >= 2 else 0
     n_valid = max(1, int(round(0.1 * n))) if n >= 3 else 0
     first_valid, first_test = n - n_test - n_valid, n - n_test
-    return np.where(repeat < first_valid, "train", np.where(repeat < first_test, "valid", "test"))
+    which = np.where(repeat < first_valid, "train", np.where(repeat < first_test, "valid", "test"))
+    return np.where(repeat < 0, "none", which)  # rows without a frame: no split
 
 
 def stratified_trial_split(conditions: np.ndarray, seed: int = TRIAL_SPLIT_SEED,
@@ -109,10 +110,19 @@ def split_epochs_by_time(epoch_start: np.ndarray, epoch_end: np.ndarray,
 
 
 def showing_repeats(frames: np.ndarray) -> np.ndarray:
-    """The k-th showing of each frame is repeat k."""
+    """The k-th showing of each frame is repeat k; rows without a frame (-1) get -1, so
+    they neither count as repeats nor land in a split.
+
+    Example:
+        >>> showing_repeats(np.array([0, 1, -1, 0, 1, -1])).tolist()
+        [0, 0, -1, 1, 1, -1]
+    """
     repeat = np.zeros(len(frames), dtype=np.int64)
     seen: dict[int, int] = {}
     for i, fr in enumerate(frames.tolist()):
+        if fr < 0:
+            repeat[i] = -1
+            continue
         repeat[i] = seen.get(fr, 0)
         seen[fr] = repeat[i] + 1
     return repeat
