@@ -326,7 +326,7 @@ def _load(args):
 
     ds = _dataset_settings(args)
     sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, skip_bad=ds.skip_bad, progress=False,
-                             options=read_options(ds))
+                             options=read_options(ds), exclude=ds.exclude)
     for path, reason in sessions.skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
     return sessions

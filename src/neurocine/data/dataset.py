@@ -54,7 +54,8 @@ def load_dataset(config, split: str = "train", sessions: list[Session] | None = 
     if split not in SPLITS + ("all",):
         raise ConfigError(f"load_dataset: unknown split {split!r}; expected one of train, valid, test, all")
     if sessions is None:
-        sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, options=read_options(ds))
+        sessions = load_sessions(ds.data_dir, ds.file_pattern, ds.max_sessions, ds.skip_bad, options=read_options(ds),
+                                 exclude=ds.exclude)
     if ds.mode == "first_only":
         sessions = sessions[:1]
     parts = normalized_splits(sessions, split, ds.normalize, ds.normalize_time)
@@ -77,7 +78,8 @@ def prepare_splits(dataset: DatasetConfig, progress: bool = False, checksums: bo
     """
     dataset.validate()
     sessions = load_sessions(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.skip_bad,
-                             progress=progress, checksums=checksums, options=read_options(dataset))
+                             progress=progress, checksums=checksums, options=read_options(dataset),
+                             exclude=dataset.exclude)
     if dataset.mode == "first_only":
         sessions = SessionList(sessions[:1], sessions.skipped)
     splits = {s: normalized_splits(sessions, s, dataset.normalize, dataset.normalize_time) for s in SPLITS}
@@ -180,7 +182,7 @@ def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool
         raise ConfigError("dataset.populations=per_area is not supported under torchrun (one file holds several "
                           "populations, so files cannot be sharded by rank); run on one process")
     options = read_options(dataset)
-    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, options.pop("exclude"))
+    files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.exclude)
     mine = set(shard(len(files), world, rank))
     held = {split: {} for split in SPLITS}
     session_ids, num_neurons, modalities = [], [], []

@@ -8,6 +8,7 @@ from pathlib import Path
 from neurocine.errors import ConfigError, DataError
 from neurocine.io import read_session
 from neurocine.session import Session
+from neurocine.settings import DEFAULT
 
 
 class SessionList(list):
@@ -20,7 +21,7 @@ class SessionList(list):
 
 
 def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
-                       max_sessions: int | None = None, exclude: str = "probe_*_lfp.nwb *_truth.npz") -> list[Path]:
+                       max_sessions: int | None = None, exclude: str = DEFAULT.dataset.exclude) -> list[Path]:
     """Session files in ``data_dir`` and its sub-folders (AllenSDK caches nest one folder per
     session) matching ``pattern`` (globs separated by spaces) and none of ``exclude``, sorted
     by path; hidden files and folders are skipped.
@@ -49,7 +50,8 @@ def find_session_files(data_dir: str | Path, pattern: str = "*.h5 *.nwb",
 
 def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_sessions: int | None = None,
                   skip_bad: bool = False, progress: bool = False, with_traces=None,
-                  checksums: bool = False, options: dict | None = None) -> SessionList:
+                  checksums: bool = False, options: dict | None = None,
+                  exclude: str = DEFAULT.dataset.exclude) -> SessionList:
     """Read every session file in ``data_dir`` (layout detected per file).
 
     Args:
@@ -66,6 +68,8 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
             ``bin_s``, ``populations``, ``spike_transform``, ``unit_filter``;
             :func:`read_options` makes them from the ``dataset`` settings). A Neuropixels
             file read per area adds one session per area.
+        exclude: Globs of files under ``data_dir`` that are not sessions
+            (``dataset.exclude``).
 
     Returns:
         :class:`SessionList` of raw (un-normalised) sessions.
@@ -76,7 +80,6 @@ def load_sessions(data_dir: str | Path, pattern: str = "*.h5 *.nwb", max_session
     from tqdm.auto import tqdm  # noqa: PLC0415 - tqdm picks its front end at import
 
     options = dict(options or {})
-    exclude = options.pop("exclude", "probe_*_lfp.nwb *_truth.npz")
     files = find_session_files(data_dir, pattern, max_sessions, exclude)
     out = SessionList()
     wanted = None if with_traces is None else set(int(i) for i in with_traces)
@@ -115,8 +118,7 @@ def shard(num_items: int, world_size: int, rank: int) -> list[int]:
 def read_options(dataset) -> dict:
     """The reading options a ``dataset`` settings section gives the readers."""
     return {"areas": tuple(dataset.areas), "bin_s": dataset.bin_s, "populations": dataset.populations,
-            "spike_transform": dataset.spike_transform, "unit_filter": dataset.unit_filter,
-            "exclude": dataset.exclude}
+            "spike_transform": dataset.spike_transform, "unit_filter": dataset.unit_filter}
 
 
 __all__ = ["SessionList", "find_session_files", "load_sessions", "read_options", "shard", "Session"]
