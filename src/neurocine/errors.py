@@ -12,6 +12,17 @@ import os
 from pathlib import Path
 
 
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of ``exc``'s message, at most ``limit`` characters: what a one-line
+    error quotes of a library's (often multi-line) message.
+
+    Example:
+        >>> first_line(ValueError("bad value\\nmore detail"))
+        'bad value'
+    """
+    return (str(exc).strip().splitlines() or [""])[0][:limit]
+
 class NeurocineError(Exception):
     """Base class for errors caused by user input; the message is shown as is."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from neurocine.atomic import atomic_write
-from neurocine.errors import DataError, NeurocineError
+from neurocine.errors import DataError, NeurocineError, first_line
 
 
 def save_atomic(obj, path: str | Path) -> Path:
@@ -31,7 +31,7 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = (str(exc).strip().splitlines() or [""])[0][:160]
+        first = first_line(exc, 160)
         raise DataError(path, "refusing to load: it holds objects other than tensors and plain data, which could "
                               f"run code when unpickled ({first})") from None
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from neurocine.errors import DataError
-from neurocine.io.recording import MODALITIES, Recording
+from neurocine.io.recording import MODALITIES, Recording, finite_number, real_numbers
 from neurocine.io.splits import repeat_split
 from neurocine.session import safe_session_id
 from neurocine.stimuli import MOVIE_FRAMES, STIMULI
@@ -54,7 +54,7 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
     if movie not in STIMULI or STIMULI[movie].structure != "movie":
         movies = [n for n, s in STIMULI.items() if s.structure == "movie"]
         raise DataError(where, f"movie {movie!r} is not a registered movie; expected one of {', '.join(movies)}")
-    data = _numbers(data, "data", where)
+    data = real_numbers(data, "data", where).astype(np.float64)
     if data.ndim != 3 or min(data.shape) < 1:
         raise DataError(where, f"data has shape {data.shape}, expected (units, repeats, samples) with at least one "
                                "of each")
@@ -65,7 +65,7 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
     if units == "spikes" and (data < 0).any():
         raise DataError(where, f"data has {int((data < 0).sum())} negative values, expected spike counts >= 0 "
                                "(or --units dff)")
-    frame = _numbers(frame, "frame", where).ravel()
+    frame = real_numbers(frame, "frame", where).astype(np.float64).ravel()
     if frame.shape != (S,):
         raise DataError(where, f"frame has {frame.size} entries for {S} samples per repeat, expected (samples,)")
     n_frames = MOVIE_FRAMES[movie]
@@ -76,11 +76,8 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
     frame = frame.astype(np.int64)
     if not (frame >= 0).any():
         raise DataError(where, "frame is -1 everywhere, expected the movie frame shown at each sample")
-    try:
-        rate = float(sampling_rate)
-    except (TypeError, ValueError):
-        raise DataError(where, f"rate {sampling_rate!r}, expected a number of Hz") from None
-    if not np.isfinite(rate) or rate <= 0:
+    rate = finite_number(sampling_rate, "rate (Hz)", where)
+    if rate <= 0:
         raise DataError(where, f"rate {rate:g} Hz, expected a finite number > 0")
     session_id = safe_session_id(session_id, where)
     traces = np.ascontiguousarray(data.transpose(1, 2, 0).reshape(R * S, U), dtype=np.float32)
@@ -96,13 +93,6 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
                      roi_xy=np.zeros((U, 2)), roi_area=np.ones(U), roi_width=np.ones(U), roi_height=np.ones(U),
                      intervals={movie: table}, epochs={movie: (np.array([0.0]), np.array([R * S / rate]))},
                      splits=splits, modality=units)
-
-
-def _numbers(values, what: str, where) -> np.ndarray:
-    arr = np.asarray(values)
-    if arr.dtype.kind not in "iufb":
-        raise DataError(where, f"{what} holds {arr.dtype} values, expected real numbers")
-    return arr.astype(np.float64)
 
 
 def load_movie_npz(path: str | Path) -> dict:

@@ -117,6 +117,31 @@ def verify_written(rec: Recording, path, read, source) -> None:
             raise DataError(source, f"the {split} split does not read back as given")
 
 
+def real_numbers(values, what: str, where) -> np.ndarray:
+    """``values`` as a real numeric array, or a DataError naming ``what`` (text, objects,
+    complex numbers and booleans are refused: they would be cast or dropped silently)."""
+    try:
+        arr = np.asarray(values)
+    except Exception:  # noqa: BLE001 - ragged lists and the like
+        raise DataError(where, f"{what} is not an array of numbers") from None
+    if arr.dtype.kind not in "iuf":
+        kind = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "text", "S": "text"}.get(
+            arr.dtype.kind, str(arr.dtype))
+        raise DataError(where, f"{what} holds {kind} ({arr.dtype}), expected real numbers")
+    return arr
+
+
+def finite_number(value, what: str, where) -> float:
+    """``value`` as a finite float, or a DataError naming ``what``."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise DataError(where, f"{what} {value!r}, expected a number") from None
+    if not np.isfinite(out):
+        raise DataError(where, f"{what} {value!r}, expected a finite number")
+    return out
+
+
 def write_simulation_tag(f, rec: Recording) -> None:
     """Store ``rec.simulation`` as the root attribute :data:`SIMULATION_ATTR` of an open file."""
     if rec.simulation is not None:

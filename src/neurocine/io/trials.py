@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from neurocine.errors import DataError
-from neurocine.io.recording import Recording, table_labels
+from neurocine.errors import DataError, first_line
+from neurocine.io.recording import Recording, finite_number, real_numbers, table_labels
 from neurocine.io.splits import stratified_trial_split
 from neurocine.session import Session, check_label, intervals_mask, safe_session_id, validate_session
 from neurocine.stimuli import LABELS, STIMULI
@@ -61,7 +61,7 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
             characters).
     """
     where = source
-    dff = _numbers(dff, "dF/F", where)
+    dff = real_numbers(dff, "dF/F", where)
     if dff.ndim != 3:
         raise DataError(where, f"dF/F has shape {dff.shape}, expected (cells, trials, samples)")
     N, K, S = dff.shape
@@ -70,7 +70,7 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
                                "trial (cells, trials, samples)")
     if not np.isfinite(dff).all():
         raise DataError(where, f"dF/F contains {int((~np.isfinite(dff)).sum())} NaN/inf values, expected finite numbers")
-    time_s = _numbers(time_s, "time", where).astype(np.float64).ravel()
+    time_s = real_numbers(time_s, "time", where).astype(np.float64).ravel()
     if time_s.shape != (S,):
         raise DataError(where, f"time has {time_s.shape[0]} entries for {S} samples per trial")
     if not np.isfinite(time_s).all():
@@ -78,7 +78,7 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
     if not np.all(np.diff(time_s) > 0):
         raise DataError(where, "time is not strictly increasing, expected each sample's time from stimulus onset "
                                "in seconds, in order")
-    rate = _finite_number(sampling_rate, "sampling rate", where)
+    rate = finite_number(sampling_rate, "sampling rate", where)
     if rate <= 0:
         raise DataError(where, f"sampling rate {rate:g} Hz, expected > 0")
     grid = time_s[0] + np.arange(S) / rate
@@ -87,7 +87,7 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
         raise DataError(where, f"sampling rate {rate:g} Hz disagrees with time (samples every {1e3 * step:.2f} ms, "
                                f"{1 / step:.2f} Hz); expected evenly spaced samples at the rate")
     if stimulus_s is not None:
-        stimulus_s = _finite_number(stimulus_s, "stimulus duration", where)
+        stimulus_s = finite_number(stimulus_s, "stimulus duration", where)
         if stimulus_s <= 0:
             raise DataError(where, f"stimulus duration {stimulus_s:g} s, expected > 0 (seconds the stimulus is on "
                                    "after onset)")
@@ -132,33 +132,9 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
                      subject=dict(subject or {}), splits=splits)
 
 
-def _numbers(values, what: str, where) -> np.ndarray:
-    """``values`` as a real numeric array, or a DataError naming ``what`` (text, objects,
-    complex numbers and booleans are refused: they would be cast or dropped silently)."""
-    try:
-        arr = np.asarray(values)
-    except Exception:  # noqa: BLE001 - ragged lists and the like
-        raise DataError(where, f"{what} is not an array of numbers") from None
-    if arr.dtype.kind not in "iuf":
-        kind = {"c": "complex numbers", "b": "booleans", "O": "Python objects", "U": "text", "S": "text"}.get(
-            arr.dtype.kind, str(arr.dtype))
-        raise DataError(where, f"{what} holds {kind} ({arr.dtype}), expected real numbers")
-    return arr
-
-
-def _finite_number(value, what: str, where) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise DataError(where, f"{what} {value!r}, expected a number") from None
-    if not np.isfinite(out):
-        raise DataError(where, f"{what} {value!r}, expected a finite number")
-    return out
-
-
 def _label_values(name: str, values, K: int, where) -> np.ndarray:
     """One label's ``(K,)`` per-trial values, checked as a reader checks a label."""
-    arr = _numbers(values, f"label {name}", where)
+    arr = real_numbers(values, f"label {name}", where)
     if arr.shape != (K,):
         raise DataError(where, f"label {name} has shape {arr.shape}, expected ({K},): one per trial")
     spec = LABELS[name]
@@ -217,11 +193,11 @@ def load_trials_npz(path: str | Path, dff_key: str = "dff", time_key: str = "tim
         try:
             return z[key]
         except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            text = (str(exc).strip().splitlines() or [""])[0][:120]
+            text = first_line(exc, 120)
             raise DataError(path, f"array '{key}' cannot be read ({type(exc).__name__}: {text}); expected "
                                   "numbers (object arrays are refused)") from None
 
-    time_s = _numbers(array(time_key), f"'{time_key}'", path).astype(np.float64).ravel()
+    time_s = real_numbers(array(time_key), f"'{time_key}'", path).astype(np.float64).ravel()
     if rate is None:
         steps = np.diff(time_s)
         if len(steps) == 0 or not np.isfinite(time_s).all() or not (steps > 0).all():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from neurocine.errors import DataError
+from neurocine.errors import DataError, first_line
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.layouts import allen_nwb, brainsets, kirby, nwb2
 from neurocine.io.layouts.base import Layout
@@ -73,7 +73,7 @@ def read_session(path: str | Path, layout: str | None = None, traces: bool = Tru
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
-            text = (str(exc).strip().splitlines() or [""])[0][:200]
+            text = first_line(exc, 200)
             raise DataError(path, f"malformed {layout} session file ({type(exc).__name__}: {text})") from None
         modality = modality_attr(f)
         for s in session if isinstance(session, list) else [session]:
