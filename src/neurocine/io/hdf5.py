@@ -28,14 +28,30 @@ def open_h5(path: str | Path, handle: h5py.File | None = None, digest=None):
         DataError: missing file, not HDF5, or corrupt/truncated HDF5.
     """
     path = Path(path)
+    fh = None
     if handle is not None:
-        try:
-            yield handle
-        except DataError:
-            raise
-        except (OSError, RuntimeError) as exc:
-            raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
-        return
+        f = handle
+    else:
+        f, fh = _open(path, digest)
+    try:
+        yield f
+    except DataError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
+    finally:
+        if handle is None:  # a caller's handle stays open
+            try:
+                f.close()
+            except Exception:  # closing a broken file can fail too; the error above matters
+                pass
+            if fh is not None:
+                fh.close()
+
+
+def _open(path: Path, digest) -> tuple[h5py.File, object]:
+    """``(h5py file, the Python file object under it or None)``: one open of ``path``,
+    feeding ``digest`` first; a DataError saying what the file is when it cannot be opened."""
     if path.is_symlink() and not path.exists():
         raise DataError(path, f"broken link (points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
@@ -47,7 +63,7 @@ def open_h5(path: str | Path, handle: h5py.File | None = None, digest=None):
             for block in iter(lambda: fh.read(1 << 22), b""):
                 digest.update(block)
             fh.seek(0)
-        f = h5py.File(fh if fh is not None else path, "r")
+        return h5py.File(fh if fh is not None else path, "r"), fh
     except OSError as exc:  # only now ask what it is (one more open, on the error path alone)
         if fh is not None:
             fh.close()
@@ -59,20 +75,6 @@ def open_h5(path: str | Path, handle: h5py.File | None = None, digest=None):
             raise DataError(path, "not an HDF5 file (expected a session file: Allen NWB, kirby or brainsets "
                                   ".h5)") from None
         raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
-    try:
-        yield f
-    except DataError:
-        raise
-    except (OSError, RuntimeError) as exc:
-        raise DataError(path, f"corrupt or truncated HDF5 ({_first_line(exc)})") from exc
-    finally:
-        try:
-            f.close()
-        except Exception:  # closing a broken file can fail too; the error above matters
-            pass
-        if fh is not None:
-            fh.close()
-
 
 def require(group: h5py.Group, key: str, path, expected: str):
     """``group[key]`` or a DataError naming the key and what was expected."""

@@ -33,7 +33,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from neurocine.errors import DataError
+from neurocine.errors import DataError, first_line
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.layouts.base import Layout
 from neurocine.io.recording import table_labels
@@ -83,13 +83,18 @@ def _read_nwb(f: h5py.File, path):
     try:
         return NWBHDF5IO(file=f, mode="r", load_namespaces=True)
     except Exception as exc:  # noqa: BLE001 - pynwb raises many types for a file it cannot read
-        text = (str(exc).strip().splitlines() or [""])[0][:160]
+        text = first_line(exc, 160)
         raise DataError(path, f"pynwb cannot read this NWB 2 file ({type(exc).__name__}: {text})") from None
 
 
 def _session_id(nwb, path) -> str:
     raw = nwb.session_id or nwb.identifier or Path(path).stem
     return safe_session_id(raw, path)
+
+
+def _texts(values) -> np.ndarray:
+    """A text column (bytes or str) as str."""
+    return np.array([v.decode() if isinstance(v, bytes) else str(v) for v in values])
 
 
 def _numeric(values, path, where: str) -> np.ndarray:
@@ -212,7 +217,7 @@ def filter_units(units, electrodes, path, areas=("VIS*",), unit_filter: str = "a
         raise DataError(path, "no electrodes table, expected the channels' locations (areas)")
     channel_ids = np.asarray(electrodes.id.data[:]).astype(np.int64)
     ecols = set(electrodes.colnames)
-    location = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in electrodes["location"].data[:]]) \
+    location = _texts(electrodes["location"].data[:]) \
         if "location" in ecols else np.full(len(channel_ids), "")
     valid = np.asarray(electrodes["valid_data"].data[:], dtype=bool) if "valid_data" in ecols else \
         np.ones(len(channel_ids), bool)
@@ -226,7 +231,7 @@ def filter_units(units, electrodes, path, areas=("VIS*",), unit_filter: str = "a
 
     if unit_filter == "allensdk":
         if "quality" in cols:
-            q = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in units["quality"].data[:]])
+            q = _texts(units["quality"].data[:])
             drop(q != "good", "quality not good")
         for column, (op, limit) in UNIT_FILTER.items():
             if column in cols:
@@ -262,14 +267,21 @@ def spike_trains(units, path) -> list[np.ndarray]:
     return [times[a:b] for a, b in zip(starts, index)]
 
 
+def bin_centres(t0: float, t1: float, bin_s: float) -> np.ndarray:
+    """``(T,)`` centres (s) of the whole bins of ``bin_s`` in ``[t0, t1)`` (at least one)."""
+    T = max(int(np.floor((t1 - t0) / bin_s)), 1)
+    return t0 + (np.arange(T) + 0.5) * bin_s
+
+
 def bin_spikes(trains: list[np.ndarray], t0: float, t1: float, bin_s: float) -> tuple[np.ndarray, np.ndarray]:
     """``(counts (T, U) float32, bin centres (T,) s)`` of spikes in ``[t0, t1)``."""
-    T = max(int(np.floor((t1 - t0) / bin_s)), 1)
+    centres = bin_centres(t0, t1, bin_s)
+    T = len(centres)
     counts = np.zeros((len(trains), T), dtype=np.float32)
     for u, t in enumerate(trains):
         b = np.floor((t[(t >= t0) & (t < t0 + T * bin_s)] - t0) / bin_s).astype(np.int64)
         counts[u] = np.bincount(b, minlength=T)[:T]
-    return counts.T.copy(), t0 + (np.arange(T) + 0.5) * bin_s
+    return counts.T.copy(), centres
 
 
 def stabilise(counts: np.ndarray, transform: str) -> np.ndarray:
@@ -314,8 +326,8 @@ def read_ecephys(path: str | Path, traces: bool = True, handle=None, *, areas=("
         keep = np.flatnonzero(chosen["keep"])
         unit_ids = np.asarray(nwb.units.id.data[:])[keep]
         area = chosen["area"][keep]
-        T = max(int(np.floor((t1 - t0) / bin_s)), 1)
-        timestamps = t0 + (np.arange(T) + 0.5) * bin_s
+        timestamps = bin_centres(t0, t1, bin_s)
+        T = len(timestamps)
         if traces:
             counts, _ = bin_spikes([trains[i] for i in keep], t0, t1, bin_s)
             values = stabilise(counts, spike_transform)
@@ -409,4 +421,4 @@ LAYOUT_OPHYS = Layout("nwb2_ophys", (".nwb",), is_ophys, read_ophys,
                       split_rule=SPLIT_RULE)
 
 __all__ = ["LAYOUT_ECEPHYS", "LAYOUT_OPHYS", "read_ecephys", "read_ophys", "filter_units", "spike_trains",
-           "bin_spikes", "stabilise", "is_ecephys", "is_ophys", "UNIT_FILTER"]
+           "bin_centres", "bin_spikes", "stabilise", "is_ecephys", "is_ophys", "UNIT_FILTER"]
