@@ -16,7 +16,7 @@ from conftest import TINY_CONFIG
 from neurocine.cli import main
 from neurocine.data import normalized_splits, training_rows
 from neurocine.errors import ConfigError
-from neurocine.evaluate.adapt import METHODS, adapt_protocol, first_repeats, first_trials
+from neurocine.evaluate.adapt import METHODS, TRIAL_METHODS, adapt_protocol, first_repeats, first_trials
 from neurocine.settings import Config
 
 FRAME = "natural_movie_one.frame"
@@ -89,6 +89,33 @@ def test_adapt_protocol_reports_every_way_with_intervals(base):
     assert len(model.model_) == 2  # the base model is not changed: a copy is adapted
 
 
+def test_adapt_protocol_on_trials_decodes_every_grating_label(base):
+    movie_only, splits, new = base
+    cfg = Config().override({"model.device": "cpu", "model.max_iterations": 30, "model.batch_size": 128,
+                             "training.validate_every": 10})
+    with pytest.raises(ConfigError, match="none of the new session's stimulus states"):
+        adapt_protocol(movie_only, splits, new, cfg, k=2, unit="trials")  # trained on movie rows only
+    model = neurocine.CEBRA(max_iterations=60, batch_size=128, device="cpu", validate_every=20)
+    model.fit(splits["train"], valid=splits["valid"])  # every row: the gratings' states too
+    res, adapted = adapt_protocol(model, splits, new, cfg, k=2, unit="trials")
+    assert res["trials_per_condition"] == 2 and res["seconds"] > 0
+    assert set(res["classes"]) == {"drifting_gratings.direction", "drifting_gratings.temporal_frequency",
+                                   "drifting_gratings.orientation"}
+    for label, e in res["classes"].items():
+        assert set(TRIAL_METHODS) <= set(e) and e["n_test_trials"] > 5
+        for m in TRIAL_METHODS:
+            lo, hi = e[m]["ci95"]
+            assert 0 <= lo <= e[m]["accuracy"] <= hi <= 1
+        assert e["chance"]["accuracy"] == pytest.approx(1 / e["n_classes"])
+        assert "trained sessions" in e["adapted"]["decoder"]
+        d = e["comparison"]["adapted - logistic_own"]
+        assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+    # the adapted encoder saw only K trials per condition of the new animal
+    assert adapted.adapted_[0]["sessions"] == [new["train"].session_id]
+    with pytest.raises(ValueError, match="unit="):
+        adapt_protocol(model, splits, new, cfg, k=2, unit="epochs")
+
+
 def test_first_repeats_and_trials(sim_sessions):
     part = normalized_splits([sim_sessions[0]], "train")[0]
     two = first_repeats(part, FRAME, 2)
@@ -109,7 +136,7 @@ def test_neurocine_adapt_from_the_command_line(sim_dir, tmp_path, capsys):
         shutil.copy(f, trained / f.name)
     shutil.copy(files[2], new / files[2].name)
     shutil.copy(sim_dir / "natural_movie_one.npy", trained)
-    cfg = {"dataset": {"data_dir": str(trained)}, **TINY_CONFIG, "output_dir": str(tmp_path / "run"),
+    cfg = {"dataset": {"data_dir": str(trained), "train_on": "all"}, **TINY_CONFIG, "output_dir": str(tmp_path / "run"),
            "reconstruction": {"enabled": False}, "training": {"validate_every": 20, "label_free_model": False}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["train", "--config", str(tmp_path / "c.yaml"), "--quiet", "--no-tensorboard"]) == 0
@@ -124,3 +151,12 @@ def test_neurocine_adapt_from_the_command_line(sim_dir, tmp_path, capsys):
     assert model.session_ids_[-1] == files[2].stem and len(model.model_) == 3
     page = (tmp_path / "adapted" / "report.html").read_text()
     assert "id='adapt-curve'" in page and "data:image/png" in page
+    assert main(["adapt", str(tmp_path / "run"), "--data_dir", str(new), "--out", str(tmp_path / "trials"),
+                 "--trials-per-condition", "1", "3", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "adapt: 3 trial(s) per condition, drifting_gratings.direction: adapted" in out
+    m = json.loads((tmp_path / "trials" / "metrics.json").read_text())["adapt"]
+    assert "curve" not in m and [c["trials_per_condition"] for c in m["trials"]["curve"]] == [1, 3]
+    assert m["model_adapted_from"] == "3 trial(s) per condition"
+    page = (tmp_path / "trials" / "report.html").read_text()
+    assert "id='adapt-trials-drifting_gratings.direction'" in page and "data:image/png" in page

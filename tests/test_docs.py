@@ -3,7 +3,7 @@
 Each ```python block is executed on its own (a fresh namespace) in a folder holding
 `data/` (two small simulated sessions and their movie) and the repository's `configs/`.
 To keep the suite fast, training lengths and image sizes written in a block are scaled
-down (`max_iterations=`, `num_epochs=`, `(64, 128)`): the calls, names and shapes are the
+down (`max_iterations=`, `"model.max_iterations":`, `num_epochs=`, `(64, 128)`): the calls, names and shapes are the
 ones a reader copies."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-SMALLER = [(re.compile(r"max_iterations=\d+"), "max_iterations=20"), (re.compile(r"num_epochs=\d+"), "num_epochs=1"),
+SMALLER = [(re.compile(r"max_iterations=\d+"), "max_iterations=20"),
+           (re.compile(r'"model.max_iterations": \d+'), '"model.max_iterations": 20'),
+           (re.compile(r"num_epochs=\d+"), "num_epochs=1"),
            (re.compile(r"\(64, 128\)"), "(16, 32)")]
 
 

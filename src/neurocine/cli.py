@@ -138,8 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", help="results folder with the trained model (neurocine run / train)")
     p.add_argument("--data_dir", "--data-dir", dest="data_dir", required=True, help="folder of the new sessions")
     p.add_argument("--out", required=True, help="results folder for the adapted model and its numbers")
-    p.add_argument("--repeats", type=_count, nargs="+", default=[1, 2, 4, 8],
-                   help="movie repeats of the new animal to adapt from (a learning curve; default: 1 2 4 8)")
+    p.add_argument("--repeats", type=_count, nargs="+", default=None,
+                   help="movie repeats of the new animal to adapt from (a learning curve; default: 1 2 4 8 when the "
+                        "new sessions show a movie)")
+    p.add_argument("--trials-per-condition", "--trials_per_condition", dest="trials_per_condition", type=_count,
+                   nargs="+", default=None,
+                   help="trials per condition of the new animal's trial stimuli (gratings, scenes) to adapt from "
+                        "(a learning curve; default: 1 2 4 8 when the new sessions show no movie)")
     p.add_argument("--init", choices=("encoder", "input_layer"), default="encoder",
                    help="a whole new encoder per new session, or a new input layer under a trained encoder's trunk")
     p.add_argument("--quiet", action="store_true")
@@ -240,12 +245,20 @@ def cmd_run(args) -> int:
 
 
 def cmd_adapt(args) -> int:
-    m = run_adapt(args.results, args.data_dir, args.out, args.repeats, args.init, progress=not args.quiet)
-    for c in m["curve"]:
+    m = run_adapt(args.results, args.data_dir, args.out, args.repeats, args.trials_per_condition, args.init,
+                  progress=not args.quiet)
+    for c in m.get("curve", []):
         f, d = c["frame_id"], c["comparison"]["adapted - template_own"]
         print(f"adapt: {c['repeats']} repeat(s): adapted {f['adapted']['accuracy_1s']:.3f} (others' decoders), "
               f"own template on dF/F {f['template_own']['accuracy_1s']:.3f}, difference {d['mean']:+.3f} "
               f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; new encoder fitted in {c['seconds']:.1f} s")
+    for c in m.get("trials", {}).get("curve", []):
+        for label, e in c["classes"].items():
+            d = e["comparison"]["adapted - logistic_own"]
+            print(f"adapt: {c['trials_per_condition']} trial(s) per condition, {label}: adapted "
+                  f"{e['adapted']['accuracy']:.3f} (others' decoders), own logistic on dF/F "
+                  f"{e['logistic_own']['accuracy']:.3f}, own kNN {e['knn_own']['accuracy']:.3f}, difference to "
+                  f"logistic {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     print(f"results in {args.out}")
     return 0
 

@@ -67,6 +67,11 @@ class TableSampler:
         self.table_keys, self.table_emb = table_keys, table_emb
         self.jitter, self.generator = jitter, generator
         self.max_distance = max(jitter, MIN_NEAREST_DISTANCE)
+        known = torch.isin(key_block(self.keys[self.centers]), key_block(table_keys))
+        if not bool(known.any()):
+            raise ConfigError("adapt: none of the new session's stimulus states (movie frames, trial conditions) is "
+                              "among the trained model's; adapt a model trained on the same stimuli")
+        self.centers = self.centers[known]
 
     def sample(self, batch: int):
         """``(windows (b, N, W), positives (b, D))`` for the references that found a state

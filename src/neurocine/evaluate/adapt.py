@@ -1,5 +1,6 @@
-"""A new animal, measured: how well its movie frames are decoded after adapting a trained
-model to it from its first K repeats, beside what the animal's own data alone gives.
+"""A new animal, measured: how well its movie frames (or its grating trials' conditions) are
+decoded after adapting a trained model to it from its first K repeats (or K trials per
+condition), beside what the animal's own data alone gives.
 
 For one new session (its train split cut to its first ``K`` movie repeats, or ``K`` trials
 per condition):
@@ -10,11 +11,13 @@ per condition):
 * ``adapted_own``: the same embedding, decoded by its own decoders fitted on its K repeats;
 * ``scratch``: a model trained from scratch on its K repeats alone, its own decoders;
 * ``template_own``, ``ridge_own``: the per-frame template and ridge decoders on its dF/F
-  over the encoder's window, fitted on its K repeats;
+  over the encoder's window, fitted on its K repeats; for trials ``logistic_own`` and
+  ``knn_own`` on its trial-mean dF/F (the trial protocol's baselines,
+  :mod:`neurocine.evaluate.trials`);
 * ``chance``.
 
-Every number on the same test samples, with block-bootstrap intervals and paired
-differences (``adapted - template_own``, ...).
+Every number on the same test samples (or trials), with block-bootstrap intervals and
+paired differences (``adapted - template_own``, ``adapted - logistic_own``, ...).
 """
 
 from __future__ import annotations
@@ -25,16 +28,19 @@ import time
 import numpy as np
 
 from neurocine.data import SplitData, keep_rows
+from neurocine.decoders.classify import KNN, Logistic
 from neurocine.decoders.frame_id import FrameTemplates, RidgeFrames, knn_predict_frames
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed.estimator import CEBRA
 from neurocine.evaluate.folds import repeat_ids
 from neurocine.evaluate.frame_id import chance_errors, evaluate_frame_id
 from neurocine.evaluate.trials import stimulus_trials
+from neurocine.errors import ConfigError
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
 
 METHODS = ("adapted", "adapted_own", "scratch", "template_own", "ridge_own", "chance")
+UNITS = ("repeats", "trials")
 
 
 def first_repeats(part: SplitData, label: str, k: int) -> SplitData:
@@ -82,60 +88,83 @@ def others_decoders(model: CEBRA, reference: dict, label: str, n_neighbors: int,
     return decoders[best], best
 
 
-def adapt_protocol(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: int, label: str, init: str = "encoder",
-                   say=None, progress: bool = False) -> tuple[dict, CEBRA]:
-    """:func:`adapt_session` summarised (:func:`summarize_adapt`): ``(result, adapted model)``."""
-    outcome, adapted = adapt_session(base, reference, new, cfg, k=k, label=label, init=init, say=say,
+def adapt_protocol(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: int, label: str | None = None,
+                   unit: str = "repeats", init: str = "encoder", say=None,
+                   progress: bool = False) -> tuple[dict, CEBRA]:
+    """:func:`adapt_session` summarised (:func:`summarize_adapt`, or
+    :func:`summarize_adapt_trials` for ``unit="trials"``): ``(result, adapted model)``."""
+    outcome, adapted = adapt_session(base, reference, new, cfg, k=k, label=label, unit=unit, init=init, say=say,
                                      progress=progress)
+    if unit == "trials":
+        return summarize_adapt_trials([outcome], k, init, cfg.training.seed), adapted
     return summarize_adapt([outcome], k, init, label, cfg.training.seed), adapted
 
 
-def adapt_session(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: int, label: str, init: str = "encoder",
-                  say=None, progress: bool = False) -> tuple[dict, CEBRA]:
-    """Adapt ``base`` to one new session from its first ``k`` train repeats and decode its
-    test repeat every way of the module docstring.
+def adapt_session(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: int, label: str | None = None,
+                  unit: str = "repeats", init: str = "encoder", say=None, progress: bool = False) -> tuple[dict, CEBRA]:
+    """Adapt ``base`` to one new session from its first ``k`` train repeats (or ``k``
+    trials per condition) and decode its test split every way of the module docstring.
 
     Args:
         base: A trained stimulus-aligned model (not changed: a copy is adapted).
         reference: ``{split: [SplitData]}`` of the trained sessions (for their decoders).
         new: ``{split: SplitData}`` of the new session, normalised.
         cfg: The run's settings (the scratch model is trained as the run's).
-        k: Movie repeats of the new session to learn from.
+        k: Movie repeats (``unit="repeats"``) or trials per condition (``unit="trials"``)
+            of the new session to learn from.
+        label: The movie's frame label (repeats only).
 
     Returns:
-        ``(outcome, adapted model)``: each method's per-sample correctness on the new
-        session's test samples (``correct``), their ``index``, the decoders chosen, and
+        ``(outcome, adapted model)``: each method's per-sample (repeats) or per-trial
+        (trials, per class label) correctness on the new session's test split
+        (``correct``), their ``index`` (bootstrap blocks), the decoders chosen, and
         ``seconds`` (fitting the new encoder), ``scratch_seconds``: what
-        :func:`summarize_adapt` pools over sessions.
+        :func:`summarize_adapt` / :func:`summarize_adapt_trials` pool over sessions.
     """
     say = say or (lambda text: None)
-    tol, nn = cfg.decoding.tolerance_frames, cfg.decoding.n_neighbors
-    train = first_repeats(new["train"], label, k)
+    if unit not in UNITS:
+        raise ValueError(f"adapt: unit={unit!r}, expected one of {', '.join(UNITS)}")
+    train = first_repeats(new["train"], label, k) if unit == "repeats" else first_trials(new["train"], k)
+    sid = new["train"].session_id
     if not len(train):
-        raise ValueError(f"adapt: session {new['train'].session_id} has no {label} sample in its first {k} repeats")
+        what = f"{label} sample in its first {k} repeats" if unit == "repeats" else "trial of a trial stimulus"
+        raise ConfigError(f"adapt: session {sid} has no {what}")
     adapted = copy.deepcopy(base)
     adapted.adapt(train, valid=new["valid"], init=init, progress=progress)
     seconds = adapted.adapt_state_["seconds"]
-    sid = new["train"].session_id
-    say(f"adapt: {sid}, {k} repeat(s): new encoder fitted in {seconds:.1f} s ({adapted.adapt_state_['steps']} steps)")
+    say(f"adapt: {sid}, {k} {unit if unit == 'repeats' else 'trials per condition'}: new encoder fitted in "
+        f"{seconds:.1f} s ({adapted.adapt_state_['steps']} steps)")
     t0 = time.perf_counter()
     scratch = CEBRA.from_config(cfg, verbose=progress).set_params(learning_mode="stimulus_aligned")
     scratch.fit([train], valid=[new["valid"]])
     scratch_seconds = time.perf_counter() - t0
+    parts = {"train": train, "valid": new["valid"], "test": new["test"]}
     emb = {sp: {"adapted": adapted.transform(p, session_id=sid), "scratch": scratch.transform(p, session_id=0)}
-           for sp, p in (("train", train), ("valid", new["valid"]), ("test", new["test"]))}
+           for sp, p in parts.items()}
+    common = {"session_id": sid, "seconds": seconds, "steps": adapted.adapt_state_["steps"],
+              "scratch_seconds": scratch_seconds}
+    if unit == "repeats":
+        return {**common, **_frame_outcome(base, reference, parts, emb, cfg, label)}, adapted
+    return {**common, **_class_outcome(base, reference, parts, emb, cfg)}, adapted
+
+
+def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Config, label: str) -> dict:
+    """Frame ID of the new session's test repeat, every way (:func:`adapt_session`)."""
+    tol, nn = cfg.decoding.tolerance_frames, cfg.decoding.n_neighbors
+    sid = parts["train"].session_id
     session = {"session_id": sid}
-    for sp, p in (("train", train), ("valid", new["valid"]), ("test", new["test"])):
+    for sp, p in parts.items():
         session[sp] = {"neural": p.neural, "segment": p.segment, "index": p.index, "frame": p.label(label),
                        "embeddings": emb[sp]}
     n_frames = LABELS[label].n_values
+    test = parts["test"]
+    block = max(int(round(test.sampling_rate)), 1)
     res = evaluate_frame_id([session], n_frames, n_neighbors=nn, tolerance=tol,
                             window=(base.model_.left, base.model_.right), models={"adapted": {}, "scratch": {}},
-                            label=label, block_samples=max(int(round(new["test"].sampling_rate)), 1), seed=cfg.training.seed)
+                            label=label, block_samples=block, seed=cfg.training.seed)
     pred = res["predictions"][sid]
     true = pred["true"]
     predict, decoder = others_decoders(base, reference, label, nn, tol)
-    test = new["test"]
     rows = test.label(label) >= 0
     others = predict(emb["test"]["adapted"][rows])
     correct = {"adapted": np.abs(others - true) < tol, "adapted_own": np.abs(pred["adapted"] - true) < tol,
@@ -143,12 +172,70 @@ def adapt_session(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: in
                "ridge_own": np.abs(pred["linear"] - true) < tol}
     correct = {m: c.astype(np.float64) for m, c in correct.items()}
     correct["chance"] = chance_errors(true, n_frames, tol)[0]
-    trial = {"session_id": sid, "correct": correct, "index": test.index[rows],
-             "block_samples": max(int(round(test.sampling_rate)), 1), "seconds": seconds,
-             "steps": adapted.adapt_state_["steps"], "scratch_seconds": scratch_seconds,
-             "decoders": {"adapted": f"{decoder} fitted on the trained sessions' embeddings",
-                          "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"]}}
-    return trial, adapted
+    return {"correct": correct, "index": test.index[rows], "block_samples": block,
+            "decoders": {"adapted": f"{decoder} fitted on the trained sessions' embeddings",
+                         "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"]}}
+
+
+def _trial_features(part, x: np.ndarray, stimulus: str, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(trial means of x (K, D), class ids (K,), first rows (K,))`` of a split's trials of
+    ``stimulus`` that carry ``label``."""
+    rows = stimulus_trials(part, stimulus)
+    ids = np.array([LABELS[label].class_ids(part.label(label)[r[:1]])[0] for r in rows], dtype=np.int64)
+    keep = [r for r, c in zip(rows, ids) if c >= 0]
+    feats = np.stack([x[r].mean(0) for r in keep]) if keep else np.zeros((0, x.shape[1]))
+    return feats, ids[ids >= 0], np.array([r[0] for r in keep], dtype=np.int64)
+
+
+def _chosen(fitted: dict, X_valid, y_valid):
+    """The decoder of ``fitted`` ({name: decoder}) most accurate on the valid trials."""
+    acc = {n: float(np.mean(d.predict(X_valid) == y_valid)) if len(y_valid) else 0.0 for n, d in fitted.items()}
+    best = max(acc, key=acc.get)
+    return fitted[best], best
+
+
+def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Config) -> dict:
+    """Every class label of every trial stimulus of the new session's test trials, every way
+    (:func:`adapt_session`): ``{"labels": {label: {"correct", "index", "decoders"}}}``."""
+    nn, seed = cfg.decoding.n_neighbors, cfg.training.seed
+    out = {}
+    for stimulus, stim in STIMULI.items():
+        if stim.structure != "trials" or not stimulus_trials(parts["test"], stimulus):
+            continue
+        for label in [n for n, spec in LABELS.items() if spec.stimulus == stimulus and spec.kind == "class"
+                      and spec.classes is not None]:
+            own = {sp: {"dff": _trial_features(p, p.neural, stimulus, label)} for sp, p in parts.items()}
+            for sp, p in parts.items():
+                for m in ("adapted", "scratch"):
+                    own[sp][m] = _trial_features(p, emb[sp][m], stimulus, label)
+            (_, y_tr, _), (_, y_va, _), (_, y_te, first) = own["train"]["dff"], own["valid"]["dff"], own["test"]["dff"]
+            if len(np.unique(y_tr)) < 2 or not len(y_te):
+                continue
+            ref = {}
+            for sp in ("train", "valid"):
+                feats = [_trial_features(p, base.transform(p, session_id=p.session_id), stimulus, label)
+                         for p in reference[sp]]
+                ref[sp] = (np.concatenate([f[0] for f in feats]), np.concatenate([f[1] for f in feats]))
+            others, other_name = _chosen({"logistic": Logistic(*ref["train"], *ref["valid"], seed),
+                                          "knn": KNN(*ref["train"], nn)}, *ref["valid"])
+            correct, decoders = {"adapted": others.predict(own["test"]["adapted"][0]) == y_te}, {
+                "adapted": f"{other_name} fitted on the trained sessions' embeddings"}
+            for m in ("adapted_own", "scratch"):
+                key = "adapted" if m == "adapted_own" else m
+                (X_tr, _, _), (X_va, _, _), (X_te, _, _) = own["train"][key], own["valid"][key], own["test"][key]
+                dec, name = _chosen({"logistic": Logistic(X_tr, y_tr, X_va, y_va, seed), "knn": KNN(X_tr, y_tr, nn)},
+                                    X_va, y_va)
+                correct[m], decoders[m] = dec.predict(X_te) == y_te, name
+            (X_tr, _, _), (X_va, _, _), (X_te, _, _) = own["train"]["dff"], own["valid"]["dff"], own["test"]["dff"]
+            correct["logistic_own"] = Logistic(X_tr, y_tr, X_va, y_va, seed).predict(X_te) == y_te
+            correct["knn_own"] = KNN(X_tr, y_tr, nn).predict(X_te) == y_te
+            correct = {m: c.astype(np.float64) for m, c in correct.items()}
+            correct["chance"] = np.full(len(y_te), 1.0 / LABELS[label].n_classes)
+            out[label] = {"correct": correct, "index": parts["test"].index[first], "decoders": decoders}
+    if not out:
+        raise ConfigError(f"adapt: session {parts['test'].session_id} has no test trial of a trial stimulus with a "
+                          "class label")
+    return {"labels": out}
 
 
 PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scratch"), ("adapted_own", "template_own")]
@@ -175,4 +262,40 @@ def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int
             "per_session": [{k: v for k, v in t.items() if k not in ("correct", "index")} for t in trials]}
 
 
-__all__ = ["adapt_protocol", "adapt_session", "summarize_adapt", "first_repeats", "first_trials", "others_decoders", "METHODS", "PAIRS"]
+TRIAL_METHODS = ("adapted", "adapted_own", "scratch", "logistic_own", "knn_own", "chance")
+TRIAL_PAIRS = [("adapted", "logistic_own"), ("adapted", "knn_own"), ("adapted", "scratch"),
+               ("adapted_own", "logistic_own")]
+
+
+def summarize_adapt_trials(outcomes: list[dict], k: int, init: str, seed: int = 0) -> dict:
+    """One result from the per-session outcomes of :func:`adapt_session` with
+    ``unit="trials"``: per class label, every method's accuracy over the test trials pooled
+    over sessions, with intervals and paired differences.
+
+    A bootstrap block is a trial's first sample, shared by sessions that saw it at the same
+    moment (pseudo-animals cut from one recording share every trial), so one trial seen by
+    several sessions is resampled as one unit and the interval does not treat it as several
+    independent ones."""
+    labels = sorted({name for o in outcomes for name in o["labels"]})
+    classes = {}
+    for label in labels:
+        got = [o["labels"][label] for o in outcomes if label in o["labels"]]
+        correct = {m: np.concatenate([g["correct"][m] for g in got]) for m in TRIAL_METHODS}
+        _, blocks = np.unique(np.concatenate([g["index"] for g in got]), return_inverse=True)
+        boot = block_bootstrap(correct, blocks, seed=seed, pairs=TRIAL_PAIRS)
+        entry = {m: {"accuracy": boot[m]["mean"], "ci95": boot[m]["ci95"]} for m in TRIAL_METHODS}
+        for m in ("adapted", "adapted_own", "scratch"):
+            entry[m]["decoder"] = got[0]["decoders"][m]
+        entry["comparison"] = {f"{a} - {b}": {"mean": boot[f"{a} - {b}"]["mean"], "ci95": boot[f"{a} - {b}"]["ci95"]}
+                               for a, b in TRIAL_PAIRS}
+        entry["n_test_trials"] = int(len(correct["chance"]))
+        entry["n_classes"] = LABELS[label].n_classes
+        classes[label] = entry
+    return {"trials_per_condition": k, "session_ids": [o["session_id"] for o in outcomes],
+            "seconds": float(sum(o["seconds"] for o in outcomes)), "steps": [o["steps"] for o in outcomes],
+            "scratch_seconds": float(sum(o["scratch_seconds"] for o in outcomes)), "init": init, "classes": classes,
+            "per_session": [{k: v for k, v in o.items() if k != "labels"} for o in outcomes]}
+
+
+__all__ = ["adapt_protocol", "adapt_session", "summarize_adapt", "summarize_adapt_trials", "first_repeats",
+           "first_trials", "others_decoders", "METHODS", "PAIRS", "TRIAL_METHODS", "TRIAL_PAIRS", "UNITS"]

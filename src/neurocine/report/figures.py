@@ -175,26 +175,54 @@ def plot_folds(cv: dict, path: Path, title: str, model: str = "cebra", name: str
     return save_figure(fig, path)
 
 
-def plot_learning_curve(curve: list[dict], path: Path) -> Path:
-    """Frame ID of a new animal against the number of repeats it was adapted from: the
-    adapted model (others' decoders, and its own), a model from scratch, its own template
-    and ridge decoders on dF/F, chance; 95 % intervals as bars."""
-    names = {"adapted": ("adapted, other animals' decoders", "#08519c", "o-"),
-             "adapted_own": ("adapted, its own decoders", "#6baed6", "o--"),
-             "scratch": ("from scratch on its repeats", "#6a51a3", "^-"),
-             "template_own": ("its template on dF/F", "#d94801", "s-"),
-             "ridge_own": ("its ridge on dF/F", "#fd8d3c", "s--"), "chance": ("chance", "#737373", ":")}
-    ks = [c["repeats"] for c in curve]
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for m, (label, colour, style) in names.items():
-        y = np.array([c["frame_id"][m]["accuracy_1s"] for c in curve])
-        lo = y - np.array([c["frame_id"][m]["ci95"][0] for c in curve])
-        hi = np.array([c["frame_id"][m]["ci95"][1] for c in curve]) - y
+LEARNING_CURVE_STYLES = {
+    "adapted": ("adapted, other animals' decoders", "#08519c", "o-"),
+    "adapted_own": ("adapted, its own decoders", "#6baed6", "o--"),
+    "scratch": ("from scratch on its data", "#6a51a3", "^-"),
+    "template_own": ("its template on dF/F", "#d94801", "s-"),
+    "ridge_own": ("its ridge on dF/F", "#fd8d3c", "s--"),
+    "logistic_own": ("its logistic regression on dF/F", "#d94801", "s-"),
+    "knn_own": ("its kNN on dF/F", "#fd8d3c", "s--"),
+    "chance": ("chance", "#737373", ":")}
+
+
+def _curve_axes(ax, ks, entries: list[dict], key: str, xlabel: str, ylabel: str, legend: bool = True):
+    """One learning-curve panel: each method of ``entries`` (one dict per K with
+    ``{method: {key, "ci95"}}``) against K, 95 % intervals as bars."""
+    for m, (label, colour, style) in LEARNING_CURVE_STYLES.items():
+        if m not in entries[0]:
+            continue
+        y = np.array([e[m][key] for e in entries])
+        lo = y - np.array([e[m]["ci95"][0] for e in entries])
+        hi = np.array([e[m]["ci95"][1] for e in entries]) - y
         ax.errorbar(ks, y, yerr=[lo, hi], fmt=style, color=colour, label=label, capsize=2, ms=4)
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks)
     ax.set_xticklabels([str(k) for k in ks])
-    ax.set_xlabel("repeats of the new animal used")
-    ax.set_ylabel("frame ID within 1 s (test)")
-    ax.legend(frameon=False, fontsize=7)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(frameon=False, fontsize=7)
+
+
+def plot_learning_curve(curve: list[dict], path: Path) -> Path:
+    """Frame ID of a new animal against the number of repeats it was adapted from: the
+    adapted model (others' decoders, and its own), a model from scratch, its own template
+    and ridge decoders on dF/F, chance; 95 % intervals as bars."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    _curve_axes(ax, [c["repeats"] for c in curve], [c["frame_id"] for c in curve], "accuracy_1s",
+                "repeats of the new animal used", "frame ID within 1 s (test)")
+    return save_figure(fig, path)
+
+
+def plot_trials_learning_curve(curve: list[dict], path: Path) -> Path:
+    """Trial decoding of a new animal against the trials per condition it was adapted from,
+    one panel per class label: the adapted model (others' decoders, and its own), a model
+    from scratch, its own logistic and kNN decoders on dF/F, chance; 95 % intervals."""
+    labels = sorted({name for c in curve for name in c["classes"]})
+    fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.8), squeeze=False)
+    for i, (ax, label) in enumerate(zip(axes[0], labels)):
+        got = [c for c in curve if label in c["classes"]]
+        _curve_axes(ax, [c["trials_per_condition"] for c in got], [c["classes"][label] for c in got], "accuracy",
+                    "trials per condition used", f"{label} (test trials)", legend=i == 0)
     return save_figure(fig, path)

@@ -1,4 +1,5 @@
-"""A new animal (``metrics.json["adapt"]``): the learning curve over repeats."""
+"""A new animal (``metrics.json["adapt"]``): the learning curves over movie repeats and
+over trials per condition."""
 
 from __future__ import annotations
 
@@ -11,26 +12,54 @@ NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new
          "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its repeats",
          "template_own": "its per-frame template on dF/F", "ridge_own": "its ridge decoder on dF/F",
          "chance": "chance"}
+TRIAL_NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
+               "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its trials",
+               "logistic_own": "its logistic regression on dF/F", "knn_own": "its kNN on dF/F", "chance": "chance"}
 
 
 @section("adapt")
 def adapt(m: dict) -> str:
-    """Per number of repeats: every way of decoding the new animal, with intervals."""
+    """Per K: every way of decoding the new animal, with intervals."""
     parts = [f"<h2>A new animal: {html.escape(', '.join(map(str, m.get('session_ids', []))))}</h2>",
              f"<p class='note'>The model of {len(m.get('base_sessions', []))} trained sessions was adapted to the new "
-             "animal(s) from their first K movie repeats (only their encoders fitted; the trained encoders frozen). "
-             "Test: their test repeat; frame ID within 1 s, 95 % block-bootstrap intervals.</p>"]
-    rows = []
-    for c in m.get("curve", [m]):
-        f = c["frame_id"]
-        rows.append([str(c["repeats"]), f"{c['seconds']:.1f}"]
-                    + [f"{f[k]['accuracy_1s']:.3f} {ci(f[k]['ci95'])}" for k in NAMES])
-    parts.append(table(["repeats", "fit (s)"] + list(NAMES.values()), rows, "adapt-curve"))
-    for c in m.get("curve", [m]):
-        d = c["comparison"]["adapted - template_own"]
-        parts.append(f"<p class='comparison'>K = {c['repeats']}: adapted (others' decoders) - its template on dF/F "
-                     f"{d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
+             "animal(s) (only their encoders fitted; the trained encoders frozen). The saved model was adapted from "
+             f"{html.escape(str(m.get('model_adapted_from', '?')))}.</p>"]
+    if "curve" in m:
+        parts.append("<p class='note'>From their first K movie repeats. Test: their test repeat; frame ID within 1 s, "
+                     "95 % block-bootstrap intervals.</p>")
+        rows = []
+        for c in m["curve"]:
+            f = c["frame_id"]
+            rows.append([str(c["repeats"]), f"{c['seconds']:.1f}"]
+                        + [f"{f[k]['accuracy_1s']:.3f} {ci(f[k]['ci95'])}" for k in NAMES])
+        parts.append(table(["repeats", "fit (s)"] + list(NAMES.values()), rows, "adapt-curve"))
+        for c in m["curve"]:
+            d = c["comparison"]["adapted - template_own"]
+            parts.append(f"<p class='comparison'>K = {c['repeats']}: adapted (others' decoders) - its template on "
+                         f"dF/F {d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
+    if "trials" in m:
+        curve = m["trials"]["curve"]
+        parts.append("<p class='note'>From their first K trials of each condition. Test: their test trials; accuracy "
+                     "of each trial's class (features: the trial's mean), 95 % bootstrap intervals over trials.</p>")
+        for label in sorted({name for c in curve for name in c["classes"]}):
+            rows = []
+            for c in curve:
+                if label in c["classes"]:
+                    e = c["classes"][label]
+                    rows.append([str(c["trials_per_condition"]), f"{c['seconds']:.1f}"]
+                                + [f"{e[k]['accuracy']:.3f} {ci(e[k]['ci95'])}" for k in TRIAL_NAMES])
+            parts.append(f"<h3>{html.escape(label)}</h3>")
+            parts.append(table(["trials per condition", "fit (s)"] + list(TRIAL_NAMES.values()), rows,
+                               f"adapt-trials-{label}"))
+            for c in curve:
+                if label not in c["classes"]:
+                    continue
+                e = c["classes"][label]
+                for b in ("logistic_own", "knn_own"):
+                    d = e["comparison"][f"adapted - {b}"]
+                    parts.append(f"<p class='comparison'>K = {c['trials_per_condition']}: adapted (others' decoders) "
+                                 f"- {TRIAL_NAMES[b]} {d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
     return "\n".join(parts)
 
 
-__all__ = ["adapt", "NAMES"]
+__all__ = ["adapt", "NAMES", "TRIAL_NAMES"]
