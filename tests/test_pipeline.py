@@ -38,10 +38,18 @@ def test_run_writes_every_output(tiny_run):
     assert set(fid["per_session"]) == set(m["training"]["sessions"])
     assert {"embedding", "pca_dff", "shuffled_labels"} <= set(fid["consistency"]) and fid["consistency"]["split"] == "test"
     rec = m["reconstruction"]
-    for method in ("halfunet", "ridge_embedding", "ridge_dff", "mean_frame", "retrieval"):
+    for method in ("halfunet", "halfunet_retrieval", "ridge_embedding", "ridge_dff", "mean_frame", "retrieval",
+                   "retrieval_ridge_dff"):
         assert {"ssim", "ssim_ci95", "psnr", "pixel_r"} <= set(rec[method]) and method in rec["valid"]
         assert {"ssim", "ssim_ci95", "psnr", "pixel_r"} <= set(rec["novel_frames"][method])
     novel = rec["novel_frames"]
+    for block in (rec, novel):  # every model against the strongest baseline, the model of record chosen on valid
+        assert block["best_model"] in ("halfunet", "halfunet_retrieval")
+        for model in ("halfunet", "halfunet_retrieval"):
+            d = block["comparison"][f"{model} - {block['strongest_baseline']}"]
+            assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+    assert set(rec["blend_weights"]) == {"halfunet_retrieval", "retrieval_ridge_dff"}
+    assert all(0 <= w <= 1 for w in rec["blend_weights"].values())
     assert novel["folds"][0]["frames"] == [0, 150]
     assert all(v == 0 for v in novel["frames_removed_from_training"]["fold 0"].values())
     assert m["provenance"]["data"] == "simulated"

@@ -7,7 +7,7 @@ import numpy as np
 from neurocine import load_dataset
 from neurocine.embed.sampling import valid_centers
 from neurocine.stages import STAGES
-from neurocine.evaluate.reconstruction import fold_block, holdout_splits
+from neurocine.evaluate.reconstruction import blend_weight, fold_block, holdout_splits
 
 FRAME = "natural_movie_one.frame"
 
@@ -40,3 +40,14 @@ def test_holdout_removes_the_block_from_every_training_input_and_no_window_bridg
             assert (hi - lo == 9).all()
     for before, after in zip(splits["test"], held["test"]):
         assert len(after) == len(before)  # the block is scored on the test repeat
+
+
+def test_blend_weight_is_chosen_on_validation_images_and_zero_keeps_retrieval():
+    rng = np.random.default_rng(0)
+    target = rng.random((12, 1, 16, 16)).astype(np.float32)
+    noise = rng.random((12, 1, 16, 16)).astype(np.float32)
+    assert blend_weight(target, noise, target) == 0.0  # retrieval already right: keep it
+    assert blend_weight(noise, target, target) == 1.0  # retrieval wrong, the smooth decoder right
+    w = blend_weight(noise, 0.5 * target + 0.5 * rng.random(target.shape).astype(np.float32), target)
+    assert 0.0 < w <= 1.0
+    assert blend_weight(noise[:0], noise[:0], target[:0]) == 0.0  # no validation image: retrieval alone

@@ -1,7 +1,13 @@
 """Reconstruction as protocols on arrays: movie frames decoded from embeddings by the
 HalfUNet beside ridge regression from the embedding and from dF/F, the mean training frame
 (a floor) and retrieval (the training frame the per-frame template decoder on dF/F picks),
-with block-bootstrap intervals and the HalfUNet's paired margin over each baseline.
+with block-bootstrap intervals and each model's paired margin over each baseline.
+
+A decoder that knows what it saw: ``halfunet_retrieval`` is retrieval corrected by the
+HalfUNet, ``(1 - w) retrieval + w HalfUNet`` with ``w`` chosen on validation images (``w =
+0`` is retrieval itself, so on validation it is never below it). Its fair baseline,
+``retrieval_ridge_dff``, is the same blend with ridge from dF/F in place of the HalfUNet
+(the same hedging of a crisp guess towards a smooth one, without the embedding).
 
 * :func:`reconstruction_protocol`: train every method on one set of splits and score it
   on another (the held-out repeat: frames seen in training).
@@ -25,10 +31,33 @@ from neurocine.evaluate.folds import summarize
 from neurocine.settings import Config
 from neurocine.stimuli import movie_of
 
-METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
+METHODS = {"halfunet": "HalfUNet from the embedding",
+           "halfunet_retrieval": "retrieval corrected by the HalfUNet: (1 - w) retrieval + w HalfUNet, w on valid",
+           "ridge_embedding": "ridge from the embedding",
            "ridge_dff": "ridge from dF/F", "mean_frame": "mean training frame (floor)",
-           "retrieval": "retrieval: training frame picked by the dF/F template decoder"}
-BASELINES = ("ridge_embedding", "ridge_dff", "mean_frame", "retrieval")
+           "retrieval": "retrieval: training frame picked by the dF/F template decoder",
+           "retrieval_ridge_dff": "retrieval corrected by ridge from dF/F: (1 - w) retrieval + w ridge, w on valid"}
+#: The methods that read the embedding; every one is compared with every baseline.
+MODELS = ("halfunet", "halfunet_retrieval")
+BASELINES = ("ridge_embedding", "ridge_dff", "mean_frame", "retrieval", "retrieval_ridge_dff")
+#: Blends of retrieval with a smooth decoder: ``{method: decoder blended into retrieval}``.
+#: The same blend for the model (HalfUNet) and for the baseline (ridge on dF/F), so a gain
+#: from hedging a crisp guess towards a smooth one is in the baseline too.
+BLENDS = {"halfunet_retrieval": "halfunet", "retrieval_ridge_dff": "ridge_dff"}
+BLEND_WEIGHTS = tuple(np.round(np.linspace(0.0, 1.0, 11), 2))
+PAIRS = [(m, b) for m in MODELS for b in BASELINES]
+
+
+def blend_weight(retrieved: np.ndarray, smooth: np.ndarray, target: np.ndarray) -> float:
+    """The weight ``w`` of ``(1 - w) retrieved + w smooth`` with the best mean SSIM on
+    ``target`` (validation images, ``(N, C, H, W)``), over 0, 0.1, ..., 1; 0 (retrieval
+    alone) when there are none. With ``w = 0`` in the grid the blend is never below
+    retrieval on the data it is chosen on."""
+    if not len(target):
+        return 0.0
+    scores = [float(image_metrics((1 - w) * retrieved + w * smooth, target, data_range=1.0)["per_frame"]["ssim"].mean())
+              for w in BLEND_WEIGHTS]
+    return float(BLEND_WEIGHTS[int(np.argmax(scores))])
 
 
 def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label: str, cfg: Config, *,
@@ -52,7 +81,8 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     Returns:
         ``(metrics, test_images, decoder, trained_frames)``: one entry per method (test
         numbers with intervals), ``"valid"`` (the same on valid), the strongest baseline (by
-        valid SSIM) and the HalfUNet's margin over each baseline; the test images; the
+        valid SSIM), each model's margin over each baseline, ``best_model`` (by valid SSIM) and
+        ``blend_weights``; the test images; the
         HalfUNet; the frames each decoder was trained on (a check for leaks).
     """
     rc = cfg.reconstruction
@@ -85,7 +115,7 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     decoder = HalfUNet.from_config(cfg, verbose=progress, log_dir=log_dir)
     decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
     mean_frame = movie[f_tr].mean(0)
-    out, images_test = {"valid": {}}, {}
+    out, images_test, weights = {"valid": {}}, {}, {}
     for split in ("valid", "test"):
         idx = eval_sets[split]
         if not sum(map(len, idx)):
@@ -107,20 +137,25 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
             w_ev = window_features(q.neural, q.segment, *window)[r_ev]
             retrieval.append(movie[FrameTemplates(w_tr, f_p).predict(w_ev)][:, None])
         pred["ridge_dff"], pred["retrieval"] = np.concatenate(ridge_dff), np.concatenate(retrieval)
+        for m, smooth in BLENDS.items():
+            if split == "valid":
+                weights[m] = blend_weight(pred["retrieval"], pred[smooth], target)
+            w = weights.get(m, 0.0)
+            pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
         scores = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
         where_sid = np.concatenate([np.full(len(r), sids[i], dtype=object) for i, r in enumerate(idx)]).astype(str)
         where_idx = np.concatenate([es[split][i].index[r] for i, r in enumerate(idx)])
         blocks = blocks_of(where_sid, where_idx, max(int(round(es[split][0].sampling_rate)), 1))
         boot = {k: block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=cfg.training.seed,
-                                   pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+                                   pairs=PAIRS if k == "ssim" else ())
                 for k in ("ssim", "psnr", "pixel_r")}
         entry = {m: {k: boot[k][m]["mean"] for k in ("ssim", "psnr", "pixel_r")} for m in METHODS}
         for m in METHODS:
             entry[m].update({f"{k}_ci95": boot[k][m]["ci95"] for k in ("ssim", "psnr", "pixel_r")})
         if split == "test":
             out.update(entry)
-            out["comparison"] = {f"halfunet - {b}": {k: boot["ssim"][f"halfunet - {b}"][k] for k in ("mean", "ci95")}
-                                 for b in BASELINES}
+            out["comparison"] = {f"{m} - {b}": {k: boot["ssim"][f"{m} - {b}"][k] for k in ("mean", "ci95")}
+                                 for m, b in PAIRS}
             out["n_test_frames"] = int(len(f_ev))
             images_test = {"target": target, "frames": f_ev, "session": where_sid, "index": where_idx, **pred}
         else:
@@ -128,6 +163,8 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     ranking = out["valid"] or {m: out[m] for m in BASELINES}
     out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
     out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
+    out["best_model"] = max(MODELS, key=lambda m: (out["valid"] or out)[m]["ssim"])
+    out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
     out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
                 "architecture": decoder.architecture, "train_loss": decoder.train_loss_,
                 "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
@@ -214,7 +251,8 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         seen.update(decoder_inputs)
         leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
         folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
-                      **{m: res[m] for m in METHODS}, "comparison": res["comparison"], "valid": res["valid"]})
+                      **{m: res[m] for m in METHODS}, "comparison": res["comparison"], "valid": res["valid"],
+                      "blend_weights": res["blend_weights"]})
         for k, v in images.items():
             pooled.setdefault(k, []).append(v)
     images = {k: np.concatenate(v) for k, v in pooled.items()}
@@ -223,22 +261,24 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
                 "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                             "and every decoder; scored on the test repeat",
                 "label": label, "output_shape": list(cfg.reconstruction.output_shape)})
-    if len(folds) >= 3:
-        out["cv"] = summarize(fold_entries(folds), len(folds), model="halfunet", test_fraction=1.0 / nf.folds)
+    if len(folds) >= 3:  # "cv": the HalfUNet's (as before); "cv_<model>" for the other models
+        for m in MODELS:
+            out["cv" if m == "halfunet" else f"cv_{m}"] = summarize(fold_entries(folds, m), len(folds), model=m,
+                                                                    test_fraction=1.0 / nf.folds)
     return out, images
 
 
-def fold_entries(folds: list[dict]) -> list[dict]:
-    """Each block's SSIM of the HalfUNet and the baselines, the strongest baseline chosen on
+def fold_entries(folds: list[dict], model: str = "halfunet") -> list[dict]:
+    """Each block's SSIM of ``model`` and the baselines, the strongest baseline chosen on
     that block's validation frames, and the margin (:func:`neurocine.evaluate.folds.summarize`'s
     input)."""
     out = []
     for f in folds:
         rank = f.get("valid") or {b: f[b] for b in BASELINES}
         strongest = max(BASELINES, key=lambda b: rank[b]["ssim"])
-        out.append({"fold": f["fold"], "frames": f["frames"], "halfunet": f["halfunet"]["ssim"],
+        out.append({"fold": f["fold"], "frames": f["frames"], model: f[model]["ssim"],
                     "baselines": {b: f[b]["ssim"] for b in BASELINES}, "strongest_baseline": strongest,
-                    "baseline": f[strongest]["ssim"], "margin": f["halfunet"]["ssim"] - f[strongest]["ssim"]})
+                    "baseline": f[strongest]["ssim"], "margin": f[model]["ssim"] - f[strongest]["ssim"]})
     return out
 
 
@@ -250,21 +290,23 @@ def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
     out = {}
     for k in ("ssim", "psnr", "pixel_r"):
         boot = block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=seed,
-                               pairs=[("halfunet", b) for b in BASELINES] if k == "ssim" else ())
+                               pairs=PAIRS if k == "ssim" else ())
         for m in METHODS:
             out.setdefault(m, {})[k] = boot[m]["mean"]
             out[m][f"{k}_ci95"] = boot[m]["ci95"]
         if k == "ssim":
-            out["comparison"] = {f"halfunet - {b}": {x: boot[f"halfunet - {b}"][x] for x in ("mean", "ci95")}
-                                 for b in BASELINES}
+            out["comparison"] = {f"{m} - {b}": {x: boot[f"{m} - {b}"][x] for x in ("mean", "ci95")}
+                                 for m, b in PAIRS}
     valid = [f["valid"] for f in folds if f.get("valid")]
-    ranking = {b: np.mean([v[b]["ssim"] for v in valid]) for b in BASELINES} if valid else \
-        {b: out[b]["ssim"] for b in BASELINES}
+    ranking = {b: np.mean([v[b]["ssim"] for v in valid]) for b in METHODS} if valid else \
+        {b: out[b]["ssim"] for b in METHODS}
     out["strongest_baseline"] = max(BASELINES, key=ranking.get)
+    out["best_model"] = max(MODELS, key=ranking.get)
+    out["blend_weights"] = {f"fold {f['fold']}": f["blend_weights"] for f in folds}
     out["strongest_baseline_chosen_on"] = "valid repeat's held-out block" if valid else "test"
     out["n_test_frames"] = int(len(target))
     return out
 
 
 __all__ = ["reconstruction_protocol", "novel_frames_protocol", "fold_block", "holdout_splits", "pooled_metrics",
-           "METHODS", "BASELINES"]
+           "blend_weight", "METHODS", "MODELS", "BASELINES", "BLENDS", "PAIRS"]

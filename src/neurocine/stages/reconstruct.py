@@ -28,22 +28,32 @@ def movie_template(ctx: StageContext, label: str):
         return None, str(exc)
 
 
+FIGURE_ROWS = {"halfunet": "HalfUNet", "halfunet_retrieval": "retrieval + HalfUNet",
+               "ridge_embedding": "ridge (embedding)", "retrieval": "retrieval (dF/F)",
+               "retrieval_ridge_dff": "retrieval + ridge (dF/F)", "ridge_dff": "ridge (dF/F)",
+               "mean_frame": "mean frame"}
+#: The figure's caption after "original (top), ".
+FIGURE_ROWS_CAPTION = ("the HalfUNet, retrieval corrected by the HalfUNet, ridge from the embedding, retrieval (the "
+                       "training frame the dF/F template decoder picks), retrieval corrected by ridge from dF/F, ridge "
+                       "from dF/F, the mean training frame")
+
+
 def reconstruction_figure(images: dict, path, title: str):
-    """Originals beside the HalfUNet, ridge from dF/F and retrieval (first session)."""
+    """Originals (top) beside every method, the model's rows first (first session)."""
     first = images["session"] == images["session"][0]
     sel = np.flatnonzero(first)[np.argsort(images["frames"][first], kind="stable")]
-    plot_reconstructions(images["target"][sel], {"HalfUNet": images["halfunet"][sel],
-                                                 "ridge (dF/F)": images["ridge_dff"][sel],
-                                                 "retrieval": images["retrieval"][sel]}, path, n=5, title=title)
+    plot_reconstructions(images["target"][sel], {name: images[m][sel] for m, name in FIGURE_ROWS.items()}, path, n=5,
+                         title=title)
 
 
 def movie_summary(movie: str, res: dict, what: str) -> str:
     """One movie's line of a reconstruction stage's summary."""
     if "skipped" in res:
         return f"{movie}: skipped ({res['skipped']})"
-    b = res["strongest_baseline"]
-    d = res["comparison"][f"halfunet - {b}"]
-    return (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}; strongest baseline {b} "
+    b, m = res["strongest_baseline"], res.get("best_model", "halfunet")
+    d = res["comparison"][f"{m} - {b}"]
+    model = "" if m == "halfunet" else f"; {m} (chosen on valid) {res[m]['ssim']:.3f}"
+    return (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}{model}; strongest baseline {b} "
             f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
             f"{ci(d['ci95'])}")
 
@@ -77,7 +87,7 @@ class Reconstruct(Stage):
         reconstruction_figure(images, ctx.results.figure(figure),
                               f"{movie_of(label)}, test repeat, session {images['session'][0]}")
         res["figures"] = [[figure, f"{movie_of(label)}, test repeat (frames seen in training): original (top), "
-                                   "HalfUNet from the embedding, ridge from dF/F, retrieval"]]
+                                   + FIGURE_ROWS_CAPTION]]
         return res
 
     def summary(self, res):

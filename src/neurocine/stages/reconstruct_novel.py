@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from neurocine.evaluate.reconstruction import novel_frames_protocol
 from neurocine.stages import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
-from neurocine.stages.reconstruct import movie_summary, movie_template, reconstruction_figure
+from neurocine.stages.reconstruct import FIGURE_ROWS_CAPTION, movie_summary, movie_template, reconstruction_figure
 from neurocine.stimuli import movie_of
 
 
@@ -43,7 +43,7 @@ class ReconstructNovel(Stage):
         figure = movie_file("reconstructions_novel", label)
         reconstruction_figure(images, ctx.results.figure(figure), f"{movie_of(label)}, held-out frames, test repeat")
         out["figures"] = [[figure, f"{movie_of(label)}, held-out frames (never seen in training): original (top), "
-                                   "HalfUNet, ridge from dF/F, retrieval"]]
+                                   + FIGURE_ROWS_CAPTION]]
         return out
 
     def summary(self, res):

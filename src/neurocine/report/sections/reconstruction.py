@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import html
+import json
 
 from neurocine.report.sections import section
 from neurocine.report.sections.cv import cv_table
 from neurocine.report.tables import ci, skipped_note, table, verdict
 
-METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
-           "ridge_dff": "ridge from dF/F", "mean_frame": "mean training frame (floor)",
-           "retrieval": "retrieval: training frame picked by the dF/F template decoder"}
+from neurocine.evaluate.reconstruction import METHODS, MODELS
+
+NAMES = {"halfunet": "HalfUNet", "halfunet_retrieval": "retrieval corrected by the HalfUNet"}
 
 
 def report_table(rec: dict, table_id: str, heading: str) -> str:
@@ -25,10 +26,15 @@ def report_table(rec: dict, table_id: str, heading: str) -> str:
         rows.append([name + (" ← strongest baseline" if m == b else ""), v.get("ssim"), d["ssim"],
                      ci(d.get("ssim_ci95")), d["psnr"], d["pixel_r"]])
     parts.append(table(["method", "valid SSIM", "test SSIM", "95 % CI", "PSNR (dB)", "pixel r"], rows, table_id, 2))
-    diff = rec.get("comparison", {}).get(f"halfunet - {b}")
-    if diff:
-        parts.append(f"<p class='comparison'>HalfUNet - {html.escape(str(b))} (SSIM, test): {diff['mean']:+.3f} "
-                     f"{ci(diff['ci95'])}: the HalfUNet is {verdict(diff)} the strongest baseline.</p>")
+    for m in MODELS:
+        diff = rec.get("comparison", {}).get(f"{m} - {b}")
+        if diff:
+            best = " (the model chosen on valid)" if rec.get("best_model") == m and len(MODELS) > 1 else ""
+            parts.append(f"<p class='comparison'>{NAMES[m]}{best} - {html.escape(str(b))} (SSIM, test): "
+                         f"{diff['mean']:+.3f} {ci(diff['ci95'])}: {verdict(diff)} the strongest baseline.</p>")
+    if rec.get("blend_weights"):
+        parts.append("<p class='note'>Blend weights w (chosen on valid): "
+                     + html.escape(json.dumps(rec["blend_weights"])) + "</p>")
     return "\n".join(parts)
 
 
@@ -66,7 +72,10 @@ def novel_frames(rec: dict) -> str:
                                   f"{r.get('n_test_frames')} test frames)</h2><p class='note'>These frames were "
                                   "removed from every train and valid repeat for the embedding and every decoder: "
                                   "the model never saw them.</p>"))
-        if r.get("cv"):
-            parts.append(cv_table(f"{m}: {len(r['cv']['per_fold'])} held-out blocks (SSIM)", r["cv"],
-                                  f"cv-novel-{m}", model="halfunet", title="HalfUNet"))
+        for model in MODELS:
+            cv = r.get("cv" if model == "halfunet" else f"cv_{model}")
+            if cv:
+                parts.append(cv_table(f"{m}: {len(cv['per_fold'])} held-out blocks (SSIM), {NAMES[model]}", cv,
+                                      f"cv-novel-{m}" + ("" if model == "halfunet" else f"-{model}"), model=model,
+                                      title=NAMES[model]))
     return "\n".join(parts)
