@@ -198,6 +198,7 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     """Every class label of every trial stimulus of the new session's test trials, every way
     (:func:`adapt_session`): ``{"labels": {label: {"correct", "index", "decoders"}}}``."""
     nn, seed = cfg.decoding.n_neighbors, cfg.training.seed
+    trained = {sp: [(p, base.transform(p, session_id=p.session_id)) for p in reference[sp]] for sp in ("train", "valid")}
     out = {}
     for stimulus, stim in STIMULI.items():
         if stim.structure != "trials" or not stimulus_trials(parts["test"], stimulus):
@@ -213,8 +214,7 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
                 continue
             ref = {}
             for sp in ("train", "valid"):
-                feats = [_trial_features(p, base.transform(p, session_id=p.session_id), stimulus, label)
-                         for p in reference[sp]]
+                feats = [_trial_features(p, e, stimulus, label) for p, e in trained[sp]]
                 ref[sp] = (np.concatenate([f[0] for f in feats]), np.concatenate([f[1] for f in feats]))
             others, other_name = _chosen({"logistic": Logistic(*ref["train"], *ref["valid"], seed),
                                           "knn": KNN(*ref["train"], nn)}, *ref["valid"])
