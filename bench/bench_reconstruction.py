@@ -8,7 +8,13 @@ block for frames never seen (:func:`neurocine.evaluate.reconstruction.novel_fram
 HalfUNet, retrieval corrected by the HalfUNet (blend weight on valid), ridge from the
 embedding and from dF/F, retrieval, retrieval corrected by ridge from dF/F, the mean frame.
 
+``--image-clusters C`` measures an image-feature space instead (issue 23's first lever) on
+the first held-out block: the embedding trained in ``behavior`` mode with a discrete label
+per sample, the k-means cluster (C clusters) of the shown frame's pixel PCA (16
+components), both fitted on the training frames only.
+
     python bench/bench_reconstruction.py [--size 32 64] [--epochs 1] [--folds 6] [--run-folds 5] [--seen-only]
+    python bench/bench_reconstruction.py --image-clusters 60
 """
 
 from __future__ import annotations
@@ -53,14 +59,47 @@ def show(title: str, res: dict) -> None:
     sys.stdout.flush()
 
 
+def image_feature_block(splits: dict, movie, cfg, clusters: int, folds: int) -> dict:
+    """The first held-out block reconstructed from an embedding trained on image clusters."""
+    import numpy as np
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    import neurocine
+    from neurocine.data import training_rows
+    from neurocine.evaluate.reconstruction import fold_block, holdout_splits, reconstruction_protocol
+
+    lo, hi = fold_block(0, folds, len(movie))
+    held = holdout_splits(splits, FRAME, lo, hi)
+    seen = np.setdiff1d(np.arange(len(movie)), np.arange(lo, hi))
+    flat = movie.reshape(len(movie), -1)
+    pca = PCA(16, random_state=0).fit(flat[seen])
+    kmeans = KMeans(clusters, n_init=4, random_state=0).fit(pca.transform(flat[seen]))
+    cluster_of = kmeans.predict(pca.transform(flat))  # only training frames' clusters are used
+    rows = {sp: training_rows(held[sp]) for sp in ("train", "valid")}
+    ys = {sp: [cluster_of[p.label(FRAME)].astype(np.int64) for p in rows[sp]] for sp in rows}
+    model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
+    model.fit(rows["train"], ys["train"], valid=rows["valid"], valid_y=ys["valid"])
+    fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
+                                                   for sp in ("train", "valid")} for i, p in enumerate(held["train"])}}
+    ev = {"splits": splits, "emb": {p.session_id: {sp: model.transform(splits[sp][i], session_id=i)
+                                                    for sp in ("valid", "test")}
+                                    for i, p in enumerate(splits["train"])}}
+    res, *_ = reconstruction_protocol(fit, ev, movie, FRAME, cfg, eval_rows=lambda f: (f >= lo) & (f < hi),
+                                      window=(model.model_.left, model.model_.right))
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size", type=int, nargs=2, default=[32, 64], help="output_shape H W")
     ap.add_argument("--epochs", type=int, default=None, help="HalfUNet epochs (default: the demo config's)")
+    ap.add_argument("--steps", type=int, default=None, help="embedding steps (default: the demo config's)")
     ap.add_argument("--max-train", type=int, default=None, help="HalfUNet training frames (a subset; default all)")
     ap.add_argument("--folds", type=int, default=6)
     ap.add_argument("--run-folds", type=int, default=5)
     ap.add_argument("--seen-only", action="store_true")
+    ap.add_argument("--image-clusters", type=int, default=None, help="an image-feature space on the first block")
     args = ap.parse_args()
     import neurocine
     from neurocine.data import normalized_splits, training_rows
@@ -75,6 +114,8 @@ def main() -> int:
             "novel_frames.folds": args.folds, "novel_frames.run_folds": args.run_folds}
     if args.epochs:
         over["reconstruction.num_epochs"] = args.epochs
+    if args.steps:
+        over["model.max_iterations"] = args.steps
     if args.max_train:
         over["reconstruction.max_train_samples"] = args.max_train
     cfg = Config.load(DEMO).override(over)
@@ -83,16 +124,21 @@ def main() -> int:
     movie = load_template(data / "natural_movie_one.npy", tuple(args.size))
     print(f"demo sessions (SIMULATED, seed 0), {args.size[0]}x{args.size[1]} px, HalfUNet "
           f"{cfg.reconstruction.num_epochs} epoch(s), embeddings {cfg.model.max_iterations} steps")
+    if args.image_clusters:
+        show("novel frames, first block, image-feature space", image_feature_block(splits, movie, cfg,
+                                                                                   args.image_clusters, args.folds))
+        return 0
     t0 = time.perf_counter()
     model = neurocine.CEBRA.from_config(cfg).fit(training_rows(splits["train"]), valid=training_rows(splits["valid"]))
     emb = {p.session_id: {sp: model.transform(splits[sp][i], session_id=i) for sp in ("train", "valid", "test")}
            for i, p in enumerate(splits["train"])}
     data_in = {"splits": splits, "emb": emb}
-    res, *_ = reconstruction_protocol(data_in, data_in, movie, FRAME, cfg, window=(model.model_.left, model.model_.right))
+    window = (model.model_.left, model.model_.right)
+    res, *_ = reconstruction_protocol(data_in, data_in, movie, FRAME, cfg, window=window)
     show(f"seen frames (held-out repeat; {time.perf_counter() - t0:.0f} s)", res)
     if not args.seen_only:
         t0 = time.perf_counter()
-        res, _ = novel_frames_protocol(splits, movie, FRAME, cfg, window=(model.model_.left, model.model_.right))
+        res, _ = novel_frames_protocol(splits, movie, FRAME, cfg, window=window)
         show(f"novel frames ({args.run_folds} of {args.folds} blocks, each with its own embedding; "
              f"{time.perf_counter() - t0:.0f} s)", res)
     return 0
