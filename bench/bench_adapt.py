@@ -76,8 +76,8 @@ def cebra_adapt(cfg, ref: dict, new: dict, k: int, unit: str, steps: int, seed: 
     from neurocine.decoders.classify import KNN, Logistic
     from neurocine.decoders.frame_id import FrameTemplates, knn_predict_frames
     from neurocine.embed.modes.stimulus_aligned import alignment_keys
-    from neurocine.evaluate.adapt import _trial_features, first_repeats, first_trials
-    from neurocine.evaluate.trials import stimulus_trials
+    from neurocine.evaluate.adapt import first_repeats, first_trials
+    from neurocine.evaluate.trials import stimulus_trials, trial_features
     from neurocine.stimuli import LABELS, STIMULI
 
     def labelled(p):
@@ -106,7 +106,8 @@ def cebra_adapt(cfg, ref: dict, new: dict, k: int, unit: str, steps: int, seed: 
         f = {sp: p.label(FRAME) for sp, p in trained.items()}
         rows = {sp: f[sp] >= 0 for sp in f}
         x_tr, f_tr = emb_ref["train"][rows["train"]], f["train"][rows["train"]]
-        decoders = {"knn": lambda X: knn_predict_frames(x_tr, f_tr, X, nn), "template": FrameTemplates(x_tr, f_tr).predict}
+        decoders = {"knn": lambda X: knn_predict_frames(x_tr, f_tr, X, nn),
+                    "template": FrameTemplates(x_tr, f_tr).predict}
         score = {n: np.mean(np.abs(d(emb_ref["valid"][rows["valid"]]) - f["valid"][rows["valid"]]) < tol)
                  for n, d in decoders.items()}
         best = max(score, key=score.get)
@@ -117,9 +118,13 @@ def cebra_adapt(cfg, ref: dict, new: dict, k: int, unit: str, steps: int, seed: 
         if stim.structure != "trials" or not stimulus_trials(new["test"], stimulus):
             continue
         for label in [n for n, s in LABELS.items() if s.stimulus == stimulus and s.kind == "class" and s.classes]:
-            tr = _trial_features(trained["train"], emb_ref["train"], stimulus, label)[:2]
-            va = _trial_features(trained["valid"], emb_ref["valid"], stimulus, label)[:2]
-            te = _trial_features(new["test"], emb_test, stimulus, label)[:2]
+            def features(part, x):
+                y, _, (means,) = trial_features(part, stimulus_trials(part, stimulus), label, x)
+                return means, y
+
+            tr = features(trained["train"], emb_ref["train"])
+            va = features(trained["valid"], emb_ref["valid"])
+            te = features(new["test"], emb_test)
             cands = {"logistic": Logistic(*tr, *va, seed), "knn": KNN(*tr, nn)}
             best = max(cands, key=lambda n: np.mean(cands[n].predict(va[0]) == va[1]))
             out[label] = {"correct": (cands[best].predict(te[0]) == te[1]).astype(float)}

@@ -34,7 +34,7 @@ from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed.estimator import CEBRA
 from neurocine.evaluate.folds import repeat_ids
 from neurocine.evaluate.frame_id import chance_errors, evaluate_frame_id
-from neurocine.evaluate.trials import stimulus_trials
+from neurocine.evaluate.trials import stimulus_trials, trial_features
 from neurocine.errors import ConfigError
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
@@ -177,16 +177,6 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
                          "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"]}}
 
 
-def _trial_features(part, x: np.ndarray, stimulus: str, label: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(trial means of x (K, D), class ids (K,), first rows (K,))`` of a split's trials of
-    ``stimulus`` that carry ``label``."""
-    rows = stimulus_trials(part, stimulus)
-    ids = np.array([LABELS[label].class_ids(part.label(label)[r[:1]])[0] for r in rows], dtype=np.int64)
-    keep = [r for r, c in zip(rows, ids) if c >= 0]
-    feats = np.stack([x[r].mean(0) for r in keep]) if keep else np.zeros((0, x.shape[1]))
-    return feats, ids[ids >= 0], np.array([r[0] for r in keep], dtype=np.int64)
-
-
 def _chosen(fitted: dict, X_valid, y_valid):
     """The decoder of ``fitted`` ({name: decoder}) most accurate on the valid trials."""
     acc = {n: float(np.mean(d.predict(X_valid) == y_valid)) if len(y_valid) else 0.0 for n, d in fitted.items()}
@@ -198,35 +188,39 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     """Every class label of every trial stimulus of the new session's test trials, every way
     (:func:`adapt_session`): ``{"labels": {label: {"correct", "index", "decoders"}}}``."""
     nn, seed = cfg.decoding.n_neighbors, cfg.training.seed
-    trained = {sp: [(p, base.transform(p, session_id=p.session_id)) for p in reference[sp]] for sp in ("train", "valid")}
+    trained = {sp: [(p, base.transform(p, session_id=p.session_id)) for p in reference[sp]]
+               for sp in ("train", "valid")}
     out = {}
     for stimulus, stim in STIMULI.items():
         if stim.structure != "trials" or not stimulus_trials(parts["test"], stimulus):
             continue
+        rows = {sp: stimulus_trials(p, stimulus) for sp, p in parts.items()}
+        trained_rows = {sp: [stimulus_trials(p, stimulus) for p, _ in trained[sp]] for sp in trained}
         for label in [n for n, spec in LABELS.items() if spec.stimulus == stimulus and spec.kind == "class"
                       and spec.classes is not None]:
-            own = {sp: {"dff": _trial_features(p, p.neural, stimulus, label)} for sp, p in parts.items()}
+            own = {}  # split -> (y, first rows, {"dff", "adapted", "scratch": trial means})
             for sp, p in parts.items():
-                for m in ("adapted", "scratch"):
-                    own[sp][m] = _trial_features(p, emb[sp][m], stimulus, label)
-            (_, y_tr, _), (_, y_va, _), (_, y_te, first) = own["train"]["dff"], own["valid"]["dff"], own["test"]["dff"]
+                y, first, means = trial_features(p, rows[sp], label, p.neural, emb[sp]["adapted"], emb[sp]["scratch"])
+                own[sp] = (y, first, dict(zip(("dff", "adapted", "scratch"), means)))
+            y_tr, y_va, (y_te, first, _) = own["train"][0], own["valid"][0], own["test"]
             if len(np.unique(y_tr)) < 2 or not len(y_te):
                 continue
             ref = {}
-            for sp in ("train", "valid"):
-                feats = [_trial_features(p, e, stimulus, label) for p, e in trained[sp]]
-                ref[sp] = (np.concatenate([f[0] for f in feats]), np.concatenate([f[1] for f in feats]))
+            for sp in trained:
+                feats = [trial_features(p, r, label, e) for (p, e), r in zip(trained[sp], trained_rows[sp])]
+                ref[sp] = (np.concatenate([f[2][0] for f in feats]), np.concatenate([f[0] for f in feats]))
             others, other_name = _chosen({"logistic": Logistic(*ref["train"], *ref["valid"], seed),
                                           "knn": KNN(*ref["train"], nn)}, *ref["valid"])
-            correct, decoders = {"adapted": others.predict(own["test"]["adapted"][0]) == y_te}, {
-                "adapted": f"{other_name} fitted on the trained sessions' embeddings"}
+            X = {key: (own["train"][2][key], own["valid"][2][key], own["test"][2][key])
+                 for key in ("dff", "adapted", "scratch")}
+            correct = {"adapted": others.predict(X["adapted"][2]) == y_te}
+            decoders = {"adapted": f"{other_name} fitted on the trained sessions' embeddings"}
             for m in ("adapted_own", "scratch"):
-                key = "adapted" if m == "adapted_own" else m
-                (X_tr, _, _), (X_va, _, _), (X_te, _, _) = own["train"][key], own["valid"][key], own["test"][key]
+                X_tr, X_va, X_te = X["adapted" if m == "adapted_own" else m]
                 dec, name = _chosen({"logistic": Logistic(X_tr, y_tr, X_va, y_va, seed), "knn": KNN(X_tr, y_tr, nn)},
                                     X_va, y_va)
                 correct[m], decoders[m] = dec.predict(X_te) == y_te, name
-            (X_tr, _, _), (X_va, _, _), (X_te, _, _) = own["train"]["dff"], own["valid"]["dff"], own["test"]["dff"]
+            X_tr, X_va, X_te = X["dff"]
             correct["logistic_own"] = Logistic(X_tr, y_tr, X_va, y_va, seed).predict(X_te) == y_te
             correct["knn_own"] = KNN(X_tr, y_tr, nn).predict(X_te) == y_te
             correct = {m: c.astype(np.float64) for m, c in correct.items()}

@@ -102,6 +102,16 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
     return res
 
 
+def trial_features(part, rows: list[np.ndarray], label: str, *arrays: np.ndarray):
+    """Per-trial inputs of a class label: ``(class ids (K,), first rows (K,), [trial means
+    (K, D) of each array])`` over the trials in ``rows`` (:func:`stimulus_trials`) that carry
+    the label."""
+    ids = np.array([LABELS[label].class_ids(part.label(label)[r[:1]])[0] for r in rows], dtype=np.int64)
+    keep = [r for r, c in zip(rows, ids) if c >= 0]
+    means = [np.stack([x[r].mean(0) for r in keep]) if keep else np.zeros((0, x.shape[1])) for x in arrays]
+    return ids[ids >= 0], np.array([r[0] for r in keep], dtype=np.int64), means
+
+
 def trial_label_sessions(splits: dict, embeddings: dict, label: str, trials: list[dict]) -> list[dict]:
     """:func:`decode_label`'s inputs for one class label: per session and split, the label
     of each trial and the trial means of dF/F and of every embedding.
@@ -111,20 +121,15 @@ def trial_label_sessions(splits: dict, embeddings: dict, label: str, trials: lis
         embeddings: ``{model: {session_id: {split: {"embedding": (T, D)}}}}``.
         trials: Per session, ``{split: [rows of each trial]}`` (:func:`stimulus_trials`).
     """
-    spec = LABELS[label]
     sessions = []
     for i, p in enumerate(splits["train"]):
         entry = {"session_id": p.session_id}
         for sp in ("train", "valid", "test"):
-            q, rows = splits[sp][i], trials[i][sp]
-            ids = np.array([spec.class_ids(q.label(label)[r[:1]])[0] for r in rows], dtype=np.int64)
-            keep = [r for r, c in zip(rows, ids) if c >= 0]
-            entry[sp] = {"y": ids[ids >= 0],
-                         "dff": np.stack([q.neural[r].mean(0) for r in keep]) if keep
-                         else np.zeros((0, q.neural.shape[1]))}
-            for m, emb in embeddings.items():
-                e = emb[p.session_id][sp]["embedding"]
-                entry[sp][m] = np.stack([e[r].mean(0) for r in keep]) if keep else np.zeros((0, e.shape[1]))
+            q = splits[sp][i]
+            names = list(embeddings)
+            y, _, means = trial_features(q, trials[i][sp], label, q.neural,
+                                         *[embeddings[m][p.session_id][sp]["embedding"] for m in names])
+            entry[sp] = {"y": y, "dff": means[0], **dict(zip(names, means[1:]))}
         sessions.append(entry)
     return sessions
 
@@ -164,4 +169,5 @@ def classify_trials(splits: dict, embeddings: dict, supervision: dict, n_neighbo
     return out
 
 
-__all__ = ["stimulus_trials", "decode_label", "trial_label_sessions", "classify_trials", "BASELINES"]
+__all__ = ["stimulus_trials", "trial_features", "decode_label", "trial_label_sessions", "classify_trials",
+           "BASELINES"]
