@@ -7,6 +7,8 @@ block for frames never seen (:func:`neurocine.evaluate.reconstruction.novel_fram
 ``--run-folds`` of the ``--folds`` blocks, each with its own embedding). Methods: the
 HalfUNet, retrieval corrected by the HalfUNet (blend weight on valid), ridge from the
 embedding and from dF/F, retrieval, retrieval corrected by ridge from dF/F, the mean frame.
+Seen frames are also read from every animal at once (issue 23's second lever,
+:func:`neurocine.evaluate.reconstruction.pooled_animals`) beside each animal alone.
 
 ``--image-clusters C`` measures an image-feature space instead (issue 23's first lever) on
 the first held-out block: the embedding trained in ``behavior`` mode with a discrete label
@@ -50,6 +52,18 @@ def show(title: str, res: dict) -> None:
     for m in MODELS:
         d = res["comparison"][f"{m} - {b}"]
         print(f"  {m} - {b}: {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+    pooled = res.get("pooled")
+    if pooled and "skipped" not in pooled:
+        pb = pooled["strongest_baseline"]
+        print(f"  every animal at once ({pooled['n_sessions']} sessions, {pooled['n_test_frames']} test frames shown "
+              f"to all): strongest baseline (valid) {pb}; blend weights {pooled['blend_weights']}")
+        for m in METHODS:
+            e = pooled[m]
+            print(f"    {m:22s} each animal alone {pooled['alone'][m]:.3f}  all at once {e['ssim']:.3f} "
+                  f"[{e['ssim_ci95'][0]:.3f}, {e['ssim_ci95'][1]:.3f}]")
+        for m in MODELS:
+            d = pooled["comparison"][f"{m} - {pb}"]
+            print(f"    {m} - {pb} (all at once): {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     for key in [k for k in res if k.startswith("cv")]:
         cv = res[key]
         model = "halfunet" if key == "cv" else key[3:]

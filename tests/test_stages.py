@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurocine import load_dataset
 from neurocine.embed.sampling import valid_centers
 from neurocine.stages import STAGES
-from neurocine.evaluate.reconstruction import blend_weight, fold_block, holdout_splits
+from neurocine.evaluate.reconstruction import (BASELINES, MODELS, PAIRS, aligned_samples, blend_weight, fold_block,
+                                               holdout_splits, reconstruction_protocol)
 
 FRAME = "natural_movie_one.frame"
 
@@ -51,3 +54,62 @@ def test_blend_weight_is_chosen_on_validation_images_and_zero_keeps_retrieval():
     w = blend_weight(noise, 0.5 * target + 0.5 * rng.random(target.shape).astype(np.float32), target)
     assert 0.0 < w <= 1.0
     assert blend_weight(noise[:0], noise[:0], target[:0]) == 0.0  # no validation image: retrieval alone
+
+
+@given(st.lists(st.integers(0, 6), min_size=1, max_size=40), st.lists(st.lists(st.booleans(), min_size=40,
+                                                                                max_size=40), min_size=2, max_size=4))
+@settings(max_examples=60, deadline=None)
+def test_aligned_samples_match_the_same_frame_at_the_same_occurrence(shown, keeps):
+    """Sessions that each miss some samples of one stimulus sequence: the aligned positions
+    are exactly the (frame, k-th showing) pairs every session has, in one order."""
+    sessions = [np.array([f for f, keep in zip(shown, k) if keep], dtype=np.int64) for k in keeps]
+
+    def pairs(frames):  # written independently of occurrence(): a running count per frame
+        seen, out = {}, []
+        for f in frames.tolist():
+            out.append((f, seen.get(f, 0)))
+            seen[f] = seen.get(f, 0) + 1
+        return out
+
+    common = set.intersection(*(set(pairs(f)) for f in sessions))
+    pos = aligned_samples(sessions)
+    assert all(len(p) == len(common) for p in pos)
+    matched = [[pairs(f)[i] for i in p] for f, p in zip(sessions, pos)]
+    assert all(m == matched[0] for m in matched) and set(matched[0]) == common
+
+
+def test_every_animal_at_once_reads_a_shared_frame_better_than_each_alone(sim_dir):
+    """Three simulated animals see the same test repeat: one vote per animal (retrieval)
+    and the concatenated dF/F (ridge) beat each animal alone on the same samples, and the
+    model's numbers come with the same keys as the per-animal ones."""
+    from neurocine.data.templates import load_template
+    from neurocine.settings import Config
+
+    splits = {s: load_dataset({"data_dir": str(sim_dir)}, s) for s in ("train", "valid", "test")}
+    rng = np.random.default_rng(0)
+    phase = rng.uniform(0, 2 * np.pi, 8)
+
+    def embedding(part):  # the frame's position on a circle, noisy: an embedding that reads the movie
+        f = np.maximum(part.label(FRAME), 0)[:, None] * 2 * np.pi / 900
+        e = np.hstack([np.sin(f * (1 + np.arange(4)) + phase[:4]), np.cos(f * (1 + np.arange(4)) + phase[4:])])
+        e = e + rng.normal(0, 0.6, e.shape)
+        return (e / np.linalg.norm(e, axis=1, keepdims=True)).astype(np.float32)
+
+    emb = {p.session_id: {sp: embedding(splits[sp][i]) for sp in splits} for i, p in enumerate(splits["train"])}
+    cfg = Config().override({"reconstruction.output_shape": [16, 32], "reconstruction.num_epochs": 1,
+                             "reconstruction.max_train_samples": 300, "reconstruction.batch_size": 32,
+                             "model.device": "cpu"})
+    movie = load_template(sim_dir / "natural_movie_one.npy", (16, 32))
+    data = {"splits": splits, "emb": emb}
+    res, *_ = reconstruction_protocol(data, data, movie, FRAME, cfg)
+    pooled = res["pooled"]
+    assert pooled["n_sessions"] == 3 and 0 < pooled["n_test_frames"] <= min(
+        int((p.label(FRAME) >= 0).sum()) for p in splits["test"])
+    assert pooled["retrieval"]["ssim"] > pooled["alone"]["retrieval"] + 0.02
+    assert pooled["ridge_dff"]["ssim"] > pooled["alone"]["ridge_dff"] + 0.02
+    assert pooled["strongest_baseline"] in BASELINES and pooled["best_model"] in MODELS
+    for m, b in PAIRS:
+        d = pooled["comparison"][f"{m} - {b}"]
+        assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+        assert abs(d["mean"] - (pooled[m]["ssim"] - pooled[b]["ssim"])) < 1e-6
+    assert abs(pooled["alone"]["mean_frame"] - pooled["mean_frame"]["ssim"]) < 1e-6  # the same samples

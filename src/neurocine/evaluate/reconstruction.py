@@ -24,7 +24,7 @@ import numpy as np
 
 from neurocine.data import keep_rows, training_rows
 from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
-from neurocine.decoders.frame_id import FrameTemplates, window_features
+from neurocine.decoders.frame_id import FrameTemplates, unit_rows, window_features
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed import CEBRA
 from neurocine.evaluate.folds import summarize
@@ -62,7 +62,7 @@ def blend_weight(retrieved: np.ndarray, smooth: np.ndarray, target: np.ndarray) 
 
 def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label: str, cfg: Config, *,
                             eval_rows=None, window=(5, 5), say=None, progress: bool = False, log_dir=None,
-                            name: str = "reconstruct"):
+                            name: str = "reconstruct", pooled: bool = True):
     """Train every reconstruction method on ``fit`` and score it on ``evaluate``.
 
     Args:
@@ -77,6 +77,8 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
         cfg: The run's settings (``reconstruction`` for the HalfUNet, ``training.seed``).
         say, progress, log_dir, name: Progress lines (``say(text)``), bars, the HalfUNet's
             TensorBoard folder, and the name progress lines start with.
+        pooled: With two sessions or more, also read every animal at once
+            (:func:`pooled_animals`, ``metrics["pooled"]``).
 
     Returns:
         ``(metrics, test_images, decoder, trained_frames)``: one entry per method (test
@@ -115,7 +117,7 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     decoder = HalfUNet.from_config(cfg, verbose=progress, log_dir=log_dir)
     decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
     mean_frame = movie[f_tr].mean(0)
-    out, images_test, weights = {"valid": {}}, {}, {}
+    out, images_test, weights, alone = {"valid": {}}, {}, {}, {}
     for split in ("valid", "test"):
         idx = eval_sets[split]
         if not sum(map(len, idx)):
@@ -143,6 +145,7 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
             w = weights.get(m, 0.0)
             pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
         scores = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
+        alone[split] = {m: scores[m]["ssim"] for m in METHODS}
         where_sid = np.concatenate([np.full(len(r), sids[i], dtype=object) for i, r in enumerate(idx)]).astype(str)
         where_idx = np.concatenate([es[split][i].index[r] for i, r in enumerate(idx)])
         blocks = blocks_of(where_sid, where_idx, max(int(round(es[split][0].sampling_rate)), 1))
@@ -165,12 +168,136 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
     out["best_model"] = max(MODELS, key=lambda m: (out["valid"] or out)[m]["ssim"])
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
+    if pooled and len(fs["train"]) >= 2 and out["valid"]:
+        animals = {"fit": fit, "evaluate": evaluate, "train_rows": train_rows, "eval_rows": eval_sets,
+                   "alone": alone}
+        out["pooled"] = pooled_animals(animals, movie, label, decoder, (x_tr, f_tr), window, cfg.training.seed)
     out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
                 "architecture": decoder.architecture, "train_loss": decoder.train_loss_,
                 "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
                 "loss_fn": rc.loss_fn, "input_noise": rc.input_noise,
                 "supervision": "HalfUNet, ridge, mean frame and retrieval trained on the train split's movie frames"})
     return out, images_test, decoder, trained_frames
+
+
+def occurrence(frames: np.ndarray) -> np.ndarray:
+    """``(T,) int64``: how many earlier samples of the same array show each sample's frame
+    (0 for the first). ``(frame, occurrence)`` matches samples across sessions that show the
+    movie the same way (the k-th time frame f is shown in the split).
+
+    Example:
+        >>> occurrence(np.array([3, 5, 3, 3, 5])).tolist()
+        [0, 0, 1, 2, 1]
+    """
+    order = np.argsort(frames, kind="stable")
+    ranked = frames[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ranked)) + 1]
+    k = np.arange(len(frames)) - np.repeat(starts, np.diff(np.r_[starts, len(frames)]))
+    out = np.empty(len(frames), dtype=np.int64)
+    out[order] = k
+    return out
+
+
+def aligned_samples(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Positions, in each session's ``frames``, of the samples every session has: the same
+    frame at the same occurrence (:func:`occurrence`), in one order for all sessions."""
+    width = max(len(f) for f in frames) + 1
+    keys = [f.astype(np.int64) * width + occurrence(f) for f in frames]
+    common = keys[0]
+    for k in keys[1:]:
+        common = np.intersect1d(common, k)
+    return [np.argsort(k, kind="stable")[np.searchsorted(np.sort(k), common)] for k in keys]
+
+
+def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_xy, window, seed: int) -> dict:
+    """Every animal at once: each sample shown to every session at the same moment of the
+    same split (:func:`aligned_samples`) reconstructed from all animals together, beside the
+    same methods on each animal alone (the mean over animals on the same samples).
+
+    * The embedding methods read the animals' embeddings averaged in the shared space
+      (rescaled to the members' mean norm); the HalfUNet and the embedding ridge are the
+      single-animal decoders, not refitted.
+    * The baselines read the pseudo-population: ridge from the animals' dF/F concatenated
+      (fitted on the aligned train samples), retrieval by the frame whose per-animal
+      template correlations have the best mean (each animal one equal vote), the same blends
+      with weights chosen on the pooled valid samples.
+
+    Returns:
+        ``{method: test SSIM with interval, ...}``, ``"alone"`` (each method's mean SSIM per
+        animal on the same test samples), ``"valid"``, ``comparison`` (each model minus each
+        baseline, paired), ``strongest_baseline``, ``best_model``, ``blend_weights``,
+        ``n_sessions``, ``n_test_frames``; ``{"skipped": why}`` when no sample is shared.
+    """
+    fs = animals["fit"]["splits"]
+    x_tr, f_tr = train_xy
+
+    def matched(source, split, rows):
+        parts = source["splits"][split]
+        pos = aligned_samples([p.label(label)[r] for p, r in zip(parts, rows)])
+        return parts, [r[q] for r, q in zip(rows, pos)], pos
+
+    def offsets(rows):
+        return np.r_[0, np.cumsum([len(r) for r in rows])][:-1]
+
+    tr_parts, tr_rows, _ = matched(animals["fit"], "train", animals["train_rows"])
+    if not len(tr_rows[0]):
+        return {"skipped": "no train sample is shown to every session at the same moment"}
+    f_pool_tr = tr_parts[0].label(label)[tr_rows[0]]
+    dff_tr = np.hstack([p.neural[r] for p, r in zip(tr_parts, tr_rows)])
+    templates = [FrameTemplates(window_features(p.neural, p.segment, *window)[r], p.label(label)[r])
+                 for p, r in zip(fs["train"], animals["train_rows"])]
+    frames = templates[0].frames
+    for t in templates[1:]:
+        frames = np.intersect1d(frames, t.frames)
+    mean_frame = movie[f_tr].mean(0)
+    out, weights = {"valid": {}}, {}
+    for split in ("valid", "test"):
+        parts, rows, pos = matched(animals["evaluate"], split, animals["eval_rows"][split])
+        if not len(rows[0]):
+            if split == "test":
+                return {"skipped": "no test sample is shown to every session at the same moment"}
+            continue
+        f_ev = parts[0].label(label)[rows[0]]
+        target = movie[f_ev][:, None]
+        emb = [animals["evaluate"]["emb"][p.session_id][split][r] for p, r in zip(parts, rows)]
+        mean_emb = np.mean(emb, axis=0)
+        norm = np.mean([np.linalg.norm(e, axis=1) for e in emb], axis=0)
+        mean_emb = (mean_emb * (norm / np.maximum(np.linalg.norm(mean_emb, axis=1), 1e-12))[:, None]).astype(
+            np.float32)
+        votes = sum(unit_rows(window_features(p.neural, p.segment, *window)[r])
+                    @ t.templates[np.searchsorted(t.frames, frames)].T for p, r, t in zip(parts, rows, templates))
+        pred = {"halfunet": decoder.predict(mean_emb),
+                "ridge_embedding": ridge_reconstruction(x_tr, movie[f_tr][:, None], mean_emb),
+                "ridge_dff": ridge_reconstruction(dff_tr, movie[f_pool_tr][:, None],
+                                                  np.hstack([p.neural[r] for p, r in zip(parts, rows)])),
+                "retrieval": movie[frames[np.argmax(votes, axis=1)]][:, None],
+                "mean_frame": np.broadcast_to(mean_frame[None, None], target.shape)}
+        for m, smooth in BLENDS.items():
+            if split == "valid":
+                weights[m] = blend_weight(pred["retrieval"], pred[smooth], target)
+            w = weights.get(m, 0.0)
+            pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
+        ssim = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"]["ssim"] for m in METHODS}
+        blocks = blocks_of(np.zeros(len(f_ev)), parts[0].index[rows[0]], max(int(round(parts[0].sampling_rate)), 1))
+        boot = block_bootstrap(ssim, blocks, seed=seed, pairs=PAIRS)
+        entry = {m: {"ssim": boot[m]["mean"], "ssim_ci95": boot[m]["ci95"]} for m in METHODS}
+        if split == "valid":
+            out["valid"] = entry
+            continue
+        out.update(entry)
+        out["comparison"] = {f"{m} - {b}": {k: boot[f"{m} - {b}"][k] for k in ("mean", "ci95")} for m, b in PAIRS}
+        start = offsets(animals["eval_rows"]["test"])
+        out["alone"] = {m: float(np.mean([animals["alone"]["test"][m][o + q] for o, q in zip(start, pos)]))
+                        for m in METHODS}
+        out["n_test_frames"] = int(len(f_ev))
+    ranking = out["valid"] or {m: out[m] for m in METHODS}
+    out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
+    out["best_model"] = max(MODELS, key=lambda m: ranking[m]["ssim"])
+    out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
+    out.update({"n_sessions": len(fs["train"]), "protocol": "each test sample shown to every session at the same "
+                "moment, read from all animals at once: embeddings averaged in the shared space (single-animal "
+                "HalfUNet and ridge), dF/F concatenated (ridge) or one vote per animal (retrieval)"})
+    return out
 
 
 def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
@@ -247,7 +374,7 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         in_block = lambda f, lo=lo, hi=hi: (f >= lo) & (f < hi)  # noqa: E731
         res, images, _, decoder_inputs = reconstruction_protocol(
             fit, evaluate, movie, label, cfg, eval_rows=in_block, window=window, say=say, progress=progress,
-            log_dir=log_dir(f"halfunet_{name}"), name=name)
+            log_dir=log_dir(f"halfunet_{name}"), name=name, pooled=False)
         seen.update(decoder_inputs)
         leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
         folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
@@ -308,5 +435,6 @@ def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
     return out
 
 
-__all__ = ["reconstruction_protocol", "novel_frames_protocol", "fold_block", "holdout_splits", "pooled_metrics",
+__all__ = ["reconstruction_protocol", "novel_frames_protocol", "pooled_animals", "aligned_samples", "occurrence",
+           "fold_block", "holdout_splits", "pooled_metrics",
            "blend_weight", "METHODS", "MODELS", "BASELINES", "BLENDS", "PAIRS"]

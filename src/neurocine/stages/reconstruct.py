@@ -53,9 +53,17 @@ def movie_summary(movie: str, res: dict, what: str) -> str:
     b, m = res["strongest_baseline"], res.get("best_model", "halfunet")
     d = res["comparison"][f"{m} - {b}"]
     model = "" if m == "halfunet" else f"; {m} (chosen on valid) {res[m]['ssim']:.3f}"
-    return (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}{model}; strongest baseline {b} "
+    line = (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}{model}; strongest baseline {b} "
             f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
             f"{ci(d['ci95'])}")
+    pooled = res.get("pooled") or {}
+    if "comparison" in pooled:
+        pm, pb = pooled["best_model"], pooled["strongest_baseline"]
+        pd = pooled["comparison"][f"{pm} - {pb}"]
+        line += (f"; every animal at once ({pooled['n_sessions']} sessions): {pm} {pooled[pm]['ssim']:.3f} (alone "
+                 f"{pooled['alone'][pm]:.3f}), {pb} {pooled[pb]['ssim']:.3f}, difference {pd['mean']:+.3f} "
+                 f"{ci(pd['ci95'])}")
+    return line
 
 
 @register_stage

@@ -38,6 +38,28 @@ def report_table(rec: dict, table_id: str, heading: str) -> str:
     return "\n".join(parts)
 
 
+def pooled_table(pooled: dict, table_id: str, movie: str) -> str:
+    """Every animal at once beside each animal alone, on the test samples every session saw."""
+    if "skipped" in pooled:
+        return skipped_note(f"Every animal at once: {movie}", pooled["skipped"])
+    b = pooled["strongest_baseline"]
+    rows = [[name + (" ← strongest baseline" if m == b else ""), pooled["alone"][m], pooled["valid"][m]["ssim"],
+             pooled[m]["ssim"], ci(pooled[m]["ssim_ci95"])] for m, name in METHODS.items() if m in pooled]
+    parts = [f"<h3>{html.escape(movie)}: every animal at once ({pooled['n_sessions']} sessions, "
+             f"{pooled['n_test_frames']} test frames shown to every one)</h3>",
+             "<p class='note'>Embeddings averaged in the shared space (the single-animal HalfUNet and ridge), "
+             "against the pseudo-population on dF/F: ridge on the animals' dF/F concatenated, retrieval with one "
+             "vote per animal. 'Each animal alone' is the mean over animals on the same samples.</p>",
+             table(["method", "each animal alone (test SSIM)", "all at once, valid SSIM", "all at once, test SSIM",
+                    "95 % CI"], rows, table_id, 3)]
+    for m in MODELS:
+        diff = pooled["comparison"].get(f"{m} - {b}")
+        if diff:
+            parts.append(f"<p class='comparison'>{NAMES[m]}, all at once - {html.escape(str(b))} (SSIM, test): "
+                         f"{diff['mean']:+.3f} {ci(diff['ci95'])}: {verdict(diff)} the strongest baseline.</p>")
+    return "\n".join(parts)
+
+
 @section("reconstruction")
 def reconstruction(rec: dict) -> str:
     """Reconstruction of the held-out repeat (seen frames), one table per movie."""
@@ -53,6 +75,8 @@ def reconstruction(rec: dict) -> str:
                      f"{'x'.join(map(str, r.get('output_shape', [])))} px)</h2>"
                      "<p class='note'>Every test image was also a training target (the movie repeats): this "
                      "measures recognising seen frames. See the held-out-frames section for novel images.</p>"))
+        if r.get("pooled"):
+            parts.append(pooled_table(r["pooled"], f"reconstruction-pooled{tid}", m))
     return "\n".join(parts)
 
 
