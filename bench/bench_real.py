@@ -12,7 +12,9 @@ the baselines, with 95 % bootstrap intervals.
 2. Natural scenes, session 501498760 (212 cells, trial means of 118 images, 100 train /
    18 test): the 18 held-out images reconstructed from the 212 responses (HalfUNet, ridge,
    the mean train image as a floor): SSIM, pixel r, and the rank of the true image among
-   the 118 by correlation with the reconstruction (identification).
+   the 118 by correlation with the reconstruction (identification), with a bootstrap
+   interval over the 18 images; and whether the 118 mean responses carry any image
+   information (an encoding model and RSA, each against shuffled images).
 
     python bench/bench_real.py [--steps 1500] [--out bench/out/real.json]
 
@@ -103,6 +105,52 @@ def gratings(steps: int, seed: int = 0) -> dict:
     return out
 
 
+def median_rank_ci(ranks: np.ndarray, seed: int = 0, n_boot: int = 2000) -> list[float]:
+    """95 % bootstrap interval of the median rank, resampling the test images."""
+    rng = np.random.default_rng(seed)
+    boot = np.median(rng.choice(ranks, (n_boot, len(ranks))), axis=1)
+    return [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]
+
+
+def image_information(responses: np.ndarray, images: np.ndarray, seed: int = 0, n_perm: int = 200) -> dict:
+    """Is there image information to decode? Two checks on the 118 images' mean responses,
+    each against the same statistic with the images shuffled (n_perm times):
+
+    * encoding: 5-fold CV correlation, per cell, of ridge from the image's local luminance
+      and contrast (6x6 grid of 5x5-pixel patches) to the cell's response; the mean of the
+      10 best cells;
+    * RSA: correlation between the images' response similarity and their pixel similarity
+      (a Mantel test).
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    patches = images.reshape(-1, 31, 31)[:, :30, :30].reshape(-1, 6, 5, 6, 5)
+    feats = np.hstack([patches.mean((2, 4)).reshape(len(images), -1), patches.std((2, 4)).reshape(len(images), -1)])
+    cv = KFold(5, shuffle=True, random_state=seed)
+
+    def encoding(y):
+        pred = cross_val_predict(RidgeCV(alphas=np.logspace(-2, 4, 13)), feats, y, cv=cv)
+        r = np.array([np.corrcoef(pred[:, c], y[:, c])[0, 1] for c in range(y.shape[1])])
+        return float(np.sort(np.nan_to_num(r, nan=-1.0))[-10:].mean())
+
+    iu = np.triu_indices(len(images), 1)
+    z = (responses - responses.mean(0)) / (responses.std(0) + 1e-9)
+    resp_sim, pix_sim = np.corrcoef(z)[iu], np.corrcoef(images)
+
+    def rsa(order):
+        return float(np.corrcoef(resp_sim, pix_sim[np.ix_(order, order)][iu])[0, 1])
+
+    rng = np.random.default_rng(seed)
+    perms = [rng.permutation(len(images)) for _ in range(n_perm)]
+    enc, enc_null = encoding(responses), [encoding(responses[q]) for q in perms[:20]]
+    rsa_obs, rsa_null = rsa(np.arange(len(images))), [rsa(q) for q in perms]
+    return {"encoding_top10_cv_r": enc, "encoding_top10_cv_r_shuffled": [float(np.min(enc_null)),
+                                                                          float(np.max(enc_null))],
+            "encoding_p": float((1 + np.sum(np.array(enc_null) >= enc)) / (1 + len(enc_null))),
+            "rsa_r": rsa_obs, "rsa_p": float((1 + np.sum(np.abs(rsa_null) >= abs(rsa_obs))) / (1 + n_perm))}
+
+
 def scenes(seed: int = 0) -> dict:
     import torch
 
@@ -141,30 +189,27 @@ def scenes(seed: int = 0) -> dict:
                                pairs=[("halfunet", "mean_image"), ("halfunet", "ridge")] if k == "ssim" else ())
             for k in ("ssim", "pixel_r")}
     true_idx = np.array([int(np.argmin(np.abs(every - y).sum(1))) for y in y_te])
+    mean_train = y_tr.mean(0)
     for m, p in preds.items():
         ranks = identification_ranks(p[:, 0], every.reshape(len(every), 31, 31), true_idx)
         out[m] = {"ssim": boot["ssim"][m]["mean"], "ssim_ci95": boot["ssim"][m]["ci95"],
                   "pixel_r": boot["pixel_r"][m]["mean"], "pixel_r_ci95": boot["pixel_r"][m]["ci95"],
-                  "median_rank_of_true_image": float(np.median(ranks)), "top1": float(np.mean(np.array(ranks) == 1)),
-                  "top10": float(np.mean(np.array(ranks) <= 10))}
+                  "median_rank_of_true_image": float(np.median(ranks)), "median_rank_ci95": median_rank_ci(ranks, seed),
+                  "top1": float(np.mean(np.array(ranks) == 1)), "top10": float(np.mean(np.array(ranks) <= 10))}
+        if m != "mean_image":  # ranked by deviation from the mean training image (the mean image has none)
+            dev = identification_ranks((p[:, 0] - mean_train.reshape(31, 31)),
+                                       (every - mean_train).reshape(len(every), 31, 31), true_idx)
+            out[m].update({"median_rank_deviation": float(np.median(dev)),
+                           "median_rank_deviation_ci95": median_rank_ci(dev, seed)})
+    order = np.array([int(np.argmin(np.abs(every - y).sum(1))) for y in np.concatenate([y_tr, y_te])])
+    out["image_information"] = image_information(np.concatenate([x_tr, x_te]), every[order], seed)
     out["comparison"] = {k: {x: boot["ssim"][k][x] for x in ("mean", "ci95")}
                          for k in ("halfunet - mean_image", "halfunet - ridge")}
     out["chance_median_rank"] = 59.5
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=1500)
-    ap.add_argument("--out", default="bench/out/real.json")
-    args = ap.parse_args()
-    if not SHARED.is_dir():
-        print(f"bench_real: skipped: no real recordings at {SHARED} (a clone without ../shared/data)")
-        return 0
-    warnings.filterwarnings("ignore")
-    print(f"real recordings from {SHARED}")
-    result = {"gratings": gratings(args.steps), "natural_scenes": scenes()}
-    g = result["gratings"]
+def print_gratings(g: dict) -> None:
     print("\ndrifting gratings, held-out test trials (accuracy [95% CI]); chance 1/classes")
     for label in LABELS:
         r = g[label]
@@ -175,14 +220,48 @@ def main():
         print("  " + " " * 38 + " paired differences: " + "  ".join(
             f"{k} {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for k, d in r["comparison"].items())
             + f"  ({r['n_test_trials']} test trials)")
-    s = result["natural_scenes"]
+
+
+def print_scenes(s: dict) -> None:
     print("\nnatural scenes, 18 held-out images from 212 cells")
     for m in ("halfunet", "ridge", "mean_image"):
+        lo, hi = s[m]["median_rank_ci95"]
+        dev = (f"; by deviation from the mean image {s[m]['median_rank_deviation']:.1f} "
+               f"[{s[m]['median_rank_deviation_ci95'][0]:.1f}, {s[m]['median_rank_deviation_ci95'][1]:.1f}]"
+               if "median_rank_deviation" in s[m] else "")
         print(f"  {m:10s} SSIM {s[m]['ssim']:.3f} [{s[m]['ssim_ci95'][0]:.3f}, {s[m]['ssim_ci95'][1]:.3f}]  "
               f"pixel r {s[m]['pixel_r']:.3f}  median rank of the true image among 118: "
-              f"{s[m]['median_rank_of_true_image']:.1f} (chance 59.5), top-1 {s[m]['top1']:.2f}")
+              f"{s[m]['median_rank_of_true_image']:.1f} [{lo:.1f}, {hi:.1f}] (chance 59.5){dev}, "
+              f"top-1 {s[m]['top1']:.2f}")
+    info = s["image_information"]
+    print(f"  image information in the 118 mean responses: encoding (10 best cells' CV r from local luminance and "
+          f"contrast) {info['encoding_top10_cv_r']:.3f}, images shuffled {info['encoding_top10_cv_r_shuffled'][0]:.3f}"
+          f"-{info['encoding_top10_cv_r_shuffled'][1]:.3f} (p {info['encoding_p']:.2f}); RSA with pixel similarity "
+          f"r {info['rsa_r']:+.3f} (Mantel p {info['rsa_p']:.2f})")
     print("  paired SSIM differences: " + "  ".join(
         f"{k} {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for k, d in s["comparison"].items()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--out", default="bench/out/real.json")
+    ap.add_argument("--part", choices=("all", "gratings", "scenes"), default="all")
+    args = ap.parse_args()
+    if not SHARED.is_dir():
+        print(f"bench_real: skipped: no real recordings at {SHARED} (a clone without ../shared/data)")
+        return 0
+    warnings.filterwarnings("ignore")
+    print(f"real recordings from {SHARED}")
+    result = {}
+    if args.part in ("all", "gratings"):
+        result["gratings"] = gratings(args.steps)
+    if args.part in ("all", "scenes"):
+        result["natural_scenes"] = scenes()
+    if "gratings" in result:
+        print_gratings(result["gratings"])
+    if "natural_scenes" in result:
+        print_scenes(result["natural_scenes"])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
