@@ -151,6 +151,54 @@ def image_information(responses: np.ndarray, images: np.ndarray, seed: int = 0, 
             "rsa_r": rsa_obs, "rsa_p": float((1 + np.sum(np.abs(rsa_null) >= abs(rsa_obs))) / (1 + n_perm))}
 
 
+def gabor_energy(images: np.ndarray) -> np.ndarray:
+    """``(n, 588)``: Gabor energy (3 frequencies x 4 orientations, scikit-image kernels)
+    pooled over a 7x7 grid of each 31x31 image."""
+    from scipy.ndimage import convolve
+    from skimage.filters import gabor_kernel
+
+    ims = images.reshape(-1, 31, 31)
+    out = []
+    for freq in (0.1, 0.2, 0.35):
+        for theta in np.arange(4) * np.pi / 4:
+            k = gabor_kernel(freq, theta=theta)
+            energy = np.hypot(np.stack([convolve(im, np.real(k), mode="reflect") for im in ims]),
+                              np.stack([convolve(im, np.imag(k), mode="reflect") for im in ims]))
+            out.append(energy[:, :28, :28].reshape(len(ims), 7, 4, 7, 4).mean((2, 4)).reshape(len(ims), -1))
+    return np.hstack(out)
+
+
+def identification_cv(responses: np.ndarray, image_ids: np.ndarray, every: np.ndarray, seed: int = 0) -> dict:
+    """Median rank of the true image among all 118, 5-fold CV on the training images only
+    (the test images untouched), for several ways to identify: ridge to pixels (ranked by
+    deviation from the fold's mean image), ridge to Gabor energy, and an encoding model
+    (Kay et al. 2008: ridge from Gabor energy to the responses, the candidate whose
+    predicted response correlates best)."""
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold
+
+    from neurocine.decoders.frame_id import unit_rows
+
+    gabor = gabor_energy(every)
+    ranks = {"ridge_pixels_deviation": [], "ridge_gabor": [], "encoding_gabor": []}
+    for fit, held in KFold(5, shuffle=True, random_state=seed).split(responses):
+        mu, sd = responses[fit].mean(0), responses[fit].std(0) + 1e-9
+        z_fit, z_held = (responses[fit] - mu) / sd, (responses[held] - mu) / sd
+        ids, truth = image_ids[fit], image_ids[held]
+        g = (gabor - gabor[ids].mean(0)) / (gabor[ids].std(0) + 1e-9)
+        mean_img = every[ids].mean(0)
+        alphas = np.logspace(-1, 6, 15)
+        scores = {
+            "ridge_pixels_deviation": unit_rows(RidgeCV(alphas=alphas).fit(z_fit, every[ids]).predict(z_held)
+                                                - mean_img) @ unit_rows(every - mean_img).T,
+            "ridge_gabor": unit_rows(RidgeCV(alphas=alphas).fit(z_fit, g[ids]).predict(z_held)) @ unit_rows(g).T,
+            "encoding_gabor": unit_rows(z_held) @ unit_rows(RidgeCV(alphas=alphas).fit(g[ids], z_fit).predict(g)).T}
+        for k, sc in scores.items():
+            ranks[k] += ((sc > sc[np.arange(len(truth)), truth][:, None]).sum(1) + 1).tolist()
+    return {k: {"median_rank": float(np.median(r)), "median_rank_ci95": median_rank_ci(np.array(r), seed)}
+            for k, r in ranks.items()}
+
+
 def scenes(seed: int = 0) -> dict:
     import torch
 
@@ -203,6 +251,7 @@ def scenes(seed: int = 0) -> dict:
                            "median_rank_deviation_ci95": median_rank_ci(dev, seed)})
     order = np.array([int(np.argmin(np.abs(every - y).sum(1))) for y in np.concatenate([y_tr, y_te])])
     out["image_information"] = image_information(np.concatenate([x_tr, x_te]), every[order], seed)
+    out["identification_cv_train_images"] = identification_cv(x_tr, order[:len(x_tr)], every, seed)
     out["comparison"] = {k: {x: boot["ssim"][k][x] for x in ("mean", "ci95")}
                          for k in ("halfunet - mean_image", "halfunet - ridge")}
     out["chance_median_rank"] = 59.5
@@ -238,6 +287,9 @@ def print_scenes(s: dict) -> None:
           f"contrast) {info['encoding_top10_cv_r']:.3f}, images shuffled {info['encoding_top10_cv_r_shuffled'][0]:.3f}"
           f"-{info['encoding_top10_cv_r_shuffled'][1]:.3f} (p {info['encoding_p']:.2f}); RSA with pixel similarity "
           f"r {info['rsa_r']:+.3f} (Mantel p {info['rsa_p']:.2f})")
+    print("  identification, 5-fold CV on the 100 training images, median rank of 118 [95% CI]: " + ", ".join(
+        f"{k} {v['median_rank']:.1f} [{v['median_rank_ci95'][0]:.1f}, {v['median_rank_ci95'][1]:.1f}]"
+        for k, v in s["identification_cv_train_images"].items()))
     print("  paired SSIM differences: " + "  ".join(
         f"{k} {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]" for k, d in s["comparison"].items()))
 
