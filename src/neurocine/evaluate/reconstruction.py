@@ -84,7 +84,8 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
         ``(metrics, test_images, decoder, trained_frames)``: one entry per method (test
         numbers with intervals), ``"valid"`` (the same on valid), the strongest baseline (by
         valid SSIM), each model's margin over each baseline, ``best_model`` (by valid SSIM) and
-        ``blend_weights``; the test images; the
+        ``blend_weights`` (and ``pooled``); the test images (``["pooled"]``: every animal at
+        once's); the
         HalfUNet; the frames each decoder was trained on (a check for leaks).
     """
     rc = cfg.reconstruction
@@ -168,10 +169,13 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
     out["best_model"] = max(MODELS, key=lambda m: (out["valid"] or out)[m]["ssim"])
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
-    if pooled and len(fs["train"]) >= 2 and out["valid"]:
+    if pooled and len(fs["train"]) >= 2:
         animals = {"fit": fit, "evaluate": evaluate, "train_rows": train_rows, "eval_rows": eval_sets,
                    "alone": alone}
-        out["pooled"] = pooled_animals(animals, movie, label, decoder, (x_tr, f_tr), window, cfg.training.seed)
+        out["pooled"], pooled_images = pooled_animals(animals, movie, label, decoder, (x_tr, f_tr), window,
+                                                      cfg.training.seed)
+        if pooled_images is not None:
+            images_test["pooled"] = pooled_images
     out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
                 "architecture": decoder.architecture, "train_loss": decoder.train_loss_,
                 "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
@@ -223,10 +227,12 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
       with weights chosen on the pooled valid samples.
 
     Returns:
-        ``{method: test SSIM with interval, ...}``, ``"alone"`` (each method's mean SSIM per
-        animal on the same test samples), ``"valid"``, ``comparison`` (each model minus each
-        baseline, paired), ``strongest_baseline``, ``best_model``, ``blend_weights``,
-        ``n_sessions``, ``n_test_frames``; ``{"skipped": why}`` when no sample is shared.
+        ``(metrics, images)``: ``{method: test SSIM with interval, ...}``, ``"alone"`` (each
+        method's mean SSIM per animal on the same test samples), ``"valid"``, ``comparison``
+        (each model minus each baseline, paired), ``strongest_baseline``, ``best_model``,
+        ``blend_weights``, ``n_sessions``, ``n_test_frames``; the test images (``target``,
+        ``frames``, ``session``, ``index`` and one per method). ``({"skipped": why}, None)``
+        when no sample is shared.
     """
     fs = animals["fit"]["splits"]
     x_tr, f_tr = train_xy
@@ -241,7 +247,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
 
     tr_parts, tr_rows, _ = matched(animals["fit"], "train", animals["train_rows"])
     if not len(tr_rows[0]):
-        return {"skipped": "no train sample is shown to every session at the same moment"}
+        return {"skipped": "no train sample is shown to every session at the same moment"}, None
     f_pool_tr = tr_parts[0].label(label)[tr_rows[0]]
     dff_tr = np.hstack([p.neural[r] for p, r in zip(tr_parts, tr_rows)])
     templates = [FrameTemplates(window_features(p.neural, p.segment, *window)[r], p.label(label)[r])
@@ -255,7 +261,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
         parts, rows, pos = matched(animals["evaluate"], split, animals["eval_rows"][split])
         if not len(rows[0]):
             if split == "test":
-                return {"skipped": "no test sample is shown to every session at the same moment"}
+                return {"skipped": "no test sample is shown to every session at the same moment"}, None
             continue
         f_ev = parts[0].label(label)[rows[0]]
         target = movie[f_ev][:, None]
@@ -290,14 +296,17 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
         out["alone"] = {m: float(np.mean([animals["alone"]["test"][m][o + q] for o, q in zip(start, pos)]))
                         for m in METHODS}
         out["n_test_frames"] = int(len(f_ev))
+        images = {"target": target, "frames": f_ev, "session": np.full(len(f_ev), "every animal"),
+                  "index": parts[0].index[rows[0]], **pred}
     ranking = out["valid"] or {m: out[m] for m in METHODS}
     out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
     out["best_model"] = max(MODELS, key=lambda m: ranking[m]["ssim"])
+    out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid sample shown to every session)"
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
     out.update({"n_sessions": len(fs["train"]), "protocol": "each test sample shown to every session at the same "
                 "moment, read from all animals at once: embeddings averaged in the shared space (single-animal "
                 "HalfUNet and ridge), dF/F concatenated (ridge) or one vote per animal (retrieval)"})
-    return out
+    return out, images
 
 
 def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
@@ -341,15 +350,17 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
 
     Returns:
         ``(metrics, images)``: pooled metrics over the folds (each method with intervals,
-        the strongest baseline, the HalfUNet's margin), per-fold results and the leak check;
-        the test images. ``({"skipped": why}, None)`` when a fold leaves no training sample.
+        the strongest baseline, the HalfUNet's margin), per-fold results, the leak check and,
+        with two sessions or more, ``pooled`` (every animal at once over the blocks,
+        :func:`every_animal_folds`); the test images. ``({"skipped": why}, None)`` when a fold
+        leaves no training sample.
     """
     nf = cfg.novel_frames
     say = say or (lambda text: None)
     log_dir = log_dir or (lambda what: None)
     # the blocks cut the frames shown (the whole movie, unless the sessions show only its start)
     n_frames = int(max(p.label(label).max() for sp in ("train", "test") for p in splits[sp])) + 1
-    folds, pooled, leak = [], {}, {}
+    folds, pooled, leak, animals = [], {}, {}, {"folds": [], "images": {}}
     n_run = min(run_folds or nf.run_folds, nf.folds)
     for fold in range(n_run):
         lo, hi = fold_block(fold, nf.folds, n_frames)
@@ -374,7 +385,13 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         in_block = lambda f, lo=lo, hi=hi: (f >= lo) & (f < hi)  # noqa: E731
         res, images, _, decoder_inputs = reconstruction_protocol(
             fit, evaluate, movie, label, cfg, eval_rows=in_block, window=window, say=say, progress=progress,
-            log_dir=log_dir(f"halfunet_{name}"), name=name, pooled=False)
+            log_dir=log_dir(f"halfunet_{name}"), name=name)
+        at_once = images.pop("pooled", None)
+        if at_once is not None:
+            animals["folds"].append({"fold": fold, **{k: res["pooled"][k] for k in ("valid", "blend_weights", "alone",
+                                                                                   "n_test_frames", "n_sessions")}})
+            for k, v in at_once.items():
+                animals["images"].setdefault(k, []).append(v)
         seen.update(decoder_inputs)
         leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
         folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
@@ -384,6 +401,8 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
             pooled.setdefault(k, []).append(v)
     images = {k: np.concatenate(v) for k, v in pooled.items()}
     out = pooled_metrics(images, cfg.training.seed, folds)
+    if animals["folds"]:
+        out["pooled"] = every_animal_folds(animals, cfg.training.seed)
     out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
                 "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                             "and every decoder; scored on the test repeat",
@@ -393,6 +412,18 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
             out["cv" if m == "halfunet" else f"cv_{m}"] = summarize(fold_entries(folds, m), len(folds), model=m,
                                                                     test_fraction=1.0 / nf.folds)
     return out, images
+
+
+def every_animal_folds(animals: dict, seed: int) -> dict:
+    """Every animal at once over the held-out blocks: :func:`pooled_metrics` on every
+    block's pooled test images, each animal alone averaged over blocks (weighted by frames)."""
+    folds = animals["folds"]
+    out = pooled_metrics({k: np.concatenate(v) for k, v in animals["images"].items()}, seed, folds)
+    n = [f["n_test_frames"] for f in folds]
+    out["alone"] = {m: float(np.average([f["alone"][m] for f in folds], weights=n)) for m in METHODS}
+    out.update({"n_sessions": folds[0]["n_sessions"], "protocol": "every held-out block's test samples shown to "
+                "every session at the same moment, read from all animals at once (as reconstruction.pooled)"})
+    return out
 
 
 def fold_entries(folds: list[dict], model: str = "halfunet") -> list[dict]:
@@ -435,6 +466,6 @@ def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
     return out
 
 
-__all__ = ["reconstruction_protocol", "novel_frames_protocol", "pooled_animals", "aligned_samples", "occurrence",
-           "fold_block", "holdout_splits", "pooled_metrics",
+__all__ = ["reconstruction_protocol", "novel_frames_protocol", "pooled_animals", "every_animal_folds",
+           "aligned_samples", "occurrence", "fold_block", "holdout_splits", "pooled_metrics",
            "blend_weight", "METHODS", "MODELS", "BASELINES", "BLENDS", "PAIRS"]

@@ -43,7 +43,8 @@ def pooled_table(pooled: dict, table_id: str, movie: str) -> str:
     if "skipped" in pooled:
         return skipped_note(f"Every animal at once: {movie}", pooled["skipped"])
     b = pooled["strongest_baseline"]
-    rows = [[name + (" ← strongest baseline" if m == b else ""), pooled["alone"][m], pooled["valid"][m]["ssim"],
+    rows = [[name + (" ← strongest baseline" if m == b else ""), pooled["alone"][m],
+             pooled.get("valid", {}).get(m, {}).get("ssim"),
              pooled[m]["ssim"], ci(pooled[m]["ssim_ci95"])] for m, name in METHODS.items() if m in pooled]
     parts = [f"<h3>{html.escape(movie)}: every animal at once ({pooled['n_sessions']} sessions, "
              f"{pooled['n_test_frames']} test frames shown to every one)</h3>",
@@ -96,6 +97,8 @@ def novel_frames(rec: dict) -> str:
                                   f"{r.get('n_test_frames')} test frames)</h2><p class='note'>These frames were "
                                   "removed from every train and valid repeat for the embedding and every decoder: "
                                   "the model never saw them.</p>"))
+        if r.get("pooled"):
+            parts.append(pooled_table(r["pooled"], f"reconstruction-novel-pooled{tid}", f"{m}, held-out frames"))
         for model in MODELS:
             cv = r.get("cv" if model == "halfunet" else f"cv_{model}")
             if cv:
