@@ -20,7 +20,8 @@ def test_run_writes_every_output(tiny_run):
     res = root / "results"
     for name in ("config.yaml", "model.pt", "embeddings.h5", "model_label_free.pt", "embeddings_label_free.h5",
                  "metrics.json", "halfunet.pt", "report.html", "figures/loss_curve.png", "figures/embedding.png",
-                 "figures/frame_id_error.png", "figures/reconstructions.png", "figures/reconstructions_novel.png"):
+                 "figures/frame_id_error.png", "figures/reconstructions.png", "figures/reconstructions_novel.png",
+                 "figures/reconstructions_pooled.png", "figures/reconstructions_novel_pooled.png"):
         assert (res / name).exists(), name
     m = json.loads((res / "metrics.json").read_text())
     fid = m["frame_id"]
@@ -107,7 +108,7 @@ def test_report_renders_in_headless_chromium(tiny_run, tmp_path):
     loaded = re.search(r'data-images-loaded="(\d+)"', dom)
     total = re.search(r'data-images-total="(\d+)"', dom)
     assert loaded and total, "the page's load script did not run"
-    assert int(total.group(1)) == 5 and int(loaded.group(1)) == 5
+    assert int(total.group(1)) == 7 and int(loaded.group(1)) == 7
     for table in ("frame-id", "reconstruction", "reconstruction-novel", "wall-time", "provenance"):
         assert f'id="{table}"' in dom
     assert "SIMULATED data" in dom and 'id="supervision"' in dom and "95 % CI" in dom

@@ -352,8 +352,8 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         ``(metrics, images)``: pooled metrics over the folds (each method with intervals,
         the strongest baseline, the HalfUNet's margin), per-fold results, the leak check and,
         with two sessions or more, ``pooled`` (every animal at once over the blocks,
-        :func:`every_animal_folds`); the test images. ``({"skipped": why}, None)`` when a fold
-        leaves no training sample.
+        :func:`every_animal_folds`); the test images (``["pooled"]``: every animal at
+        once's). ``({"skipped": why}, None)`` when a fold leaves no training sample.
     """
     nf = cfg.novel_frames
     say = say or (lambda text: None)
@@ -403,6 +403,7 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
     out = pooled_metrics(images, cfg.training.seed, folds)
     if animals["folds"]:
         out["pooled"] = every_animal_folds(animals, cfg.training.seed)
+        images["pooled"] = {k: np.concatenate(v) for k, v in animals["images"].items()}
     out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
                 "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                             "and every decoder; scored on the test repeat",

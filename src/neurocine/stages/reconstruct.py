@@ -46,6 +46,21 @@ def reconstruction_figure(images: dict, path, title: str):
                          title=title)
 
 
+def reconstruction_figures(ctx: StageContext, images: dict, label: str, stem: str, what: str) -> list:
+    """The figure of each animal alone (first session) and, with several sessions, of every
+    animal at once; ``[[file, caption], ...]`` for ``metrics["figures"]``."""
+    movie = movie_of(label)
+    figures = []
+    for suffix, imgs, who in (("", images, f"session {images['session'][0]}"),
+                              ("_pooled", images.get("pooled"), "every animal at once")):
+        if imgs is None:
+            continue
+        figure = movie_file(stem + suffix, label)
+        reconstruction_figure(imgs, ctx.results.figure(figure), f"{movie}, {what}, {who}")
+        figures.append([figure, f"{movie}, {what}, {who}: original (top), " + FIGURE_ROWS_CAPTION])
+    return figures
+
+
 def movie_summary(movie: str, res: dict, what: str) -> str:
     """One movie's line of a reconstruction stage's summary."""
     if "skipped" in res:
@@ -91,11 +106,8 @@ class Reconstruct(Stage):
                                                           log_dir=ctx.log_dir(f"halfunet_{self.name}"), name=self.name)
         res["protocol"] = "held-out repeat: test frames were also training targets (seen images)"
         decoder.save(ctx.results.path(movie_file("halfunet", label, ".pt")))
-        figure = movie_file("reconstructions", label)
-        reconstruction_figure(images, ctx.results.figure(figure),
-                              f"{movie_of(label)}, test repeat, session {images['session'][0]}")
-        res["figures"] = [[figure, f"{movie_of(label)}, test repeat (frames seen in training): original (top), "
-                                   + FIGURE_ROWS_CAPTION]]
+        res["figures"] = reconstruction_figures(ctx, images, label, "reconstructions",
+                                                "test repeat (frames seen in training)")
         return res
 
     def summary(self, res):

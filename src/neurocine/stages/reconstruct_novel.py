@@ -9,8 +9,8 @@ at the top level of ``novel_frames``, as in earlier versions).
 from __future__ import annotations
 
 from neurocine.evaluate.reconstruction import novel_frames_protocol
-from neurocine.stages import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
-from neurocine.stages.reconstruct import FIGURE_ROWS_CAPTION, movie_summary, movie_template, reconstruction_figure
+from neurocine.stages import Stage, StageContext, movie_labels, per_movie, register_stage, skipped
+from neurocine.stages.reconstruct import movie_summary, movie_template, reconstruction_figures
 from neurocine.stimuli import movie_of
 
 
@@ -40,10 +40,8 @@ class ReconstructNovel(Stage):
                                             run_folds=run_folds)
         if images is None:
             return out
-        figure = movie_file("reconstructions_novel", label)
-        reconstruction_figure(images, ctx.results.figure(figure), f"{movie_of(label)}, held-out frames, test repeat")
-        out["figures"] = [[figure, f"{movie_of(label)}, held-out frames (never seen in training): original (top), "
-                                   + FIGURE_ROWS_CAPTION]]
+        out["figures"] = reconstruction_figures(ctx, images, label, "reconstructions_novel",
+                                                "held-out frames (never seen in training), test repeat")
         return out
 
     def summary(self, res):
