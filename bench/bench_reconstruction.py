@@ -18,6 +18,7 @@ components), both fitted on the training frames only.
     python bench/bench_reconstruction.py [--size 32 64] [--epochs 1] [--folds 6] [--run-folds 5] [--seen-only]
                                          [--novel-only]
     python bench/bench_reconstruction.py --image-clusters 60
+    python bench/bench_reconstruction.py --novel-only --run-folds 1 --loss l1_ssim_edges
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=None, help="HalfUNet epochs (default: the demo config's)")
     ap.add_argument("--steps", type=int, default=None, help="embedding steps (default: the demo config's)")
     ap.add_argument("--max-train", type=int, default=None, help="HalfUNet training frames (a subset; default all)")
+    ap.add_argument("--loss", default=None, help="the HalfUNet's loss_fn (default: the demo config's)")
     ap.add_argument("--folds", type=int, default=6)
     ap.add_argument("--run-folds", type=int, default=5)
     ap.add_argument("--seen-only", action="store_true")
@@ -134,12 +136,15 @@ def main() -> int:
         over["model.max_iterations"] = args.steps
     if args.max_train:
         over["reconstruction.max_train_samples"] = args.max_train
+    if args.loss:
+        over["reconstruction.loss_fn"] = args.loss
     cfg = Config.load(DEMO).override(over)
     sessions = neurocine.load_sessions(data)
     splits = {sp: normalized_splits(sessions, sp) for sp in ("train", "valid", "test")}
     movie = load_template(data / "natural_movie_one.npy", tuple(args.size))
     print(f"demo sessions (SIMULATED, seed 0), {args.size[0]}x{args.size[1]} px, HalfUNet "
-          f"{cfg.reconstruction.num_epochs} epoch(s), embeddings {cfg.model.max_iterations} steps")
+          f"{cfg.reconstruction.num_epochs} epoch(s), loss {cfg.reconstruction.loss_fn}, embeddings "
+          f"{cfg.model.max_iterations} steps")
     if args.image_clusters:
         show("novel frames, first block, image-feature space", image_feature_block(splits, movie, cfg,
                                                                                    args.image_clusters, args.folds))

@@ -60,7 +60,8 @@ def test_bad_value_exits_within_seconds_as_a_command(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and time.perf_counter() - t < 30
     assert proc.stderr.strip().splitlines() == [
-        f"neurocine: error: {path}: config key 'reconstruction.loss_fn': 'bogus' is not one of mse, l1, bce, l1_ssim"]
+        f"neurocine: error: {path}: config key 'reconstruction.loss_fn': 'bogus' is not one of mse, l1, bce, l1_ssim, "
+        "l1_ssim_edges"]
 
 
 def test_types_and_unknown_keys_are_named():

@@ -22,7 +22,7 @@ def _data(n=80, c=1, seed=0):
     return z, y
 
 
-@pytest.mark.parametrize("loss_fn", ["mse", "l1", "bce", "l1_ssim"])
+@pytest.mark.parametrize("loss_fn", ["mse", "l1", "bce", "l1_ssim", "l1_ssim_edges"])
 def test_each_loss_trains_and_returns_shapes(loss_fn):
     z, y = _data()
     tl, vl, pred, dec = halfunet_decoding(z[:60], z[60:], y[:60], y[60:], loss_fn=loss_fn, return_decoder=True, **SMALL)

@@ -36,8 +36,37 @@ from neurocine.torchio import load_saved, save_atomic
 from neurocine.settings import (Config, estimator_doc, estimator_params, make_estimator_init,
                                 validate_estimator_params)
 
-LOSSES = ("mse", "l1", "bce", "l1_ssim")
+LOSSES = ("mse", "l1", "bce", "l1_ssim", "l1_ssim_edges")
 SSIM_WEIGHT = 0.84  # l1_ssim = 0.84 (1 - SSIM) + 0.16 L1, the mix of Zhao et al. 2017 (IEEE TCI)
+#: l1_ssim_edges = l1_ssim + EDGE_WEIGHT |Sobel(pred) - Sobel(target)| + CONTRAST_WEIGHT |sd(pred) - sd(target)|
+#: (both in units of the data range): terms that a prediction collapsed to the mean frame pays for.
+EDGE_WEIGHT, CONTRAST_WEIGHT = 0.5, 0.5
+_SOBEL = torch.tensor([[[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]]) / 4
+
+
+def sobel_edges(images: torch.Tensor) -> torch.Tensor:
+    """``(B, 2C, H - 2, W - 2)``: horizontal and vertical Sobel gradients of ``(B, C, H, W)``
+    images (fixed filters, no padding)."""
+    c = images.shape[1]
+    kernel = torch.cat([_SOBEL, _SOBEL.transpose(1, 2)]).to(images)[:, None].repeat(c, 1, 1, 1)
+    return F.conv2d(images, kernel, groups=c)
+
+
+def edge_contrast_loss(pred: torch.Tensor, target: torch.Tensor, data_range: float) -> torch.Tensor:
+    """``EDGE_WEIGHT`` L1 between the images' Sobel gradients plus ``CONTRAST_WEIGHT`` L1
+    between their per-image standard deviations, in units of ``data_range``: a prediction
+    with the target's edges and contrast pays nothing, the mean frame pays for both.
+
+    Example:
+        >>> t = torch.rand(2, 1, 8, 8)
+        >>> float(edge_contrast_loss(t, t, 1.0))
+        0.0
+        >>> bool(edge_contrast_loss(t.mean(0, keepdim=True).expand_as(t), t, 1.0) > 0)
+        True
+    """
+    edges = F.l1_loss(sobel_edges(pred), sobel_edges(target)) / data_range
+    contrast = (pred.flatten(1).std(1) - target.flatten(1).std(1)).abs().mean() / data_range
+    return EDGE_WEIGHT * edges + CONTRAST_WEIGHT * contrast
 FORMAT = "neurocine-halfunet-1"
 RUNTIME = {"verbose": False, "log_dir": None}
 RUNTIME_HELP = {"verbose": "show a progress bar.",
@@ -127,8 +156,12 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         l1 = F.l1_loss(out.float(), z)
         if self.loss_fn == "l1":
             return l1
-        structural = 1 - ssim(out.float() * self.target_std_ + self.target_mean_, target, self.data_range_).mean()
-        return SSIM_WEIGHT * structural + (1 - SSIM_WEIGHT) * l1
+        image = out.float() * self.target_std_ + self.target_mean_
+        structural = 1 - ssim(image, target, self.data_range_).mean()
+        loss = SSIM_WEIGHT * structural + (1 - SSIM_WEIGHT) * l1
+        if self.loss_fn == "l1_ssim_edges":
+            loss = loss + edge_contrast_loss(image, target, self.data_range_)
+        return loss
 
     def _to_units(self, loss_value: float) -> float:
         """A loss in the units of the targets (mse: squared units; l1: units)."""
@@ -167,8 +200,9 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         if y is None:
             raise ValueError("HalfUNet requires y to be passed, but the target y is None")
         shape = tuple(int(v) for v in self.output_shape)
-        if self.loss_fn == "l1_ssim" and min(shape) < 3:
-            raise ValueError(f"loss_fn='l1_ssim' needs images of at least 3x3 pixels (SSIM), got output_shape={shape}")
+        if self.loss_fn in ("l1_ssim", "l1_ssim_edges") and min(shape) < 3:
+            raise ValueError(f"loss_fn={self.loss_fn!r} needs images of at least 3x3 pixels (SSIM), got "
+                             f"output_shape={shape}")
         x_tr, y_tr = _embeddings(X, "X"), _images(y, "y", shape)
         if len(x_tr) != len(y_tr):
             raise ValueError(f"X has {len(x_tr)} samples but y {len(y_tr)}")

@@ -293,9 +293,9 @@ class ReconstructionConfig:
     num_epochs: int = setting(30, "maximum epochs (early stopping may end sooner)", ge=1, halfunet=True)
     lr: float = setting(1e-3, "peak AdamW learning rate (cosine schedule)", gt=0, halfunet=True)
     batch_size: int = setting(64, "images per step", ge=1, le=1 << 16, halfunet=True)
-    loss_fn: Literal["mse", "l1", "bce", "l1_ssim"] = setting(
-        "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the seed's mse gives blurrier frames",
-        halfunet=True)
+    loss_fn: Literal["mse", "l1", "bce", "l1_ssim", "l1_ssim_edges"] = setting(
+        "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the seed's mse gives blurrier frames; "
+        "l1_ssim_edges adds Sobel-edge and contrast matching terms (docs/numbers.md)", halfunet=True)
     input_noise: float = setting(1.0, "Gaussian noise on the training embeddings, in their std (0 disables)",
                                  ge=0, halfunet=True)
     latent_dim: int | None = setting(None, "internal latent size (null: the embedding dimension); >= 1024 "
