@@ -7,8 +7,10 @@ block for frames never seen (:func:`neurocine.evaluate.reconstruction.novel_fram
 ``--run-folds`` of the ``--folds`` blocks, each with its own embedding). Methods: the
 HalfUNet, retrieval corrected by the HalfUNet (blend weight on valid), ridge from the
 embedding and from dF/F, retrieval, retrieval corrected by ridge from dF/F, the mean frame.
-Seen frames are also read from every animal at once (issue 23's second lever,
+Seen and novel frames are also read from every animal at once (issue 23's second lever,
 :func:`neurocine.evaluate.reconstruction.pooled_animals`) beside each animal alone.
+``--loss`` sets the HalfUNet's loss (``l1_ssim_edges``: the third lever for novel frames),
+``--size 64 128 --max-train N`` the fourth (bigger frames on a CPU subset).
 
 ``--image-clusters C`` measures an image-feature space instead (issue 23's first lever) on
 the first held-out block: the embedding trained in ``behavior`` mode with a discrete label

@@ -67,6 +67,8 @@ def edge_contrast_loss(pred: torch.Tensor, target: torch.Tensor, data_range: flo
     edges = F.l1_loss(sobel_edges(pred), sobel_edges(target)) / data_range
     contrast = (pred.flatten(1).std(1) - target.flatten(1).std(1)).abs().mean() / data_range
     return EDGE_WEIGHT * edges + CONTRAST_WEIGHT * contrast
+
+
 FORMAT = "neurocine-halfunet-1"
 RUNTIME = {"verbose": False, "log_dir": None}
 RUNTIME_HELP = {"verbose": "show a progress bar.",
