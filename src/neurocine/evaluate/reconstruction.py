@@ -20,10 +20,13 @@ benches.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from neurocine.data import keep_rows, training_rows
-from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
+from neurocine.decoders import HalfUNet, image_metrics
+from neurocine.decoders.baselines import ridge_images
 from neurocine.decoders.frame_id import FrameTemplates, unit_rows, window_features
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed import CEBRA
@@ -58,6 +61,17 @@ def blend_weight(retrieved: np.ndarray, smooth: np.ndarray, target: np.ndarray) 
     scores = [float(image_metrics((1 - w) * retrieved + w * smooth, target, data_range=1.0)["per_frame"]["ssim"].mean())
               for w in BLEND_WEIGHTS]
     return float(BLEND_WEIGHTS[int(np.argmax(scores))])
+
+
+def add_blends(pred: dict, target: np.ndarray, weights: dict, choose: bool) -> None:
+    """Add every :data:`BLENDS` method to ``pred`` (``{method: images}``); with ``choose``
+    (the validation images) each weight is first chosen on ``target`` into ``weights``,
+    otherwise the weights already there are used (0, retrieval alone, where none)."""
+    for m, smooth in BLENDS.items():
+        if choose:
+            weights[m] = blend_weight(pred["retrieval"], pred[smooth], target)
+        w = weights.get(m, 0.0)
+        pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
 
 
 def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label: str, cfg: Config, *,
@@ -118,6 +132,20 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     decoder = HalfUNet.from_config(cfg, verbose=progress, log_dir=log_dir)
     decoder.fit(x_tr[keep], movie[f_tr[keep]][:, None], x_va, movie[f_va][:, None])
     mean_frame = movie[f_tr].mean(0)
+    ridge_embedding = ridge_images(x_tr, movie[f_tr][:, None])
+
+    @functools.cache
+    def session_ridge(i):
+        """Session i's ridge from dF/F to frames, fitted once for every split."""
+        p, r = fs["train"][i], train_rows[i]
+        return ridge_images(p.neural[r], movie[p.label(label)[r]][:, None])
+
+    @functools.cache
+    def session_templates(i):
+        """Session i's per-frame templates of its dF/F windows, built once for every split."""
+        p, r = fs["train"][i], train_rows[i]
+        return FrameTemplates(window_features(p.neural, p.segment, *window)[r], p.label(label)[r])
+
     out, images_test, weights, alone = {"valid": {}}, {}, {}, {}
     for split in ("valid", "test"):
         idx = eval_sets[split]
@@ -125,26 +153,18 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
             continue
         x_ev, f_ev = stack(evaluate, split, idx, "emb"), stack(evaluate, split, idx, "frame")
         target = movie[f_ev][:, None]
-        pred = {"halfunet": decoder.predict(x_ev),
-                "ridge_embedding": ridge_reconstruction(x_tr, movie[f_tr][:, None], x_ev),
+        pred = {"halfunet": decoder.predict(x_ev), "ridge_embedding": ridge_embedding(x_ev),
                 "mean_frame": np.broadcast_to(mean_frame[None, None], target.shape)}
         ridge_dff, retrieval = [], []
-        for i, p in enumerate(fs["train"]):
-            q = es[split][i]
-            r_tr, r_ev = train_rows[i], idx[i]
+        for i, q in enumerate(es[split]):
+            r_ev = idx[i]
             if not len(r_ev):
                 continue
-            f_p = p.label(label)[r_tr]
-            ridge_dff.append(ridge_reconstruction(p.neural[r_tr], movie[f_p][:, None], q.neural[r_ev]))
-            w_tr = window_features(p.neural, p.segment, *window)[r_tr]
+            ridge_dff.append(session_ridge(i)(q.neural[r_ev]))
             w_ev = window_features(q.neural, q.segment, *window)[r_ev]
-            retrieval.append(movie[FrameTemplates(w_tr, f_p).predict(w_ev)][:, None])
+            retrieval.append(movie[session_templates(i).predict(w_ev)][:, None])
         pred["ridge_dff"], pred["retrieval"] = np.concatenate(ridge_dff), np.concatenate(retrieval)
-        for m, smooth in BLENDS.items():
-            if split == "valid":
-                weights[m] = blend_weight(pred["retrieval"], pred[smooth], target)
-            w = weights.get(m, 0.0)
-            pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
+        add_blends(pred, target, weights, choose=split == "valid")
         scores = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"] for m in METHODS}
         alone[split] = {m: scores[m]["ssim"] for m in METHODS}
         where_sid = np.concatenate([np.full(len(r), sids[i], dtype=object) for i, r in enumerate(idx)]).astype(str)
@@ -171,9 +191,9 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
     if pooled and len(fs["train"]) >= 2:
         animals = {"fit": fit, "evaluate": evaluate, "train_rows": train_rows, "eval_rows": eval_sets,
-                   "alone": alone}
-        out["pooled"], pooled_images = pooled_animals(animals, movie, label, decoder, (x_tr, f_tr), window,
-                                                      cfg.training.seed)
+                   "alone": alone, "templates": session_templates}
+        out["pooled"], pooled_images = pooled_animals(animals, movie, label, (decoder, ridge_embedding), mean_frame,
+                                                      window, cfg.training.seed)
         if pooled_images is not None:
             images_test["pooled"] = pooled_images
     out.update({"label": label, "n_train_frames": int(len(keep)), "output_shape": list(rc.output_shape),
@@ -213,14 +233,16 @@ def aligned_samples(frames: list[np.ndarray]) -> list[np.ndarray]:
     return [np.argsort(k, kind="stable")[np.searchsorted(np.sort(k), common)] for k in keys]
 
 
-def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_xy, window, seed: int) -> dict:
+def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decoders, mean_frame: np.ndarray, window,
+                   seed: int) -> tuple[dict, dict | None]:
     """Every animal at once: each sample shown to every session at the same moment of the
     same split (:func:`aligned_samples`) reconstructed from all animals together, beside the
     same methods on each animal alone (the mean over animals on the same samples).
 
     * The embedding methods read the animals' embeddings averaged in the shared space
       (rescaled to the members' mean norm); the HalfUNet and the embedding ridge are the
-      single-animal decoders, not refitted.
+      single-animal decoders (``embedding_decoders``: the HalfUNet and ``x -> images``), not
+      refitted.
     * The baselines read the pseudo-population: ridge from the animals' dF/F concatenated
       (fitted on the aligned train samples), retrieval by the frame whose per-animal
       template correlations have the best mean (each animal one equal vote), the same blends
@@ -235,7 +257,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
         when no sample is shared.
     """
     fs = animals["fit"]["splits"]
-    x_tr, f_tr = train_xy
+    decoder, ridge_embedding = embedding_decoders
 
     def matched(source, split, rows):
         parts = source["splits"][split]
@@ -249,13 +271,11 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
     if not len(tr_rows[0]):
         return {"skipped": "no train sample is shown to every session at the same moment"}, None
     f_pool_tr = tr_parts[0].label(label)[tr_rows[0]]
-    dff_tr = np.hstack([p.neural[r] for p, r in zip(tr_parts, tr_rows)])
-    templates = [FrameTemplates(window_features(p.neural, p.segment, *window)[r], p.label(label)[r])
-                 for p, r in zip(fs["train"], animals["train_rows"])]
+    ridge_dff = ridge_images(np.hstack([p.neural[r] for p, r in zip(tr_parts, tr_rows)]), movie[f_pool_tr][:, None])
+    templates = [animals["templates"](i) for i in range(len(fs["train"]))]
     frames = templates[0].frames
     for t in templates[1:]:
         frames = np.intersect1d(frames, t.frames)
-    mean_frame = movie[f_tr].mean(0)
     out, weights = {"valid": {}}, {}
     for split in ("valid", "test"):
         parts, rows, pos = matched(animals["evaluate"], split, animals["eval_rows"][split])
@@ -272,17 +292,11 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, decoder, train_
             np.float32)
         votes = sum(unit_rows(window_features(p.neural, p.segment, *window)[r])
                     @ t.templates[np.searchsorted(t.frames, frames)].T for p, r, t in zip(parts, rows, templates))
-        pred = {"halfunet": decoder.predict(mean_emb),
-                "ridge_embedding": ridge_reconstruction(x_tr, movie[f_tr][:, None], mean_emb),
-                "ridge_dff": ridge_reconstruction(dff_tr, movie[f_pool_tr][:, None],
-                                                  np.hstack([p.neural[r] for p, r in zip(parts, rows)])),
+        pred = {"halfunet": decoder.predict(mean_emb), "ridge_embedding": ridge_embedding(mean_emb),
+                "ridge_dff": ridge_dff(np.hstack([p.neural[r] for p, r in zip(parts, rows)])),
                 "retrieval": movie[frames[np.argmax(votes, axis=1)]][:, None],
                 "mean_frame": np.broadcast_to(mean_frame[None, None], target.shape)}
-        for m, smooth in BLENDS.items():
-            if split == "valid":
-                weights[m] = blend_weight(pred["retrieval"], pred[smooth], target)
-            w = weights.get(m, 0.0)
-            pred[m] = (1 - w) * pred["retrieval"] + w * pred[smooth]
+        add_blends(pred, target, weights, choose=split == "valid")
         ssim = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"]["ssim"] for m in METHODS}
         blocks = blocks_of(np.zeros(len(f_ev)), parts[0].index[rows[0]], max(int(round(parts[0].sampling_rate)), 1))
         boot = block_bootstrap(ssim, blocks, seed=seed, pairs=PAIRS)
@@ -469,4 +483,4 @@ def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
 
 __all__ = ["reconstruction_protocol", "novel_frames_protocol", "pooled_animals", "every_animal_folds",
            "aligned_samples", "occurrence", "fold_block", "holdout_splits", "pooled_metrics",
-           "blend_weight", "METHODS", "MODELS", "BASELINES", "BLENDS", "PAIRS"]
+           "blend_weight", "add_blends", "METHODS", "MODELS", "BASELINES", "BLENDS", "PAIRS"]
