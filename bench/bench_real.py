@@ -177,7 +177,7 @@ def identification_cv(responses: np.ndarray, image_ids: np.ndarray, every: np.nd
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold
 
-    from neurocine.decoders.frame_id import unit_rows
+    from neurocine.evaluate.scenes import identification_ranks
 
     gabor = gabor_energy(every)
     ranks = {"ridge_pixels_deviation": [], "ridge_gabor": [], "encoding_gabor": []}
@@ -188,13 +188,13 @@ def identification_cv(responses: np.ndarray, image_ids: np.ndarray, every: np.nd
         g = (gabor - gabor[ids].mean(0)) / (gabor[ids].std(0) + 1e-9)
         mean_img = every[ids].mean(0)
         alphas = np.logspace(-1, 6, 15)
-        scores = {
-            "ridge_pixels_deviation": unit_rows(RidgeCV(alphas=alphas).fit(z_fit, every[ids]).predict(z_held)
-                                                - mean_img) @ unit_rows(every - mean_img).T,
-            "ridge_gabor": unit_rows(RidgeCV(alphas=alphas).fit(z_fit, g[ids]).predict(z_held)) @ unit_rows(g).T,
-            "encoding_gabor": unit_rows(z_held) @ unit_rows(RidgeCV(alphas=alphas).fit(g[ids], z_fit).predict(g)).T}
-        for k, sc in scores.items():
-            ranks[k] += ((sc > sc[np.arange(len(truth)), truth][:, None]).sum(1) + 1).tolist()
+        # (prediction per held-out trial, one candidate per image): correlation ranks the candidates
+        pairs = {"ridge_pixels_deviation": (RidgeCV(alphas=alphas).fit(z_fit, every[ids]).predict(z_held) - mean_img,
+                                            every - mean_img),
+                 "ridge_gabor": (RidgeCV(alphas=alphas).fit(z_fit, g[ids]).predict(z_held), g),
+                 "encoding_gabor": (z_held, RidgeCV(alphas=alphas).fit(g[ids], z_fit).predict(g))}
+        for k, (pred, candidates) in pairs.items():
+            ranks[k] += identification_ranks(pred, candidates, truth).tolist()
     return {k: {"median_rank": float(np.median(r)), "median_rank_ci95": median_rank_ci(np.array(r), seed)}
             for k, r in ranks.items()}
 
