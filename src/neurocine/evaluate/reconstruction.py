@@ -230,7 +230,8 @@ def aligned_samples(frames: list[np.ndarray]) -> list[np.ndarray]:
     common = keys[0]
     for k in keys[1:]:
         common = np.intersect1d(common, k)
-    return [np.argsort(k, kind="stable")[np.searchsorted(np.sort(k), common)] for k in keys]
+    orders = [np.argsort(k, kind="stable") for k in keys]
+    return [order[np.searchsorted(k[order], common)] for k, order in zip(keys, orders)]
 
 
 def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decoders, mean_frame: np.ndarray, window,
