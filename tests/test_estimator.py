@@ -83,6 +83,23 @@ def test_behavior_continuous_single_and_multi(splits):
     assert many.learning_mode_ == "behavior" and _falls(many)
 
 
+def test_behavior_with_multidimensional_continuous_labels(splits):
+    """``(T, D)`` float labels (features of the frame shown, NaN off the movie) train in
+    behavior mode across sessions, every labelled reference finding a positive; integer
+    labels with several columns are refused in one line."""
+    rng = np.random.default_rng(0)
+    features = np.cumsum(rng.normal(size=(900, 3)), axis=0) / 10  # smooth in frame number
+    y = []
+    for p in splits["train"]:
+        f = p.label("natural_movie_one.frame")
+        y.append(np.where((f >= 0)[:, None], features[np.clip(f, 0, 899)], np.nan))
+    m = CEBRA(max_iterations=60, **FAST).fit([p.neural for p in splits["train"]], y)
+    assert m.learning_mode_ == "behavior" and m.supervision_ == "user labels (fit y)" and _falls(m)
+    assert m.positives_["fallback"] == 0 and m.positives_["labelled"] > 0
+    with pytest.raises(ConfigError, match=r"session 0: labels of shape .* \(integer\); expected"):
+        CEBRA(max_iterations=2, **FAST).fit(splits["train"][0].neural, np.zeros((len(y[0]), 3), np.int64))
+
+
 def test_behavior_discrete_grating_orientation(splits):
     y = [np.nan_to_num(p.label("drifting_gratings.direction"), nan=-45).astype(np.int64) // 45 for p in splits["train"]]
     m = CEBRA(max_iterations=40, **FAST).fit([p.neural for p in splits["train"]], y)

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from neurocine import load_dataset
 from neurocine.embed.modes.stimulus_aligned import TRIAL_BASE, alignment_keys, jitter_keys
@@ -117,3 +121,126 @@ def test_continuous_positives_are_near_in_label_and_missing_labels_fall_back(par
     assert np.median(np.abs(l_pos[cross] - l_ref[cross])) <= 3
     own = ~cross
     np.testing.assert_array_equal(p[own], r[own] + 10)  # the fallback: time positives
+
+
+def _feature_sessions(seed: int, n_sessions: int = 3, dim: int = 4):
+    """Sessions that show 40 'frames' in random order, with a ``(T, dim)`` feature label per
+    frame (the same features in every session, as image features are) and NaN gaps."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(40, dim))
+    out = []
+    for _ in range(n_sessions):
+        T = int(rng.integers(300, 500))
+        frame = rng.integers(0, 40, T)
+        labels = features[frame]
+        labels[rng.random(T) < 0.1] = np.nan
+        segment = np.repeat(np.arange(3), -(-T // 3))[:T]
+        out.append((rng.normal(size=(T, 2)).astype(np.float32), segment, labels, frame))
+    return features, out
+
+
+def _build(sessions, time_offset=3):
+    return [build_session_tensors(x, seg, 2, 2, time_offset, lab, torch.device("cpu")) for x, seg, lab, _ in sessions]
+
+
+def test_multidimensional_continuous_positives_show_the_nearest_label_row():
+    """``(T, D)`` labels: with no jitter the positive carries the reference's own feature
+    row (another session, any repeat of that frame); NaN rows fall back to time."""
+    _, sessions = _feature_sessions(0)
+    sampler = ContinuousSampler(_build(sessions), 3, torch.Generator().manual_seed(0), conditional="delta", delta=0.0)
+    b = sampler.sample(512)
+    rs, r, ps, p = (x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))
+    frame_ref = np.array([sessions[s][3][i] for s, i in zip(rs, r)])
+    frame_pos = np.array([sessions[s][3][i] for s, i in zip(ps, p)])
+    cross = rs != ps
+    assert cross.mean() > 0.8  # NaN labels (10 %) and nothing else fell back
+    np.testing.assert_array_equal(frame_pos[cross], frame_ref[cross])
+    # every repeat of a frame is a candidate: the references of one frame get several samples
+    first = frame_ref[cross] == frame_ref[cross][0]
+    assert len(set(zip(ps[cross][first], p[cross][first]))) > 1
+    np.testing.assert_array_equal(p[~cross], r[~cross] + 3)  # the fallback: time positives
+    counts = sampler.positive_counts()
+    assert counts["references"] == 1536 and counts["fallback"] == 0 and counts["labelled"] < 1536
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), dim=st.integers(2, 5), block=st.sampled_from([1, 7, 1 << 22]))
+def test_multidimensional_nearest_matches_brute_force(seed, dim, block):
+    """Sessions with their own random labels (no shared rows): the positive's label is the
+    Euclidean nearest, among the positive session's valid labelled centres, to the
+    reference's label (delta = 0), whatever the search block; checked against numpy."""
+    rng = np.random.default_rng(seed)
+    sessions = []
+    for _ in range(2):
+        T = int(rng.integers(20, 80))
+        labels = rng.normal(size=(T, dim)).round(1)  # rounding: repeated rows
+        labels[rng.random(T) < 0.2] = np.nan
+        sessions.append((np.zeros((T, 1), np.float32), np.zeros(T, np.int64), labels, None))
+    tensors = _build(sessions, time_offset=1)
+    sampler = ContinuousSampler(tensors, 1, torch.Generator().manual_seed(seed), conditional="delta", delta=0.0)
+    sampler.search_block = block
+    b = sampler.sample(64)
+    for s, i, ps, p in zip(*(x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))):
+        if s == ps:
+            continue
+        ref_label = sessions[s][2][i]
+        assert np.isfinite(ref_label).all()
+        cand = tensors[ps].centers.numpy()
+        lab = sessions[ps][2][cand]
+        d = np.linalg.norm(lab - ref_label, axis=1)
+        d[~np.isfinite(d)] = np.inf
+        assert np.isclose(np.linalg.norm(sessions[ps][2][p] - ref_label), d.min())
+        assert p in cand
+
+
+def test_multidimensional_labels_draw_the_same_batch_when_sessions_are_split_across_processes():
+    """Two processes, each holding some sessions (summaries of the others), with a summing
+    reduce between them (threads standing in for torch.distributed's all-reduce), draw the
+    batch one process holding everything draws: the same references, negatives and
+    positives, each resolved by its owner."""
+    _, sessions = _feature_sessions(1)
+    full = _build(sessions)
+    kw = dict(conditional="time_delta")
+    one = ContinuousSampler(full, 3, torch.Generator().manual_seed(5), **kw).sample(128)
+    owner = [0, 1, 1]
+    barrier, box = threading.Barrier(2), {}
+
+    def reduce(t, rank):
+        box[rank] = t.clone()
+        barrier.wait()
+        out = box[0] + box[1]
+        barrier.wait()
+        return out
+
+    batches = [None, None]
+
+    def rank_run(rank):
+        ts = [t if owner[j] == rank else t.summary() for j, t in enumerate(full)]
+        sampler = ContinuousSampler(ts, 3, torch.Generator().manual_seed(5), reduce=lambda t: reduce(t, rank), **kw)
+        batches[rank] = sampler.sample(128)
+
+    threads = [threading.Thread(target=rank_run, args=(k,)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert all(b is not None for b in batches)
+    for name in ("ref_session", "pos_session"):
+        np.testing.assert_array_equal(getattr(batches[0], name), getattr(one, name))
+        np.testing.assert_array_equal(getattr(batches[1], name), getattr(one, name))
+    for name in ("ref", "pos", "neg"):
+        merged = torch.maximum(getattr(batches[0], name), getattr(batches[1], name))  # -1 where not held
+        np.testing.assert_array_equal(merged, getattr(one, name))
+
+
+def test_label_shapes_are_checked_in_one_line():
+    seg = np.zeros(50, np.int64)
+    x = np.zeros((50, 2), np.float32)
+    with pytest.raises(ValueError, match=r"labels of shape \(50, 2\) \(integer\); expected \(T,\) integers"):
+        build_session_tensors(x, seg, 1, 1, 1, np.zeros((50, 2), np.int64), torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"50 samples but 49 labels"):
+        build_session_tensors(x, seg, 1, 1, 1, np.zeros(49), torch.device("cpu"))
+    one = build_session_tensors(x, seg, 1, 1, 1, np.zeros(50), torch.device("cpu"))
+    two = build_session_tensors(x, seg, 1, 1, 1, np.zeros((50, 3)), torch.device("cpu"))
+    with pytest.raises(ValueError, match=r"same number of dimensions \(got \['1', '3'\]\)"):
+        ContinuousSampler([one, two], 1)

@@ -214,7 +214,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
             X: ``(T, N)`` array, a list of them (one per session, N may differ), or
                 neurocine :class:`~neurocine.data.SplitData` / :class:`~neurocine.Session` (list).
             y: Labels: ``(T,)`` / ``(T, 1)`` per session (int -> discrete, float ->
-                continuous), a list for several sessions, or None.
+                continuous), ``(T, D)`` float (continuous in D dimensions, e.g. image
+                features of the frame shown; NaN rows: no label), a list for several
+                sessions, or None.
             valid, valid_y: Validation data of the same form, for early stopping.
             resume: Continue from ``checkpoint_path`` if it exists.
             distributed: Train across the initialised ``torch.distributed`` process group

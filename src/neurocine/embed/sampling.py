@@ -18,10 +18,13 @@ partner), as ``cebra.distributions`` does:
   back to time. An optional ``jitter`` moves the reference's label first (stimulus time),
   and ``nearest`` takes the nearest existing label of the same stimulus block when the
   exact one is absent (sessions sampled more sparsely than the stimulus, e.g. 1-s bins).
-* :class:`ContinuousSampler`: the sample whose 1-D label is nearest to
-  ``label(ref) + delta``, with ``delta`` drawn from the empirical label change over
-  ``time_offset`` steps (``time_delta``) or from N(0, delta^2) (``delta``); sorted search,
-  O(B log T); NaN labels fall back to time.
+* :class:`ContinuousSampler`: the sample whose label is nearest to ``label(ref) + delta``,
+  with ``delta`` drawn from the empirical label change over ``time_offset`` steps
+  (``time_delta``) or from N(0, delta^2) (``delta``). A 1-D label is found by sorted
+  search, O(B log T); a ``(T, D)`` label (image features, a position in 2-D) by Euclidean
+  nearest neighbour among the session's distinct label rows, a random sample among those
+  sharing the row (as ``cebra.distributions`` does, with labels shared across repeats
+  searched once). Labels with a NaN fall back to time.
 
 Negatives are uniform over the reference's own session. Which sampler a learning mode uses,
 and with which labels, is the mode's business (:mod:`neurocine.embed.modes`).
@@ -67,15 +70,20 @@ class SessionTensors:
         centers: ``(C,) int64`` valid window centres (None in a summary).
         time_refs: ``(R,) int64`` centres whose ``+time_offset`` partner is a valid centre
             of the same segment (None in a summary).
-        labels: ``(T,)`` int64 (discrete) / float (continuous) or None.
+        labels: ``(T,)`` int64 (discrete) / float (continuous), ``(T, D)`` float
+            (continuous, D dimensions), or None.
+        label_dim: ``D`` of ``(T, D)`` continuous labels, None for one label per sample
+            (kept in a summary).
         n_centers, n_time_refs: ``C`` and ``R``.
         label_dtype: dtype of ``labels`` (kept in a summary).
         key_values, key_counts: Discrete labels: the distinct labels >= 0 at valid centres,
             sorted, and how many centres carry each (kept in a summary).
         by_key: Discrete labels: the centres with label >= 0, sorted by label (stably).
-        label_range: Continuous labels: ``(min, max)`` over valid centres.
-        labelled, n_labelled: Continuous labels: centres with a finite label, and how many.
-        deltas: Continuous labels: finite label changes over ``time_offset`` at time refs;
+        label_range: Continuous labels: ``(min, max)`` over valid centres (every dimension).
+        labelled, n_labelled: Continuous labels: centres with a finite label (every
+            dimension finite), and how many.
+        deltas: Continuous labels: finite label changes over ``time_offset`` at time refs,
+            ``(n,)`` or ``(n, D)``;
             ``n_time_refs_labelled`` of them (kept in a summary).
         device: Where the sampler draws (kept in a summary).
     """
@@ -96,6 +104,7 @@ class SessionTensors:
     labelled: torch.Tensor | None = None
     n_labelled: int = 0
     n_time_refs_labelled: int = 0
+    label_dim: int | None = None
 
     @property
     def held(self) -> bool:
@@ -106,7 +115,7 @@ class SessionTensors:
         """The compact form another process keeps of this session (no per-sample data)."""
         return SessionTensors(None, None, None, None, self.n_centers, self.n_time_refs, self.label_dtype,
                               self.key_values, self.key_counts, None, self.label_range, None, self.device,
-                              None, self.n_labelled, self.n_time_refs_labelled)
+                              None, self.n_labelled, self.n_time_refs_labelled, self.label_dim)
 
 
 def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, right: int, time_offset: int,
@@ -132,14 +141,22 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
         n_centers=len(centers), n_time_refs=len(time_refs), device=torch.device(device))
     if t.labels is not None:
         t.label_dtype = t.labels.dtype
+        if len(t.labels) != len(segment):
+            raise ValueError(f"{len(segment)} samples but {len(t.labels)} labels")
+        floating = t.labels.dtype.is_floating_point
+        if t.labels.ndim != 1 and not (floating and t.labels.ndim == 2):
+            kind = "float" if floating else "integer"
+            raise ValueError(f"labels of shape {tuple(t.labels.shape)} ({kind}); expected (T,) integers (discrete) "
+                             "or (T,) / (T, D) floats (continuous)")
         at = t.labels[t.centers]
-        if not t.labels.dtype.is_floating_point:
+        if not floating:
             keep = at >= 0
             order = torch.argsort(at[keep], stable=True)
             t.by_key = t.centers[keep][order]
             t.key_values, t.key_counts = torch.unique_consecutive(at[keep][order], return_counts=True)
-        elif at.ndim == 1:
-            known = torch.isfinite(at)
+        else:
+            t.label_dim = int(at.shape[1]) if at.ndim == 2 else None
+            known = torch.isfinite(at) if at.ndim == 1 else torch.isfinite(at).all(1)
             t.labelled = t.centers[known]
             t.n_labelled = int(known.sum())
             if t.n_labelled:
@@ -148,7 +165,7 @@ def build_session_tensors(neural: np.ndarray, segment: np.ndarray, left: int, ri
                 t.label_range = (0.0, 0.0)
             r = t.time_refs
             d = (t.labels[r + time_offset] - t.labels[r]).double()
-            t.deltas = d[torch.isfinite(d)]
+            t.deltas = d[torch.isfinite(d) if d.ndim == 1 else torch.isfinite(d).all(1)]
             t.n_time_refs_labelled = int(len(t.deltas))
     return t
 
@@ -280,7 +297,8 @@ class _LabelSampler(Sampler):
         """Labels at the references, shared by the processes that hold them."""
         parts = []
         for s, r in zip(self.sessions, ref.split(B)):
-            parts.append(s.labels[r] if s.held else torch.zeros(len(r), dtype=s.label_dtype, device=self.device))
+            shape = (len(r),) if s.label_dim is None else (len(r), s.label_dim)
+            parts.append(s.labels[r] if s.held else torch.zeros(shape, dtype=s.label_dtype, device=self.device))
         labels = torch.cat(parts).to(self.label_cast)
         return labels if all(self.held) else self.reduce(labels)
 
@@ -288,7 +306,10 @@ class _LabelSampler(Sampler):
         pos_session = self._other_session(ref_session)
         labels = self._ref_labels(ref, batch_size)
         pos, found = self._positive(pos_session, labels)
-        labelled = torch.isfinite(labels) if labels.dtype.is_floating_point else labels >= 0
+        if labels.dtype.is_floating_point:
+            labelled = torch.isfinite(labels) if labels.ndim == 1 else torch.isfinite(labels).all(1)
+        else:
+            labelled = labels >= 0
         self._counts_seen += torch.stack([torch.tensor(len(labels), device=self.device), labelled.sum(),
                                           (labelled & ~found).sum()])
         return pos_session, pos, found
@@ -405,16 +426,26 @@ class DiscreteSampler(_LabelSampler):
 
 
 class ContinuousSampler(_LabelSampler):
-    """The positive whose 1-D label is nearest to ``label(ref) + delta``.
+    """The positive whose label is nearest to ``label(ref) + delta``.
+
+    One label per sample (``(T,)``) is searched in a sorted table. ``(T, D)`` labels (image
+    features of the frame shown, a 2-D position) take the Euclidean nearest of the
+    positive session's *distinct* label rows, then a uniform sample among the centres
+    carrying that row: labels computed from the stimulus repeat on every repeat, so the
+    search runs over the frames, not the samples, and every repeat is a candidate. The
+    dimensions are compared as given: put them on a common scale first (PCA scores of the
+    frames keep pixel distances).
 
     Args:
         conditional: ``"time_delta"`` (delta drawn from the label changes seen over
             ``time_offset`` steps, CEBRA's default for behaviour) or ``"delta"``
-            (N(0, delta^2)).
+            (N(0, delta^2), in every dimension).
         delta: Std for ``"delta"``. Other arguments as :class:`Sampler`.
     """
 
     label_cast = torch.float64
+    #: Query rows x label rows per distance block (bounds memory: 2^22 doubles = 32 MiB).
+    search_block = 1 << 22
 
     def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
                  conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
@@ -426,12 +457,29 @@ class ContinuousSampler(_LabelSampler):
 
     def _build_index(self, held_ids):
         if any(s.label_range is None for s in self.sessions):
-            raise ValueError("continuous sampling supports one label dimension; use discrete labels or mode 'time'")
+            raise ValueError("continuous sampling needs float labels for every session; integers are discrete labels")
+        dims = {s.label_dim for s in self.sessions}
+        if len(dims) > 1:
+            shown = sorted("1" if d is None else str(d) for d in dims)
+            raise ValueError(f"continuous labels of every session need the same number of dimensions (got {shown})")
+        self.label_dim = dims.pop()
+        dev = self.device
+        self._n_labelled = torch.tensor([s.n_labelled for s in self.sessions], device=dev)
+        # empirical label changes over time_offset steps (for time_delta), every session
+        self._n_deltas = torch.tensor([s.n_time_refs_labelled for s in self.sessions], device=dev)
+        self._delta_start = torch.cumsum(self._n_deltas, 0) - self._n_deltas
+        self._deltas, self._delta_base = self._concat_held([self.sessions[j].deltas for j in held_ids], held_ids)
+        if self.label_dim is None:
+            self._build_sorted(held_ids)
+        else:
+            self._build_rows(held_ids)
+
+    def _build_sorted(self, held_ids):
+        """One label per sample: a sorted (session, label) composite over held sessions."""
         dev = self.device
         lo = min(s.label_range[0] for s in self.sessions)
         hi = max(s.label_range[1] for s in self.sessions)
         self._lab_lo, self._span = lo, (hi - lo) * 4 + 1.0
-        # sorted (session, label) composite over the held sessions' labelled centres
         comp, local = [], []
         for j in held_ids:
             s = self.sessions[j]
@@ -446,41 +494,75 @@ class ContinuousSampler(_LabelSampler):
             self._local = torch.zeros(0, dtype=torch.long, device=dev)
         self._bounds = torch.searchsorted(self._comp, torch.arange(len(self.sessions) + 1, device=dev,
                                                                    dtype=torch.float64) * self._span)
-        self._n_labelled = torch.tensor([s.n_labelled for s in self.sessions], device=dev)
-        # empirical label changes over time_offset steps (for time_delta), every session
-        self._n_deltas = torch.tensor([s.n_time_refs_labelled for s in self.sessions], device=dev)
-        self._delta_start = torch.cumsum(self._n_deltas, 0) - self._n_deltas
-        self._deltas, self._delta_base = self._concat_held([self.sessions[j].deltas for j in held_ids], held_ids)
+
+    def _build_rows(self, held_ids):
+        """``(T, D)`` labels: per held session, its distinct label rows and the centres of each."""
+        self._rows = {}
+        for j in held_ids:
+            s = self.sessions[j]
+            if s.n_labelled == 0:
+                continue
+            rows, inverse, counts = torch.unique(s.labels[s.labelled].double(), dim=0, return_inverse=True,
+                                                 return_counts=True)
+            by_row = s.labelled[torch.argsort(inverse, stable=True)]
+            self._rows[j] = (rows, by_row, torch.cumsum(counts, 0) - counts, counts)
+
+    def _jitter(self, n: int) -> torch.Tensor:
+        """``(n,)`` or ``(n, D)`` float64: the label offsets of the positives' targets."""
+        shape = (n,) if self.label_dim is None else (n, self.label_dim)
+        if self.conditional == "delta":
+            return torch.randn(shape, device=self.device, generator=self.generator, dtype=torch.float64) * self.delta
+        total = max(int(self._n_deltas.sum()), 1)
+        i = torch.randint(total, (n,), device=self.device, generator=self.generator)
+        d = (torch.searchsorted(self._delta_start, i, right=True) - 1).clamp(min=0)  # session of each change
+        base = self._delta_base[d]
+        held = base >= 0
+        k = torch.where(held, base + i - self._delta_start[d], 0)
+        if len(self._deltas):
+            jitter = self._deltas[k].double()
+            jitter = torch.where(held if jitter.ndim == 1 else held[:, None], jitter, 0.0)
+        else:
+            jitter = torch.zeros(shape, device=self.device, dtype=torch.float64)
+        return jitter if all(self.held) else self.reduce(jitter)
 
     def _positive(self, pos_session, labels):
-        if self.conditional == "delta":
-            jitter = torch.randn(labels.shape, device=self.device, generator=self.generator,
-                                 dtype=torch.float64) * self.delta
+        jitter = self._jitter(len(labels))
+        if self.label_dim is None:
+            known = torch.isfinite(labels)
+            pos = self._nearest_sorted(pos_session, torch.where(known, labels, 0.0) + jitter)
         else:
-            n = max(int(self._n_deltas.sum()), 1)
-            i = torch.randint(n, labels.shape, device=self.device, generator=self.generator)
-            d = (torch.searchsorted(self._delta_start, i, right=True) - 1).clamp(min=0)  # session of each change
-            base = self._delta_base[d]
-            k = torch.where(base >= 0, base + i - self._delta_start[d], 0)
-            jitter = torch.where(base >= 0, self._deltas[k] if len(self._deltas) else 0.0, 0.0).double()
-            if not all(self.held):
-                jitter = self.reduce(jitter)
-        known = torch.isfinite(labels)
-        target = (torch.where(known, labels, 0.0) + jitter - self._lab_lo).clamp(min=0, max=self._span / 4)
+            known = torch.isfinite(labels).all(1)
+            pos = self._nearest_rows(pos_session, torch.where(known[:, None], labels, 0.0) + jitter, known)
+        found = (self._n_labelled[pos_session] > 0) & known
+        return pos, found
+
+    def _nearest_sorted(self, pos_session, query):
+        target = (query - self._lab_lo).clamp(min=0, max=self._span / 4)
         comp = pos_session.double() * self._span + target
         lo_b, hi_b = self._bounds[pos_session], self._bounds[pos_session + 1]
         held = hi_b > lo_b  # sessions held here have their labels in the search array
-        if len(self._comp):
-            right = torch.searchsorted(self._comp, comp).clamp(min=lo_b, max=(hi_b - 1).clamp(min=0))
-            left = (right - 1).clamp(min=lo_b)
-            # rows whose session is not held here have an empty range: point them anywhere valid
-            right, left = torch.where(held, right, 0), torch.where(held, left, 0)
-            pick_left = (comp - self._comp[left]).abs() < (self._comp[right] - comp).abs()
-            pos = torch.where(held, self._local[torch.where(pick_left, left, right)], -1)
-        else:
-            pos = torch.full_like(pos_session, -1)
-        found = (self._n_labelled[pos_session] > 0) & known
-        return pos, found
+        if not len(self._comp):
+            return torch.full_like(pos_session, -1)
+        right = torch.searchsorted(self._comp, comp).clamp(min=lo_b, max=(hi_b - 1).clamp(min=0))
+        left = (right - 1).clamp(min=lo_b)
+        # rows whose session is not held here have an empty range: point them anywhere valid
+        right, left = torch.where(held, right, 0), torch.where(held, left, 0)
+        pick_left = (comp - self._comp[left]).abs() < (self._comp[right] - comp).abs()
+        return torch.where(held, self._local[torch.where(pick_left, left, right)], -1)
+
+    def _nearest_rows(self, pos_session, query, known):
+        # one uniform draw per reference on every process, so processes stay in step
+        u = torch.rand(len(query), device=self.device, generator=self.generator, dtype=torch.float64)
+        pos = torch.full_like(pos_session, -1)
+        for j, (rows, by_row, starts, counts) in self._rows.items():
+            idx = torch.nonzero((pos_session == j) & known).flatten()
+            if not len(idx):
+                continue
+            step = max(1, self.search_block // len(rows))
+            k = torch.cat([torch.cdist(query[idx[a:a + step]], rows).argmin(1) for a in range(0, len(idx), step)])
+            n = counts[k]
+            pos[idx] = by_row[starts[k] + torch.minimum((u[idx] * n).long(), n - 1)]
+        return pos
 
 
 def gather_windows(neural: torch.Tensor, centers: torch.Tensor, left: int, right: int) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 Labels come from ``fit(X, y)`` or, for neurocine sessions, from the label table entry
 ``behavior_label``. Integer labels (class labels) are discrete; floats (frame indices,
-continuous labels) are continuous, with ``time_delta`` or ``delta`` positives. With several
+continuous labels, ``(T, D)`` feature rows from ``fit(X, y)``) are continuous, with
+``time_delta`` or ``delta`` positives (the nearest label row). With several
 sessions the positive comes from another session, which aligns them.
 """
 
