@@ -265,6 +265,15 @@ def movie_drive(rf: ReceptiveFields, movie: np.ndarray) -> np.ndarray:
     return (drive - drive.mean(0)) / (drive.std(0) + 1e-6)
 
 
+def frame_response(rf: ReceptiveFields, movie: np.ndarray) -> np.ndarray:
+    """``(K, N)`` noise-free visual response of each neuron to each movie frame, about 0 to 1
+    (softplus of :func:`movie_drive`, ~1 at +3 sd; 0 for unresponsive neurons): what the
+    spikes' rate follows, before Poisson spiking, calcium, gain and noise."""
+    drive = movie_drive(rf, movie)
+    response = np.log1p(np.exp(1.5 * (drive - 0.5))) / np.log1p(np.exp(1.5 * 2.5))
+    return response * rf.responsive[None]
+
+
 def grating_amplitude(rf: ReceptiveFields, direction_deg: float, tf_hz: float, wavelength_px: float,
                       untuned: float = 0.0) -> np.ndarray:
     """``(N,)`` response amplitude in [0, 1] to a full-field drifting grating: the Gabor's
@@ -382,9 +391,7 @@ def simulate_recording(cfg: SimulationConfig, index: int, movie: np.ndarray, ses
     visual = np.zeros((T, n), dtype=np.float64)
     fidx = np.searchsorted(sched["frame_start"], ts, side="right") - 1
     in_movie = (fidx >= 0) & (ts < sched["frame_end"][np.clip(fidx, 0, None)])
-    drive = movie_drive(rf, movie)
-    nl = np.log1p(np.exp(1.5 * (drive - 0.5))) / np.log1p(np.exp(1.5 * 2.5))  # softplus, ~1 at +3 sd
-    visual[in_movie] = nl[sched["frame"][fidx[in_movie]]]
+    visual[in_movie] = frame_response(rf, movie)[sched["frame"][fidx[in_movie]]]
     wavelength = float(np.median(rf.wavelength))
     g = sched["grating"]
     for s, e, direction, tf in g:
