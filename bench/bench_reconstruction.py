@@ -15,11 +15,15 @@ Seen and novel frames are also read from every animal at once (issue 23's second
 ``--image-clusters C`` measures an image-feature space instead (issue 23's first lever) on
 the first held-out block: the embedding trained in ``behavior`` mode with a discrete label
 per sample, the k-means cluster (C clusters) of the shown frame's pixel PCA (16
-components), both fitted on the training frames only.
+components), both fitted on the training frames only. ``--image-features D`` does the same
+with continuous ``(T, D)`` labels, as CEBRA's DINO-feature experiment: the shown frame's
+pixel PCA scores (``--features pca``) or a fixed Gabor-energy bank reduced by PCA
+(``--features gabor``).
 
     python bench/bench_reconstruction.py [--size 32 64] [--epochs 1] [--folds 6] [--run-folds 5] [--seen-only]
                                          [--novel-only]
     python bench/bench_reconstruction.py --image-clusters 60
+    python bench/bench_reconstruction.py --image-features 16 --features gabor
     python bench/bench_reconstruction.py --novel-only --run-folds 1 --loss l1_ssim_edges
 """
 
@@ -77,8 +81,34 @@ def show(title: str, res: dict) -> None:
     sys.stdout.flush()
 
 
-def image_feature_block(splits: dict, movie, cfg, clusters: int, folds: int) -> dict:
-    """The first held-out block reconstructed from an embedding trained on image clusters."""
+def frame_features(movie, seen, kind: str, dims: int):
+    """``(K, dims)`` float64 features of every frame, fitted on the ``seen`` frames only:
+    ``pca`` (pixel PCA scores: distances are pixel distances in the subspace) or ``gabor``
+    (a fixed Gabor-energy bank, 4 orientations x 2 frequencies, pooled on a 4x8 grid, then
+    PCA). Held-out frames get features too, but no training sample shows them."""
+    import numpy as np
+    from skimage.filters import gabor
+    from skimage.transform import resize
+    from sklearn.decomposition import PCA
+
+    if kind == "pca":
+        flat = movie.reshape(len(movie), -1)
+    elif kind == "gabor":
+        bank = []
+        for frame in movie:
+            energy = [np.hypot(*gabor(frame, frequency=f, theta=t)) for f in (0.1, 0.25)
+                      for t in np.arange(4) * np.pi / 4]
+            bank.append(np.concatenate([resize(e, (4, 8), anti_aliasing=True).ravel() for e in energy]))
+        flat = np.asarray(bank)
+    else:
+        raise SystemExit(f"--features {kind!r}: expected 'pca' or 'gabor'")
+    return PCA(dims, random_state=0).fit(flat[seen]).transform(flat).astype(np.float64)
+
+
+def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | None = None,
+                        features: tuple[str, int] | None = None) -> dict:
+    """The first held-out block reconstructed from an embedding trained on image labels of
+    the frame shown: a discrete cluster (``clusters``) or continuous ``(T, D)`` features."""
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
@@ -90,14 +120,19 @@ def image_feature_block(splits: dict, movie, cfg, clusters: int, folds: int) -> 
     lo, hi = fold_block(0, folds, len(movie))
     held = holdout_splits(splits, FRAME, lo, hi)
     seen = np.setdiff1d(np.arange(len(movie)), np.arange(lo, hi))
-    flat = movie.reshape(len(movie), -1)
-    pca = PCA(16, random_state=0).fit(flat[seen])
-    kmeans = KMeans(clusters, n_init=4, random_state=0).fit(pca.transform(flat[seen]))
-    cluster_of = kmeans.predict(pca.transform(flat))  # only training frames' clusters are used
     rows = {sp: training_rows(held[sp]) for sp in ("train", "valid")}
-    ys = {sp: [cluster_of[p.label(FRAME)].astype(np.int64) for p in rows[sp]] for sp in rows}
+    if features:
+        feats = frame_features(movie, seen, *features)
+        ys = {sp: [feats[p.label(FRAME)] for p in rows[sp]] for sp in rows}
+    else:
+        flat = movie.reshape(len(movie), -1)
+        pca = PCA(16, random_state=0).fit(flat[seen])
+        kmeans = KMeans(clusters, n_init=4, random_state=0).fit(pca.transform(flat[seen]))
+        cluster_of = kmeans.predict(pca.transform(flat))  # only training frames' clusters are used
+        ys = {sp: [cluster_of[p.label(FRAME)].astype(np.int64) for p in rows[sp]] for sp in rows}
     model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
     model.fit(rows["train"], ys["train"], valid=rows["valid"], valid_y=ys["valid"])
+    print(f"  embedding: {model.supervision_}, positives {model.positives_}")
     fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
                                                    for sp in ("train", "valid")} for i, p in enumerate(held["train"])}}
     ev = {"splits": splits, "emb": {p.session_id: {sp: model.transform(splits[sp][i], session_id=i)
@@ -120,6 +155,9 @@ def main() -> int:
     ap.add_argument("--seen-only", action="store_true")
     ap.add_argument("--novel-only", action="store_true")
     ap.add_argument("--image-clusters", type=int, default=None, help="an image-feature space on the first block")
+    ap.add_argument("--image-features", type=int, default=None,
+                    help="continuous image features (this many dimensions) on the first block")
+    ap.add_argument("--features", default="pca", help="pca or gabor (with --image-features)")
     args = ap.parse_args()
     import neurocine
     from neurocine.data import normalized_splits, training_rows
@@ -147,9 +185,11 @@ def main() -> int:
     print(f"demo sessions (SIMULATED, seed 0), {args.size[0]}x{args.size[1]} px, HalfUNet "
           f"{cfg.reconstruction.num_epochs} epoch(s), loss {cfg.reconstruction.loss_fn}, embeddings "
           f"{cfg.model.max_iterations} steps")
-    if args.image_clusters:
-        show("novel frames, first block, image-feature space", image_feature_block(splits, movie, cfg,
-                                                                                   args.image_clusters, args.folds))
+    if args.image_clusters or args.image_features:
+        feats = (args.features, args.image_features) if args.image_features else None
+        what = f"{args.features} features, {args.image_features} dims" if feats else f"{args.image_clusters} clusters"
+        show(f"novel frames, first block, image-feature space ({what})",
+             image_feature_block(splits, movie, cfg, args.folds, args.image_clusters, feats))
         return 0
     t0 = time.perf_counter()
     model = neurocine.CEBRA.from_config(cfg).fit(training_rows(splits["train"]), valid=training_rows(splits["valid"]))
