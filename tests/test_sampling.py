@@ -164,11 +164,13 @@ def test_multidimensional_continuous_positives_show_the_nearest_label_row():
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), dim=st.integers(2, 5), block=st.sampled_from([1, 7, 1 << 22]))
-def test_multidimensional_nearest_matches_brute_force(seed, dim, block):
+@given(seed=st.integers(0, 10_000), dim=st.integers(2, 5), block=st.sampled_from([1, 7, 1 << 22]),
+       tree=st.booleans())
+def test_multidimensional_nearest_matches_brute_force(seed, dim, block, tree):
     """Sessions with their own random labels (no shared rows): the positive's label is the
     Euclidean nearest, among the positive session's valid labelled centres, to the
-    reference's label (delta = 0), whatever the search block; checked against numpy."""
+    reference's label (delta = 0), by k-d tree (CPU) or by distance blocks (GPU; here on
+    the CPU) of any size; checked against numpy."""
     rng = np.random.default_rng(seed)
     sessions = []
     for _ in range(2):
@@ -177,8 +179,8 @@ def test_multidimensional_nearest_matches_brute_force(seed, dim, block):
         labels[rng.random(T) < 0.2] = np.nan
         sessions.append((np.zeros((T, 1), np.float32), np.zeros(T, np.int64), labels, None))
     tensors = _build(sessions, time_offset=1)
-    sampler = ContinuousSampler(tensors, 1, torch.Generator().manual_seed(seed), conditional="delta", delta=0.0)
-    sampler.search_block = block
+    cls = type("Sampler", (ContinuousSampler,), {"tree_max_dim": 8 if tree else 0, "search_block": block})
+    sampler = cls(tensors, 1, torch.Generator().manual_seed(seed), conditional="delta", delta=0.0)
     b = sampler.sample(64)
     for s, i, ps, p in zip(*(x.numpy() for x in (b.ref_session, b.ref, b.pos_session, b.pos))):
         if s == ps:

@@ -446,6 +446,11 @@ class ContinuousSampler(_LabelSampler):
     label_cast = torch.float64
     #: Query rows x label rows per distance block (bounds memory: 2^22 doubles = 32 MiB).
     search_block = 1 << 22
+    #: On the CPU, search ``(T, D)`` label rows with a k-d tree (scipy) instead of distance
+    #: blocks up to this D: among 4 x 30 000 distinct rows, a batch of 4 x 512 takes 5 ms
+    #: instead of 160 ms at D = 3, but 670 ms instead of 170 ms at D = 16 (trees lose their
+    #: edge in many dimensions). 0: always distance blocks.
+    tree_max_dim = 8
 
     def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
                  conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
@@ -505,6 +510,10 @@ class ContinuousSampler(_LabelSampler):
             rows, inverse, counts = torch.unique(s.labels[s.labelled].double(), dim=0, return_inverse=True,
                                                  return_counts=True)
             by_row = s.labelled[torch.argsort(inverse, stable=True)]
+            if rows.device.type == "cpu" and rows.shape[1] <= self.tree_max_dim:
+                from scipy.spatial import cKDTree
+
+                rows = cKDTree(rows.numpy())
             self._rows[j] = (rows, by_row, torch.cumsum(counts, 0) - counts, counts)
 
     def _jitter(self, n: int) -> torch.Tensor:
@@ -558,8 +567,12 @@ class ContinuousSampler(_LabelSampler):
             idx = torch.nonzero((pos_session == j) & known).flatten()
             if not len(idx):
                 continue
-            step = max(1, self.search_block // len(rows))
-            k = torch.cat([torch.cdist(query[idx[a:a + step]], rows).argmin(1) for a in range(0, len(idx), step)])
+            if isinstance(rows, torch.Tensor):
+                step = max(1, self.search_block // len(rows))
+                k = torch.cat([torch.cdist(query[idx[a:a + step]], rows).argmin(1)
+                               for a in range(0, len(idx), step)])
+            else:  # a k-d tree of the rows (CPU)
+                k = torch.as_tensor(rows.query(query[idx].numpy())[1], dtype=torch.long)
             n = counts[k]
             pos[idx] = by_row[starts[k] + torch.minimum((u[idx] * n).long(), n - 1)]
         return pos
