@@ -105,3 +105,25 @@ def test_responsive_neurons_repeat_across_movie_repeats(sim_dir, sim_sessions):
     assert 0.5 < resp.mean() < 0.95  # most respond (63 % tuned to gratings in the real session), not all
     assert reliability[resp].mean() > 0.1
     assert reliability[resp].mean() > reliability[~resp].mean() + 0.1
+
+
+def test_frame_response_is_what_the_recorded_dff_follows(sim_dir, sim_sessions):
+    """The noise-free response (rebuilt from the saved receptive fields, as the ceiling bench
+    does) predicts each responsive neuron's repeat-averaged dF/F per frame, up to calcium lag;
+    unresponsive neurons get zero."""
+    from neurocine.io.simulate import ReceptiveFields, frame_response
+
+    s = sim_sessions[1]
+    truth = np.load(sim_dir / f"{s.session_id}_truth.npz")
+    rf = ReceptiveFields(**{k[3:]: truth[k] for k in truth.files if k.startswith("rf_")})
+    expected = frame_response(rf, np.load(sim_dir / "natural_movie_one.npy").astype(np.float32))
+    assert expected.shape == (900, s.num_neurons) and (expected[:, ~rf.responsive] == 0).all()
+    repeat = s.label("natural_movie_one.repeat")
+    mean_dff = np.mean([s.traces[repeat == r][:900] for r in range(10)], axis=0)  # (900, N)
+
+    def best_lag_r(response):
+        return np.nanmedian([max(np.corrcoef(response[:900 - lag, j], mean_dff[lag:, j])[0, 1]
+                                 for lag in range(0, 15, 3)) for j in np.flatnonzero(rf.responsive)])
+
+    control = best_lag_r(np.roll(expected, 450, axis=0))  # the same responses, half a movie off
+    assert best_lag_r(expected) > 0.2 and best_lag_r(expected) > control + 0.2

@@ -546,6 +546,8 @@ class ContinuousSampler(_LabelSampler):
         return pos, found
 
     def _nearest_sorted(self, pos_session, query):
+        """``(B,)`` the centre of ``pos_session`` whose 1-D label is nearest ``query``
+        (-1 where that session is held by another process)."""
         target = (query - self._lab_lo).clamp(min=0, max=self._span / 4)
         comp = pos_session.double() * self._span + target
         lo_b, hi_b = self._bounds[pos_session], self._bounds[pos_session + 1]
@@ -560,6 +562,9 @@ class ContinuousSampler(_LabelSampler):
         return torch.where(held, self._local[torch.where(pick_left, left, right)], -1)
 
     def _nearest_rows(self, pos_session, query, known):
+        """``(B,)`` a centre of ``pos_session`` carrying the label row nearest ``query``
+        ``(B, D)``, uniform among the centres with that row (-1 where not ``known`` or the
+        session is held by another process)."""
         # one uniform draw per reference on every process, so processes stay in step
         u = torch.rand(len(query), device=self.device, generator=self.generator, dtype=torch.float64)
         pos = torch.full_like(pos_session, -1)
