@@ -105,10 +105,53 @@ def frame_features(movie, seen, kind: str, dims: int):
     return PCA(dims, random_state=0).fit(flat[seen]).transform(flat).astype(np.float64)
 
 
+def aligned_with_features(feats, window: tuple[int, int]):
+    """A learning mode for this bench: stimulus alignment (its sampler unchanged) plus a
+    continuous sampler on the image features of the frame each sample shows, their losses
+    summed as hybrid sums its samplers'. Registered as ``aligned_image_features``."""
+    from neurocine.embed.modes import MODES
+    from neurocine.embed.modes.stimulus_aligned import StimulusAligned
+    from neurocine.embed.sampling import ContinuousSampler, build_session_tensors
+    from neurocine.session import placeholder_traces
+
+    class AlignedImageFeatures(StimulusAligned):
+        name = "aligned_image_features"
+
+        def __init__(self, settings=None):
+            super().__init__(settings)
+            self.pending = []  # feature tensors of the parts read since the last samplers() call
+
+        def sampler_labels(self, part):
+            import numpy as np
+
+            f = np.asarray(part.table[FRAME])
+            y = np.where((f >= 0)[:, None], feats[np.maximum(f, 0)], np.nan)
+            # the same centres as the alignment tensors (same segments and window); no dF/F copy
+            self.pending.append(build_session_tensors(placeholder_traces(len(y), 1), part.segment, *window,
+                                                      self.settings.time_offsets, y, "cpu"))
+            return super().sampler_labels(part)
+
+        def samplers(self, tensors, seed, device, reduce=None):
+            feature_t, self.pending = self.pending, []
+            gen = self.generator(device, seed + 2)
+            return super().samplers(tensors, seed, device, reduce) + [
+                ContinuousSampler(feature_t, self.settings.time_offsets, gen, reduce,
+                                  conditional=self.settings.conditional, delta=self.settings.delta)]
+
+        def supervision(self, facts):
+            return super().supervision(facts) + " + image features of the frame shown"
+
+    if AlignedImageFeatures.name in MODES:
+        del MODES[AlignedImageFeatures.name]
+    MODES.register(AlignedImageFeatures.name, AlignedImageFeatures)
+    return AlignedImageFeatures.name
+
+
 def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | None = None,
-                        features: tuple[str, int] | None = None) -> dict:
+                        features: tuple[str, int] | None = None, with_alignment: bool = False) -> dict:
     """The first held-out block reconstructed from an embedding trained on image labels of
-    the frame shown: a discrete cluster (``clusters``) or continuous ``(T, D)`` features."""
+    the frame shown: a discrete cluster (``clusters``) or continuous ``(T, D)`` features,
+    alone or added to stimulus alignment (``with_alignment``)."""
     import numpy as np
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
@@ -121,7 +164,19 @@ def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | No
     held = holdout_splits(splits, FRAME, lo, hi)
     seen = np.setdiff1d(np.arange(len(movie)), np.arange(lo, hi))
     rows = {sp: training_rows(held[sp]) for sp in ("train", "valid")}
-    if features:
+    model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
+    if features and with_alignment:
+        feats = frame_features(movie, seen, *features)
+        import cebra.models
+
+        from neurocine.embed.models import receptive_field
+
+        window = receptive_field(cebra.models.init(cfg.model.model_architecture, num_neurons=1, num_units=4,
+                                                   num_output=2))
+        mode = aligned_with_features(feats, window)
+        model.set_params(learning_mode=mode)
+        ys = {"train": None, "valid": None}
+    elif features:
         feats = frame_features(movie, seen, *features)
         ys = {sp: [feats[p.label(FRAME)] for p in rows[sp]] for sp in rows}
     else:
@@ -130,7 +185,6 @@ def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | No
         kmeans = KMeans(clusters, n_init=4, random_state=0).fit(pca.transform(flat[seen]))
         cluster_of = kmeans.predict(pca.transform(flat))  # only training frames' clusters are used
         ys = {sp: [cluster_of[p.label(FRAME)].astype(np.int64) for p in rows[sp]] for sp in rows}
-    model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
     model.fit(rows["train"], ys["train"], valid=rows["valid"], valid_y=ys["valid"])
     print(f"  embedding: {model.supervision_}, positives {model.positives_}")
     fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
@@ -150,6 +204,8 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None, help="embedding steps (default: the demo config's)")
     ap.add_argument("--max-train", type=int, default=None, help="HalfUNet training frames (a subset; default all)")
     ap.add_argument("--loss", default=None, help="the HalfUNet's loss_fn (default: the demo config's)")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="training.seed (embedding and HalfUNet; the simulated data stay seed 0)")
     ap.add_argument("--folds", type=int, default=6)
     ap.add_argument("--run-folds", type=int, default=5)
     ap.add_argument("--seen-only", action="store_true")
@@ -158,6 +214,8 @@ def main() -> int:
     ap.add_argument("--image-features", type=int, default=None,
                     help="continuous image features (this many dimensions) on the first block")
     ap.add_argument("--features", default="pca", help="pca or gabor (with --image-features)")
+    ap.add_argument("--with-alignment", action="store_true",
+                    help="with --image-features: add the features' sampler to stimulus alignment")
     args = ap.parse_args()
     import neurocine
     from neurocine.data import normalized_splits, training_rows
@@ -178,18 +236,21 @@ def main() -> int:
         over["reconstruction.max_train_samples"] = args.max_train
     if args.loss:
         over["reconstruction.loss_fn"] = args.loss
+    if args.seed is not None:
+        over["training.seed"] = args.seed
     cfg = Config.load(DEMO).override(over)
     sessions = neurocine.load_sessions(data)
     splits = {sp: normalized_splits(sessions, sp) for sp in ("train", "valid", "test")}
     movie = load_template(data / "natural_movie_one.npy", tuple(args.size))
     print(f"demo sessions (SIMULATED, seed 0), {args.size[0]}x{args.size[1]} px, HalfUNet "
           f"{cfg.reconstruction.num_epochs} epoch(s), loss {cfg.reconstruction.loss_fn}, embeddings "
-          f"{cfg.model.max_iterations} steps")
+          f"{cfg.model.max_iterations} steps, training seed {cfg.training.seed}")
     if args.image_clusters or args.image_features:
         feats = (args.features, args.image_features) if args.image_features else None
         what = f"{args.features} features, {args.image_features} dims" if feats else f"{args.image_clusters} clusters"
+        what += " + stimulus alignment" if args.with_alignment else ""
         show(f"novel frames, first block, image-feature space ({what})",
-             image_feature_block(splits, movie, cfg, args.folds, args.image_clusters, feats))
+             image_feature_block(splits, movie, cfg, args.folds, args.image_clusters, feats, args.with_alignment))
         return 0
     t0 = time.perf_counter()
     model = neurocine.CEBRA.from_config(cfg).fit(training_rows(splits["train"]), valid=training_rows(splits["valid"]))
