@@ -18,12 +18,15 @@ per sample, the k-means cluster (C clusters) of the shown frame's pixel PCA (16
 components), both fitted on the training frames only. ``--image-features D`` does the same
 with continuous ``(T, D)`` labels, as CEBRA's DINO-feature experiment: the shown frame's
 pixel PCA scores (``--features pca``) or a fixed Gabor-energy bank reduced by PCA
-(``--features gabor``).
+(``--features gabor``); ``--with-alignment`` adds that feature sampler to stimulus
+alignment (both losses summed each step). ``--seed`` sets the training seed (embedding and
+decoders), to see the spread between trainings on the same simulated data.
 
     python bench/bench_reconstruction.py [--size 32 64] [--epochs 1] [--folds 6] [--run-folds 5] [--seen-only]
                                          [--novel-only]
     python bench/bench_reconstruction.py --image-clusters 60
-    python bench/bench_reconstruction.py --image-features 16 --features gabor
+    python bench/bench_reconstruction.py --image-features 16 [--features gabor] [--with-alignment]
+    python bench/bench_reconstruction.py --size 64 128 --seen-only --seed 1
     python bench/bench_reconstruction.py --novel-only --run-folds 1 --loss l1_ssim_edges
 """
 
@@ -105,6 +108,15 @@ def frame_features(movie, seen, kind: str, dims: int):
     return PCA(dims, random_state=0).fit(flat[seen]).transform(flat).astype(np.float64)
 
 
+def receptive_field_of(cfg) -> tuple[int, int]:
+    """``(left, right)`` of the configured encoder, before any fit."""
+    import cebra.models
+
+    from neurocine.embed.models import receptive_field
+
+    return receptive_field(cebra.models.init(cfg.model.model_architecture, num_neurons=1, num_units=4, num_output=2))
+
+
 def aligned_with_features(feats, window: tuple[int, int]):
     """A learning mode for this bench: stimulus alignment (its sampler unchanged) plus a
     continuous sampler on the image features of the frame each sample shows, their losses
@@ -165,20 +177,12 @@ def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | No
     seen = np.setdiff1d(np.arange(len(movie)), np.arange(lo, hi))
     rows = {sp: training_rows(held[sp]) for sp in ("train", "valid")}
     model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
-    if features and with_alignment:
-        feats = frame_features(movie, seen, *features)
-        import cebra.models
-
-        from neurocine.embed.models import receptive_field
-
-        window = receptive_field(cebra.models.init(cfg.model.model_architecture, num_neurons=1, num_units=4,
-                                                   num_output=2))
-        mode = aligned_with_features(feats, window)
-        model.set_params(learning_mode=mode)
-        ys = {"train": None, "valid": None}
-    elif features:
+    if features:
         feats = frame_features(movie, seen, *features)
         ys = {sp: [feats[p.label(FRAME)] for p in rows[sp]] for sp in rows}
+        if with_alignment:  # the labels come from the mode's own sampler instead of y
+            model.set_params(learning_mode=aligned_with_features(feats, receptive_field_of(cfg)))
+            ys = {"train": None, "valid": None}
     else:
         flat = movie.reshape(len(movie), -1)
         pca = PCA(16, random_state=0).fit(flat[seen])
@@ -217,6 +221,8 @@ def main() -> int:
     ap.add_argument("--with-alignment", action="store_true",
                     help="with --image-features: add the features' sampler to stimulus alignment")
     args = ap.parse_args()
+    if args.with_alignment and not args.image_features:
+        ap.error("--with-alignment needs --image-features D")
     import neurocine
     from neurocine.data import normalized_splits, training_rows
     from neurocine.data.templates import load_template
