@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import docs_section
+from _common import docs_section, gabor_energy
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 GRATINGS = SHARED / "allen_2p_drifting_gratings_527745328" / "dff_trials_527745328.npz"
@@ -151,23 +151,6 @@ def image_information(responses: np.ndarray, images: np.ndarray, seed: int = 0, 
             "rsa_r": rsa_obs, "rsa_p": float((1 + np.sum(np.abs(rsa_null) >= abs(rsa_obs))) / (1 + n_perm))}
 
 
-def gabor_energy(images: np.ndarray) -> np.ndarray:
-    """``(n, 588)``: Gabor energy (3 frequencies x 4 orientations, scikit-image kernels)
-    pooled over a 7x7 grid of each 31x31 image."""
-    from scipy.ndimage import convolve
-    from skimage.filters import gabor_kernel
-
-    ims = images.reshape(-1, 31, 31)
-    out = []
-    for freq in (0.1, 0.2, 0.35):
-        for theta in np.arange(4) * np.pi / 4:
-            k = gabor_kernel(freq, theta=theta)
-            energy = np.hypot(np.stack([convolve(im, np.real(k), mode="reflect") for im in ims]),
-                              np.stack([convolve(im, np.imag(k), mode="reflect") for im in ims]))
-            out.append(energy[:, :28, :28].reshape(len(ims), 7, 4, 7, 4).mean((2, 4)).reshape(len(ims), -1))
-    return np.hstack(out)
-
-
 def identification_cv(responses: np.ndarray, image_ids: np.ndarray, every: np.ndarray, seed: int = 0) -> dict:
     """Median rank of the true image among all 118, 5-fold CV on the training images only
     (the test images untouched), for several ways to identify: ridge to pixels (ranked by
@@ -179,7 +162,7 @@ def identification_cv(responses: np.ndarray, image_ids: np.ndarray, every: np.nd
 
     from neurocine.evaluate.scenes import identification_ranks
 
-    gabor = gabor_energy(every)
+    gabor = gabor_energy(every.reshape(-1, 31, 31), (0.1, 0.2, 0.35), (7, 7))  # (n, 588)
     ranks = {"ridge_pixels_deviation": [], "ridge_gabor": [], "encoding_gabor": []}
     for fit, held in KFold(5, shuffle=True, random_state=seed).split(responses):
         mu, sd = responses[fit].mean(0), responses[fit].std(0) + 1e-9

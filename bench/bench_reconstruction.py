@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import docs_section
+from _common import docs_section, gabor_energy
 
 FRAME = "natural_movie_one.frame"
 DEMO = Path(__file__).resolve().parents[1] / "src" / "neurocine" / "configs" / "demo.yaml"
@@ -87,22 +87,15 @@ def show(title: str, res: dict) -> None:
 def frame_features(movie, seen, kind: str, dims: int):
     """``(K, dims)`` float64 features of every frame, fitted on the ``seen`` frames only:
     ``pca`` (pixel PCA scores: distances are pixel distances in the subspace) or ``gabor``
-    (a fixed Gabor-energy bank, 4 orientations x 2 frequencies, pooled on a 4x8 grid, then
+    (a fixed Gabor-energy bank, 4 orientations x 2 frequencies, averaged on a 4x8 grid, then
     PCA). Held-out frames get features too, but no training sample shows them."""
     import numpy as np
-    from skimage.filters import gabor
-    from skimage.transform import resize
     from sklearn.decomposition import PCA
 
     if kind == "pca":
         flat = movie.reshape(len(movie), -1)
     elif kind == "gabor":
-        bank = []
-        for frame in movie:
-            energy = [np.hypot(*gabor(frame, frequency=f, theta=t)) for f in (0.1, 0.25)
-                      for t in np.arange(4) * np.pi / 4]
-            bank.append(np.concatenate([resize(e, (4, 8), anti_aliasing=True).ravel() for e in energy]))
-        flat = np.asarray(bank)
+        flat = gabor_energy(movie, (0.1, 0.25), (4, 8))
     else:
         raise SystemExit(f"--features {kind!r}: expected 'pca' or 'gabor'")
     return PCA(dims, random_state=0).fit(flat[seen]).transform(flat).astype(np.float64)
