@@ -92,9 +92,11 @@ def test_ids_from_inputs_are_made_safe(tmp_path, capsys):
     npz = _npz(tmp_path / "in.npz", session_id=np.array("../escaped"))
     code, err, out = _import(tmp_path, npz, capsys=capsys)
     assert code == 0, err
-    assert [p.name for p in out.iterdir()] == [".._escaped.h5"]
+    assert [p.name for p in out.iterdir()] == ["___escaped.h5"]  # visible: not a hidden .._escaped.h5
     assert not (tmp_path / "escaped.h5").exists()
-    assert read_session(out / ".._escaped.h5").session_id == ".._escaped"
+    assert read_session(out / "___escaped.h5").session_id == "___escaped"
+    capsys.readouterr()
+    assert main(["inspect", str(out)]) == 0 and "___escaped" in capsys.readouterr().out
 
 
 def test_out_that_is_a_file_is_one_line(tmp_path, capsys):

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from neurocine.data import RunData, normalized_splits
 from neurocine.data import load_sessions
-from neurocine.embed.estimator import CEBRA
 from neurocine.errors import ConfigError
 from neurocine import provenance
 from neurocine.evaluate.adapt import adapt_session, first_repeats, first_trials, summarize_adapt, summarize_adapt_trials
 from neurocine.evaluate.trials import stimulus_trials
 from neurocine.evaluate.folds import repeat_ids
 from neurocine.report.figures import plot_learning_curve, plot_trials_learning_curve
-from neurocine.results import MODEL, Results
+from neurocine.embed.estimator import CEBRA
+from neurocine.results import CONFIG, MODEL, Results
 from neurocine.session import SPLITS
 from neurocine.report.html import write_report
 from neurocine.stages import Stage, say
@@ -44,10 +44,10 @@ def run_adapt(results_dir: str | Path, data_dir: str | Path, out: str | Path, re
     source = Results(results_dir)
     source.check_owned()
     cfg = source.config()
-    base = CEBRA.load(source.require(MODEL, "train"))
     target = Results(out)
-    target.check_owned(data_dir)
+    target.check_owned([data_dir, cfg.dataset.data_dir], inputs=(results_dir,))
     target.check_writable()
+    base = CEBRA.load(source.require(MODEL, "train"), config=cfg, config_source=str(source.path(CONFIG)))
     new = load_sessions(data_dir, cfg.dataset.file_pattern, progress=False)
     clash = [s.session_id for s in new if s.session_id in base.session_ids_]
     if clash:
@@ -71,6 +71,10 @@ def run_adapt(results_dir: str | Path, data_dir: str | Path, out: str | Path, re
         ks = sorted({int(k) for k in repeats if 1 <= int(k) <= available})
         if not ks:
             raise ConfigError(f"--repeats {list(repeats)}: the new sessions have {available} train repeats of {label}")
+        beyond = sorted({int(k) for k in repeats} - set(ks))
+        if beyond:
+            say(f"adapt: --repeats {' '.join(map(str, beyond))} left out: the new sessions have {available} train "
+                f"repeats of {label}")
     if trials_per_condition is not None:
         if not has_trials:
             raise ConfigError(f"--trials-per-condition: a new session in {data_dir} has no train or test trial of a "

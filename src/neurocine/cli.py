@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
+from contextlib import contextmanager
 import time
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -17,6 +20,7 @@ import yaml
 from neurocine import pipeline
 from neurocine.adapt_run import run_adapt
 from neurocine.data import load_dataset, load_sessions, make_dataloader
+from neurocine.data.dataset import refuse_under_torchrun
 from neurocine.data.discovery import read_options
 from neurocine.embed import distributed
 from neurocine.errors import ConfigError, DataError, NeurocineError
@@ -24,6 +28,7 @@ from neurocine.io import LAYOUTS, write_brainsets
 from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
 from neurocine.io.movies import load_movie_npz, movie_recording
 from neurocine.io.trials import load_trials_npz, trials_recording
+from neurocine.results import MARKER, refuse_empty_path
 from neurocine.settings import DatasetConfig
 from neurocine.settings.files import listing, packaged, resolve
 from neurocine.settings.flags import add_setting_flags, setting_flag_values
@@ -221,9 +226,12 @@ def cmd_stage(args) -> int:
     """One stage: ``train`` from a config (under torchrun too), the others on a folder."""
     stage = STAGES[args.stage]
     if not stage.takes_config:
-        run_stage(stage, args.results, force=args.force, progress=not args.quiet)
+        metrics = run_stage(stage, args.results, force=args.force, progress=not args.quiet)
+        if "skipped" in metrics:  # asked for by name, it had nothing to do: inside 'run' that is only a note
+            raise NeurocineError(f"{stage.name}: nothing to do in {args.results}: {metrics['skipped']}")
         return 0
     cfg = resolve_config(args)
+    _check_torchrun(cfg)
     rank, _ = distributed.init_from_env(cfg.model.device)  # torchrun: join the process group
     t = time.perf_counter()
     run_stage(stage, cfg.output_dir, cfg, force=args.force, resume=args.resume, progress=not args.quiet)
@@ -233,9 +241,16 @@ def cmd_stage(args) -> int:
     return 0
 
 
+def _check_torchrun(cfg) -> None:
+    """Under torchrun, refuse what a sharded run cannot do before any process joins the group."""
+    if distributed.env_world()[1] > 1 and cfg.dataset.mode == "separate":
+        refuse_under_torchrun(cfg.dataset)
+
+
 def cmd_run(args) -> int:
 
     cfg = resolve_config(args)
+    _check_torchrun(cfg)
     rank, _ = distributed.init_from_env(cfg.model.device)  # under torchrun only training is distributed
     pipeline.run_all(cfg, cfg.output_dir, force=args.force, resume=args.resume, progress=not args.quiet)
     distributed.finish()
@@ -269,9 +284,21 @@ def cmd_report(args) -> int:
     return 0
 
 
-def cmd_import_trials(args) -> int:
-    from pathlib import Path
+def session_folder(given: str):
+    """The data folder an import writes its session file into (``--out``), refused before
+    anything is read: an empty path (the current folder), a file, or a neurocine results
+    folder (a session file there would sit among a run's outputs). The session file itself
+    is never overwritten (the writers refuse an existing one)."""
+    refuse_empty_path(given)
+    out = Path(given)
+    if out.exists() and not out.is_dir():
+        raise DataError(out, "is a file, expected a folder for the session file (--out)")
+    if (out / MARKER).exists():
+        raise DataError(out, "is a neurocine results folder, expected a data folder for the session file (--out)")
+    return out
 
+
+def cmd_import_trials(args) -> int:
 
     labels = None
     if args.label:
@@ -281,11 +308,9 @@ def cmd_import_trials(args) -> int:
                 raise ConfigError(f"--label {item!r}: expected LABEL=KEY, e.g. drifting_gratings.direction=orientation_deg")
             name, key = item.split("=", 1)
             labels[name] = key
+    out = session_folder(args.out)
     arrays = load_trials_npz(args.npz, args.dff, args.time, labels, args.rate)
     rec = trials_recording(**arrays, stimulus_s=args.stimulus_s, seed=args.seed, source=args.npz)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DataError(out, "is a file, expected a folder for the session file (--out)")
     path = write_brainsets(rec, out / f"{rec.session_id}.h5", session_type="trials", source=args.npz)
     dff = np.asarray(arrays["dff"])
     print(f"wrote {path}: {dff.shape[1]} trials x {dff.shape[2]} samples of {dff.shape[0]} cells at "
@@ -295,13 +320,9 @@ def cmd_import_trials(args) -> int:
 
 
 def cmd_import_movie(args) -> int:
-    from pathlib import Path
-
+    out = session_folder(args.out)
     arrays = load_movie_npz(args.npz)
     rec = movie_recording(**arrays, units=args.units, source=args.npz)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise DataError(out, "is a file, expected a folder for the session file (--out)")
     path = write_brainsets(rec, out / f"{rec.session_id}.h5", session_type="movie repeats", source=args.npz)
     U, R, S = np.asarray(arrays["data"]).shape
     kind = "spike counts" if args.units == "spikes" else "dF/F"
@@ -457,10 +478,40 @@ def main(argv=None) -> int:
     except SystemExit as exc:  # --help, --version, or a bad argument (one line printed): its exit code
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     handler = cmd_stage if getattr(args, "stage", None) else globals()[f"cmd_{args.command.replace('-', '_')}"]
+    with _warnings_held() as held:
+        return _run(handler, args, held)
+
+
+@contextmanager
+def _warnings_held():
+    """Hold the warnings raised during a command (torch, pynwb, numpy's overflow, ours) and
+    show them when it ends, so that a refused command prints its one line alone and a
+    finished one its warnings after its progress bars. Yields the held list (cleared to
+    drop them)."""
+    held, show = [], warnings.showwarning
+
+    def hold(*args):
+        held.append(args)
+
+    warnings.showwarning = hold
     try:
-        return int(handler(args) or 0)
+        yield held
+    finally:
+        warnings.showwarning = show
+        for item in held:
+            show(*item)
+
+
+def _run(handler, args, held: list) -> int:
+    """The command; an error caused by input becomes one line and exit code 2, and the
+    warnings held meanwhile are dropped."""
+    code = None
+    try:
+        code = int(handler(args) or 0)
+        return code
     except NeurocineError as exc:
-        print(f"neurocine: error: {one_line(exc)}", file=sys.stderr)
+        if distributed.env_world()[0] == 0:  # under torchrun every process stops; one says why
+            print(f"neurocine: error: {one_line(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a path the file system refuses (too long, permissions) outside our writers
         where = f"{exc.filename}: " if exc.filename else ""
@@ -482,6 +533,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("neurocine: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if code is None:
+            held.clear()
 
 
 def one_line(exc: BaseException) -> str:

@@ -18,9 +18,11 @@ Every write is atomic (:mod:`neurocine.atomic`): a crash leaves the previous fil
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import math
 import os
+import shutil
 import socket
 import time as _time
 from contextlib import contextmanager
@@ -31,7 +33,7 @@ import numpy as np
 import yaml
 
 from neurocine.atomic import atomic_h5, atomic_write
-from neurocine.errors import DataError, LockError, MismatchError, OutputError
+from neurocine.errors import ConfigError, DataError, LockError, MismatchError, OutputError
 from neurocine.settings import DEFAULT, Config, keys_where
 from neurocine.torchio import load_checkpoint
 
@@ -108,6 +110,7 @@ class Results:
         out: The folder (created by the first write).
     """
     def __init__(self, out: str | Path):
+        self.given = out  # as typed: Path("") would read as "." and write into the current folder
         self.out = Path(out)
 
     def path(self, name: str) -> Path:
@@ -127,24 +130,35 @@ class Results:
         if not os.access(parent, os.W_OK):
             raise OutputError(self.out, OSError(errno.EROFS if _read_only(parent) else errno.EACCES, ""))
 
-    def check_owned(self, data_dir=None) -> None:
+    def check_owned(self, data_dir=None, inputs=()) -> None:
         """Refuse, before any work, a results folder that could hold what neurocine did not
-        write: an empty path, the data folder or a folder inside it (results there would be
-        read as data), or an existing non-empty folder without neurocine's marker (a user's
-        own ``model.pt`` or ``report.html`` would be overwritten). A folder that an earlier
+        write, or that this command reads: an empty path (it would mean the current folder),
+        the data folder (or each of a list of them) or a folder inside it (results there would be read as data), a
+        folder this command reads from (``inputs``: adapt's trained results folder) or one
+        inside it, or an existing non-empty folder without neurocine's marker (a user's own
+        ``model.pt`` or ``report.html`` would be overwritten). A folder that an earlier
         version of neurocine wrote (its metrics.json names neurocine) is marked and accepted.
+
+        Every command that writes a results folder calls this first (``run``, each stage,
+        ``adapt``, ``report``), so a command added later inherits the same guard.
 
         Raises:
             OutputError: one line naming the folder and why.
         """
-        if not str(self.out).strip() or str(self.out) == "":
-            raise OutputError(self.out, "the results folder is an empty path; expected a folder (--out)")
+        refuse_empty_path(self.given)
         out = self.out.resolve()
-        if data_dir is not None and str(data_dir).strip():
-            data = Path(data_dir).resolve()
+        for given in (data_dir if isinstance(data_dir, (list, tuple)) else [data_dir]):
+            if given is None or not str(given).strip():
+                continue
+            data = Path(given).resolve()
             if out == data or data in out.parents:
-                raise OutputError(self.out, f"the results folder is the data folder {data_dir} or inside it; results "
+                raise OutputError(self.out, f"the results folder is the data folder {given} or inside it; results "
                                             "there would be read as data by the next run: choose another --out")
+        for given in inputs:
+            source = Path(given).resolve()
+            if out == source or source in out.parents:
+                raise OutputError(self.out, f"the results folder is {given}, which this command reads, or inside it; "
+                                            "its model and numbers would be replaced: choose another --out")
         if not self.out.is_dir() or (self.out / MARKER).exists():
             return
         present = sorted(p.name for p in self.out.iterdir())
@@ -203,8 +217,14 @@ class Results:
     @contextmanager
     def lock(self):
         """Hold ``.neurocine.lock`` while writing: a second run into the folder stops with a
-        LockError naming the holder (a lock left by a dead process is taken over)."""
+        LockError naming the holder (a lock left by a dead process is taken over). When the
+        folder did not exist and the work fails or is interrupted, the folders made here are
+        removed again, unless a training checkpoint is there to resume from."""
         path = self.out / LOCK
+        created = self.out
+        while not created.parent.exists() and created.parent != created:
+            created = created.parent  # the topmost folder this call makes
+        created = None if created.exists() else created
         me = f"pid {os.getpid()} on {socket.gethostname()} since {_time.strftime('%Y-%m-%d %H:%M:%S')}"
         for _ in range(2):
             try:
@@ -234,6 +254,10 @@ class Results:
             raise
         try:
             yield
+        except BaseException:
+            if created is not None and not (self.out / CHECKPOINT).exists():
+                shutil.rmtree(created, ignore_errors=True)  # a refused first run leaves nothing (but what resumes)
+            raise
         finally:
             path.unlink(missing_ok=True)
 
@@ -292,6 +316,23 @@ class Results:
                 node[leaf].setdefault(name, old[name])
         self.write_json(METRICS, metrics)
         return metrics
+
+    def drop(self, keys) -> dict:
+        """Remove top-level entries of metrics.json (atomically); returns the metrics."""
+        metrics = {k: v for k, v in self.metrics().items() if k not in set(keys)}
+        self.write_json(METRICS, metrics)
+        return metrics
+
+    def digest(self, name: str) -> str | None:
+        """sha256 of ``out/name`` (None when absent): tells whether a stage rewrote a file."""
+        p = self.out / name
+        if not p.is_file():
+            return None
+        h = hashlib.sha256()
+        with open(p, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                h.update(block)
+        return h.hexdigest()
 
     def write_json(self, name: str, data) -> Path:
         text = json.dumps(_jsonable(data), indent=2)
@@ -358,6 +399,22 @@ class Results:
         return atomic_write(self.out / name, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
 
 
+def refuse_empty_path(given, what: str = "--out") -> None:
+    """Refuse an output path that is empty or blank: ``Path("")`` is ``"."``, so it would
+    write into whatever the current folder is.
+
+    Example:
+        >>> refuse_empty_path("results")
+        >>> refuse_empty_path("  ")
+        Traceback (most recent call last):
+        ...
+        neurocine.errors.ConfigError: --out '  ': an empty path would write into the current folder; expected a folder
+    """
+    if not str(given).strip():
+        raise ConfigError(f"{what} {str(given)!r}: an empty path would write into the current folder; expected a "
+                          "folder")
+
+
 def _stale(holder: str) -> bool:
     """A lock written by a process of this host that no longer runs."""
     parts = holder.split()
@@ -386,5 +443,6 @@ def embedding_record(embedding: np.ndarray, part) -> dict:
             "index": part.index, "labels": dict(part.labels)}
 
 
-__all__ = ["Results", "embedding_record", "config_differences", "METRICS", "CONFIG", "EMBEDDINGS", "MODEL",
+__all__ = ["Results", "refuse_empty_path", "embedding_record",
+           "config_differences", "METRICS", "CONFIG", "EMBEDDINGS", "MODEL",
            "CHECKPOINT", "LOCK", "MARKER"]

@@ -19,16 +19,19 @@ SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 def safe_session_id(raw, where=None) -> str:
     """A session id usable as a file and group name, from any input (an npz's
     ``session_id``, a file's metadata): characters other than letters, digits, ``.``,
-    ``_`` and ``-`` become ``_`` (``sub-1_ses-2+ophys`` -> ``sub-1_ses-2_ophys``, ``../x`` ->
-    ``.._x``); an id that is empty, ``.`` or ``..``, or longer than 128 characters is refused.
+    ``_`` and ``-`` become ``_`` (``sub-1_ses-2+ophys`` -> ``sub-1_ses-2_ophys``), and so do
+    leading dots, which would make a hidden file that ``inspect`` and ``run`` do not see
+    (``../../x`` -> ``___.._x``); an id that is empty or longer than 128 characters is
+    refused.
 
     Example:
-        >>> safe_session_id("../escaped"), safe_session_id(527745328)
-        ('.._escaped', '527745328')
+        >>> safe_session_id("../escaped"), safe_session_id(".hidden"), safe_session_id(527745328)
+        ('___escaped', '_hidden', '527745328')
     """
     text = str(raw).strip()
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", text)
-    if not safe or safe in (".", "..") or len(safe) > 128:
+    safe = re.sub(r"^\.+", lambda m: "_" * len(m.group()), safe)
+    if not safe or len(safe) > 128:
         raise DataError(where, f"session id {str(raw)[:40]!r} is not usable as a file or group name; expected 1-128 "
                                "letters, digits, '.', '_' or '-'")
     return safe

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import shutil
 import time
 
 import torch.distributed as dist
@@ -28,21 +27,29 @@ from neurocine.embed.estimator import embed_parts, fit_inputs
 from neurocine.embed.distributed import current
 from neurocine.io import detect_layout
 from neurocine.report.figures import plot_embedding, plot_loss_curves
-from neurocine.results import CHECKPOINT, EMBEDDINGS, MARKER, MODEL, Results, embedding_record
+from neurocine.embed.models import MultiSessionEncoder
+from neurocine.results import CHECKPOINT, EMBEDDINGS, MODEL, Results, embedding_record
+from neurocine.torchio import check_state, load_checkpoint
 from neurocine.stages import Stage, StageContext, register_stage, say
 
 
-def _remove_partial(results: Results) -> None:
-    """Remove what a failed first training run wrote (config, metrics, embeddings, event
-    files, figures) and the folder when it is then empty."""
-    for name in ("config.yaml", "metrics.json", "embeddings.h5", "embeddings_label_free.h5", MARKER):
-        results.path(name).unlink(missing_ok=True)
-    shutil.rmtree(results.out / "tensorboard", ignore_errors=True)
-    for sub in (results.out / "figures", results.out):
-        try:
-            sub.rmdir()
-        except OSError:
-            pass
+def check_checkpoints(results: Results, cfg, num_neurons: list[int]) -> None:
+    """Before ``--resume`` rewrites anything: the folder's checkpoints hold the encoder this
+    run's settings and sessions build (each weight's name and shape), so a checkpoint of
+    another ``model.output_dimension``, architecture or neuron count is refused in one line
+    naming it, instead of a size-mismatch traceback after config.yaml was rewritten."""
+    m = cfg.model
+    neurons = [max(num_neurons)] if cfg.dataset.mode == "pad" else list(num_neurons)
+    encoder = MultiSessionEncoder(m.model_architecture, neurons, m.num_hidden_units, m.output_dimension,
+                                  m.input_normalization)
+    for name in (CHECKPOINT, "checkpoint_label_free.pt"):
+        path = results.path(name)
+        if path.exists():
+            blob = load_checkpoint(path)
+            check_state(encoder, blob.get("model") if isinstance(blob, dict) else None, path, "encoder",
+                        remedy="the checkpoint was made with other settings or sessions than this run's "
+                               "(model.output_dimension, model.model_architecture, model.num_hidden_units, the "
+                               "neuron counts); resume with those, or train anew with --force")
 
 
 def _attrs(model) -> dict:
@@ -123,17 +130,14 @@ class Train(Stage):
             provenance_of = lambda: provenance.collect(  # noqa: E731 - what reading the files recorded
                 cfg, [f.path for f in info], session_ids, [f.layout for f in info], [f.sha256 for f in info],
                 [f.simulation for f in info], [f.modality for f in info], [f.metadata for f in info])
-        existed = results.out.exists()
-        try:
-            with results.lock() if rank == 0 else contextlib.nullcontext():  # the inputs are good: now write
-                if rank == 0:
-                    results.save_config(cfg)
-                    results.update("provenance", provenance_of())
-                return self._train(ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world)
-        except BaseException:
-            if rank == 0 and not existed and not results.exists(CHECKPOINT):
-                _remove_partial(results)  # nothing to resume from: leave no half-made folder behind
-            raise
+        if ctx.resume:
+            check_checkpoints(results, cfg, num_neurons)
+        # the inputs are good: now write (a failed first run leaves no half-made folder behind: Results.lock)
+        with results.lock() if rank == 0 else contextlib.nullcontext():
+            if rank == 0:
+                results.save_config(cfg)
+                results.update("provenance", provenance_of())
+            return self._train(ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world)
 
     def _train(self, ctx, cfg, results, splits, session_ids, num_neurons, sharded, rank, world):
         ds = cfg.dataset
