@@ -32,7 +32,7 @@ from neurocine.decoders.halfunet import HalfUNetDecoder
 from neurocine.decoders.ssim import ssim
 from neurocine.embed.models import resolve_device
 from neurocine.tblog import open_writer
-from neurocine.torchio import load_saved, save_atomic
+from neurocine.torchio import load_saved, load_state, save_atomic
 from neurocine.settings import (Config, estimator_doc, estimator_params, make_estimator_init,
                                 validate_estimator_params)
 
@@ -329,7 +329,7 @@ class HalfUNet(RegressorMixin, BaseEstimator):
             setattr(est, k, v)
         est.decoder_ = HalfUNetDecoder(est.n_features_in_, est.output_channels_, tuple(est.output_shape),
                                        est.latent_dim)
-        est.decoder_.load_state_dict(blob["state_dict"])
+        load_state(est.decoder_, blob.get("state_dict"), path, "decoder")
         est.decoder_.to(resolve_device(device)).eval()
         return est
 

@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
 from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, Config, estimator_doc,
-                                estimator_params, make_estimator_init)
+                                estimator_fields, estimator_params, keys_where, make_estimator_init)
 from neurocine.data import SplitData, normalized_splits, pad_splits
 from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
@@ -38,8 +38,8 @@ from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.embed.sampling import build_session_tensors
 from neurocine.embed.trainer import TrainState, train_contrastive
 from neurocine.tblog import open_writer
-from neurocine.torchio import load_saved, save_atomic
-from neurocine.errors import ConfigError
+from neurocine.torchio import load_saved, load_state, save_atomic
+from neurocine.errors import ConfigError, DataError, MismatchError, first_line
 from neurocine.session import Session, is_placeholder
 from neurocine.stimuli import STIMULI, label_spec
 
@@ -148,9 +148,10 @@ class _Parts:
                                   "(integers: discrete labels, floats: continuous)")
             if lab.ndim == 2 and lab.shape[1] == 1:
                 lab = lab[:, 0]
-            if lab.shape[0] != len(part.neural):
-                raise ConfigError(f"fit: session {i} has {len(part.neural)} samples but {lab.shape[0]} labels")
-            part.y = lab
+            if lab.ndim == 0 or lab.shape[0] != len(part.neural):
+                raise ConfigError(f"fit: session {i} has {len(part.neural)} samples but "
+                                  f"{lab.shape[0] if lab.ndim else 'a scalar of'} labels")
+            part.y = check_labels(lab, f"y of session {i}")
         return part
 
     def facts(self) -> list[modes.Facts]:
@@ -163,6 +164,41 @@ class _Parts:
                                    p.y is not None, p.y is not None and np.issubdtype(p.y.dtype, np.integer),
                                    tuple(p.table), shown))
         return out
+
+
+#: Largest label magnitude accepted: squared distances between labels stay finite in float32.
+LABEL_LIMIT = 1e15
+
+
+def check_labels(y: np.ndarray, name: str = "y") -> np.ndarray:
+    """Refuse, in one line naming ``name``, labels the samplers cannot use: a label row of
+    no dimension (``(T, 0)``), infinite values, values beyond :data:`LABEL_LIMIT` (their
+    distances overflow), and continuous labels that are NaN everywhere (no sample has a
+    label: the model would train on time alone while saying it used the labels).
+
+    Example:
+        >>> check_labels(np.array([0.5, np.nan, 2.0])).shape
+        (3,)
+        >>> check_labels(np.full((4, 3), np.nan))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        neurocine.errors.ConfigError: fit: y is NaN for every sample, so no sample has a label; ...
+    """
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise ConfigError(f"fit: {name} has shape {y.shape}, a label of no dimension; expected (T,) or (T, D) with "
+                          "D >= 1")
+    if y.dtype.kind == "f" and y.size:
+        if np.isinf(y).any():
+            raise ConfigError(f"fit: {name} holds {int(np.isinf(y).sum())} infinite values; expected finite "
+                              "numbers (NaN: no label)")
+        if np.isnan(y).all():
+            raise ConfigError(f"fit: {name} is NaN for every sample, so no sample has a label; pass labels, or "
+                              "y=None for time contrast")
+    if y.size and np.nanmax(np.abs(y.astype(np.float64))) > LABEL_LIMIT:
+        raise ConfigError(f"fit: {name} holds values beyond +-{LABEL_LIMIT:g} (largest "
+                          f"{np.nanmax(np.abs(y.astype(np.float64))):g}); distances between them overflow: rescale "
+                          "the labels")
+    return y
 
 
 class CEBRA(TransformerMixin, BaseEstimator):
@@ -471,20 +507,34 @@ class CEBRA(TransformerMixin, BaseEstimator):
         return save_atomic(blob, path)
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "cpu") -> "CEBRA":
+    def load(cls, path: str | Path, device: str = "cpu", config: Config | None = None,
+             config_source: str = "the config") -> "CEBRA":
         """Load a model saved by :meth:`save`, on ``device`` (default CPU; a CUDA-trained
-        model loads on a CPU-only machine)."""
+        model loads on a CPU-only machine). Every weight is checked (names, shapes,
+        finite values: one line naming the file and the weight).
+
+        Args:
+            config: The run's settings (a results folder's config.yaml): refused in one
+                line when it disagrees with the file on a setting that shapes the model
+                (``model.output_dimension is 32 in the model but 16 in config.yaml``), as
+                a config copied from another run would describe a model that is not there.
+            config_source: How the message names ``config``.
+        """
         blob = load_saved(path, FORMAT, "model", "CEBRA model")
         known = set(cls._get_param_names())
         model = cls(**{k: v for k, v in blob["params"].items() if k in known})
         dev = resolve_device(device)
-        model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
-                                           model.output_dimension, model.input_normalization)
-        model.model_.load_state_dict(blob["model"])
+        try:
+            model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
+                                               model.output_dimension, model.input_normalization)
+            model.criterion_ = make_criterion(model.distance, model.temperature_mode, model.temperature,
+                                              model.min_temperature)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(path, f"its settings do not make a model ({type(exc).__name__}: "
+                                  f"{first_line(exc, 120)}); the file is damaged") from None
+        load_state(model.model_, blob.get("model"), path, "encoder")
+        load_state(model.criterion_, blob.get("criterion"), path, "loss")
         model.model_.to(dev).eval()
-        model.criterion_ = make_criterion(model.distance, model.temperature_mode, model.temperature,
-                                          model.min_temperature)
-        model.criterion_.load_state_dict(blob["criterion"])
         model.session_ids_ = list(blob["session_ids"])
         model.learning_mode_ = blob["learning_mode"]
         model.supervision_ = blob.get("supervision", "unknown")
@@ -497,7 +547,24 @@ class CEBRA(TransformerMixin, BaseEstimator):
         table = blob.get("key_table")
         model.key_table_ = (table["keys"].numpy(), table["embedding"].numpy()) if table else None
         model.adapted_ = list(blob.get("adapted", []))
+        if config is not None:
+            model._check_config(config, path, config_source)
         return model
+
+    def _check_config(self, cfg: Config, path, source: str) -> None:
+        """MismatchError when ``cfg`` and this model's parameters differ on a setting that
+        changes results (not the run-length or run-time ones)."""
+        ignore = set(keys_where("affects_results")) | set(keys_where("run_length"))
+        wanted = estimator_params("cebra", cfg)
+        for param, key, *_ in estimator_fields("cebra"):
+            if key in ignore:
+                continue
+            want, have = wanted[param], getattr(self, param, None)
+            if isinstance(want, (list, tuple)) or isinstance(have, (list, tuple)):
+                want, have = list(want or []), list(have or [])
+            if want != have:
+                raise MismatchError(f"{path}: {key} is {have!r} in the model but {want!r} in {source}; the two "
+                                    "come from different runs (train anew with --force)")
 
 
 def fit_inputs(mode: str, parts):

@@ -22,7 +22,7 @@ from neurocine.embed.distributed import current
 from neurocine.provenance import signal_words
 from neurocine.registry import Registry
 from neurocine.report.sections import render_section
-from neurocine.results import EMBEDDINGS, Results
+from neurocine.results import EMBEDDINGS, MODEL, Results
 from neurocine.stimuli import LABELS, movie_of
 
 
@@ -203,7 +203,10 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         results.require(name, writer)
     ctx = StageContext(out, config, progress, resume, stage.name, data)
     if stage.takes_config:  # it takes the lock itself, once its inputs are known good
+        model_before = results.digest(MODEL)
         metrics = stage.run(ctx)
+        if metrics is not None and model_before is not None and results.digest(MODEL) != model_before:
+            _drop_downstream(results, stage)
     else:
         with results.lock():
             metrics = stage.run(ctx)
@@ -222,6 +225,19 @@ def run_stage(stage: Stage | str, out: str | Path, config=None, force: bool = Fa
         line = signal_words(line, results.get("provenance", {}).get("signal"))
         say(f"{stage.name}: {line}")
     return metrics
+
+
+def _drop_downstream(results: Results, trainer: Stage) -> None:
+    """The model was retrained (``--resume`` after an interrupted run, ``train --force``):
+    the other stages' results in metrics.json came from the old model, so they are dropped
+    (and recomputed by ``neurocine run``) instead of being reported beside the new one."""
+    keys = sorted({s.key.split(".")[0] for s in STAGES.values() if s is not trainer and not s.takes_config})
+    dropped = [k for k in keys if results.get(k) is not None]
+    if dropped:
+        with results.lock():
+            results.drop(dropped)
+        say(f"{trainer.name}: the model changed, so the results computed from the old one were dropped "
+            f"({', '.join(dropped)}); the next stages recompute them")
 
 
 # the built-in stages, in job order
