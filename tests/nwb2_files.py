@@ -54,7 +54,10 @@ def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24)
     violations, one in CA1, one whose peak channel has location '' and one 'None', one whose
     channel is invalid, and one 'good' unit without spikes (kept: silent units are data).
     ``bad`` writes one defect: ``"ragged"`` (spike_times_index past the spike times),
-    ``"text"`` (text in a numeric stimulus column), ``"no_intervals"``, ``"no_units"``.
+    ``"short_index"`` (its last end short of them), ``"nan_spikes"``, ``"inf_spikes"``,
+    ``"all_nan_spikes"``, ``"frame_900"`` / ``"frame_below"`` (a movie frame outside
+    -1..899), ``"text"`` (text in a numeric stimulus column), ``"no_intervals"``,
+    ``"no_units"``.
     ``scenes`` adds that many natural-scene presentations (0.25 s each, after the gratings;
     image -1 is a blank, as in Allen's tables).
     """
@@ -162,11 +165,24 @@ def write_ecephys_nwb(path: Path, *, seed: int = 0, units_per_area=(("VISp", 24)
         if extra_units:  # Allen files hold '' for channels outside a structure
             loc = f["general/extracellular_ephys/electrodes/location"]
             loc[...] = np.array([b"" if v in (b"EMPTY", "EMPTY") else v for v in loc[:]], dtype=object)
-        if bad == "ragged":
+        if bad in ("ragged", "short_index"):
             idx = f["units/spike_times_index"]
             values = idx[:]
-            values[-1] = values[-1] + 50
+            values[-1] = values[-1] + 50 if bad == "ragged" else values[-1] - 50  # unsigned: no negative add
             idx[...] = values
+        if bad in ("nan_spikes", "inf_spikes", "all_nan_spikes"):
+            st = f["units/spike_times"]
+            values = st[:]
+            if bad == "all_nan_spikes":
+                values[:] = np.nan
+            else:
+                values[::97] = np.nan if bad == "nan_spikes" else np.inf
+            st[...] = values
+        if bad in ("frame_900", "frame_below"):
+            fr = f["intervals/natural_movie_one_presentations/frame"]
+            values = fr[:]
+            values[5] = 900.0 if bad == "frame_900" else -2.0
+            fr[...] = values
     return path
 
 
@@ -249,3 +265,74 @@ def _index_series_without_target() -> bool:
         return True
     except Exception:  # noqa: BLE001 - any refusal means: write a TimeSeries instead
         return False
+
+
+def write_ophys_allensdk_nwb(path: Path, *, seed: int = 0, n_rois: int = 24, movie_frames: int = 90,
+                             repeats: int = 10, grating_trials: int = 40, session_id: str = "951980471",
+                             frame_column: str = "movie_frame_index", repeat_column: str | None = "movie_repeat"
+                             ) -> Path:
+    """A two-photon session in AllenSDK's ophys writer layout (NWB 2, pynwb), FORMATS.md
+    4b(ii): ``processing/ophys/dff/traces`` (RoiResponseSeries over
+    ``image_segmentation/cell_specimen_table`` with ``cell_specimen_id`` and ``valid_roi``),
+    ``general/optophysiology/imaging_plane_1``, and ``intervals/*_presentations`` as in 4a,
+    the movie table with ``movie_frame_index`` and ``movie_repeat`` (``frame_column`` /
+    ``repeat_column`` choose the documented variants: ``frame`` instead, or no repeat column),
+    ``stimulus_block``, ``start_frame`` and ``end_frame``."""
+    from pynwb.ophys import DfOverF as Dff  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    nwb = NWBFile(session_description="simulated AllenSDK ophys session (tests)", identifier=session_id,
+                  session_id=session_id, session_start_time=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    device = nwb.create_device(name="MESO.1")
+    channel = OpticalChannel(name="channel_1", description="green", emission_lambda=520.0)
+    plane = nwb.create_imaging_plane(name="imaging_plane_1", optical_channel=channel, description="375 um",
+                                     device=device, excitation_lambda=910.0, indicator="GCaMP6f", location="VISp",
+                                     imaging_rate=30.0)
+    ophys = nwb.create_processing_module("ophys", "ophys processing")
+    seg = ImageSegmentation(name="image_segmentation")
+    table = seg.create_plane_segmentation(name="cell_specimen_table", description="cells", imaging_plane=plane)
+    table.add_column("cell_specimen_id", "cell specimen id (-1: none)")
+    table.add_column("valid_roi", "ROI is a cell")
+    for i in range(n_rois):
+        mask = np.zeros((4, 4), dtype=np.float32)
+        mask[i % 4, (i // 4) % 4] = 1.0
+        table.add_roi(id=1080000000 + i, image_mask=mask, cell_specimen_id=1086000000 + i, valid_roi=i != 0)
+    ophys.add(seg)
+    movie_start, grating_start = _schedule(movie_frames, repeats, grating_trials)
+    ts = np.arange(0.0, grating_start[-1] + 3.0, 1 / 30.0)
+    frames = np.tile(np.arange(movie_frames), repeats)
+    tuning = _tuning(rng, n_rois, movie_frames, smooth=3)
+    dff = rng.normal(0, 0.3, (len(ts), n_rois))
+    row = np.searchsorted(movie_start, ts, side="right") - 1
+    in_movie = (row >= 0) & (ts < movie_start[-1] + FRAME_S)
+    dff[in_movie] += tuning[:, frames[row[in_movie]]].T
+    region = table.create_roi_table_region(region=list(range(n_rois)), description="all cells")
+    dff_module = Dff(name="dff")
+    dff_module.create_roi_response_series(name="traces", data=dff.astype(np.float32), rois=region, unit="NA",
+                                          timestamps=ts)
+    ophys.add(dff_module)
+    movie = TimeIntervals(name="natural_movie_one_presentations", description="movie frames")
+    movie.add_column("stimulus_name", "name")
+    movie.add_column("stimulus_block", "block")
+    movie.add_column(frame_column, "movie frame")
+    if repeat_column:
+        movie.add_column(repeat_column, "repeat of the movie")
+    movie.add_column("start_frame", "first 2P frame")
+    movie.add_column("end_frame", "last 2P frame")
+    for k, (s, fr) in enumerate(zip(movie_start, frames)):
+        extra = {repeat_column: k // movie_frames} if repeat_column else {}
+        first = int(np.searchsorted(ts, s))
+        movie.add_row(start_time=float(s), stop_time=float(s + FRAME_S), stimulus_name="natural_movie_one",
+                      stimulus_block=1.0, **{frame_column: int(fr)}, **extra, start_frame=first, end_frame=first + 1)
+    nwb.add_time_intervals(movie)
+    directions = np.array(DIRECTIONS)[rng.integers(0, 8, grating_trials)]
+    dg = TimeIntervals(name="drifting_gratings_presentations", description="gratings")
+    dg.add_column("orientation", "direction (deg)")
+    dg.add_column("temporal_frequency", "Hz")
+    for s, d in zip(grating_start, directions):
+        dg.add_row(start_time=float(s), stop_time=float(s + 2.0), orientation=float(d), temporal_frequency=2.0)
+    nwb.add_time_intervals(dg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    return path

@@ -13,6 +13,8 @@ import h5py
 import numpy as np
 import pytest
 import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
 
 from conftest import TINY_CONFIG
 from neurocine import load_sessions
@@ -20,7 +22,7 @@ from neurocine.cli import main
 from neurocine.errors import DataError
 from neurocine.io import detect_layout, read_session
 from neurocine.io.movies import movie_recording
-from nwb2_files import write_ecephys_nwb, write_ophys_nwb
+from nwb2_files import write_ecephys_nwb, write_ophys_allensdk_nwb, write_ophys_nwb
 
 pytest.importorskip("pynwb")
 
@@ -110,7 +112,13 @@ def test_two_photon_nwb2_reads_valid_rois_and_aligns_short_running_speed(ophys_f
 
 
 @pytest.mark.parametrize("bad, expected", [
-    ("ragged", "spike_times_index does not add up"),
+    ("ragged", "column 'spike_times_index' does not add up"),
+    ("short_index", "column 'spike_times_index' does not add up .*last slice end"),
+    ("nan_spikes", "column 'spike_times' holds \\d+ NaN/inf values"),
+    ("inf_spikes", "column 'spike_times' holds \\d+ NaN/inf values"),
+    ("all_nan_spikes", "column 'spike_times' holds (\\d+) NaN/inf values of \\1"),
+    ("frame_900", "natural_movie_one presentations column 'frame' holds 1 value.* outside the integers -1..899"),
+    ("frame_below", "natural_movie_one presentations column 'frame' holds 1 value.* outside the integers -1..899"),
     ("text", "expected numbers"),
     ("no_intervals", "no stimulus presentation table"),
     ("no_units", "NWB 2 file with no units"),
@@ -206,3 +214,102 @@ def test_rows_without_a_frame_do_not_shift_the_repeat_split():
     table = {"start": start, "end": start + 1.0, "frame": frames, "repeat": showing_repeats(frames)}
     masks = table_splits({"natural_movie_one": table}, start + 0.5)
     assert [int(masks[s].sum()) for s in ("train", "valid", "test")] == [24, 3, 3]
+
+
+@pytest.mark.parametrize("frame_column, repeat_column", [
+    ("movie_frame_index", "movie_repeat"),  # AllenSDK's ophys writer (FORMATS.md 4b ii)
+    ("movie_frame_index", None),            # the same without its repeat column: repeats are counted
+    ("frame", None),                        # the Neuropixels column name in the same layout
+])
+def test_allensdk_ophys_layout_reads_every_movie_column_variant(tmp_path, capsys, frame_column, repeat_column):
+    path = write_ophys_allensdk_nwb(tmp_path / "d" / "behavior_ophys_experiment_951980471.nwb",
+                                    frame_column=frame_column, repeat_column=repeat_column)
+    s = read_session(path)
+    assert s.layout == "nwb2_ophys" and s.session_id == "951980471"
+    assert s.traces.shape[1] == 23 and s.unit_ids[0] == "1086000001"  # valid_roi False dropped
+    frame, repeat = s.label("natural_movie_one.frame"), s.label("natural_movie_one.repeat")
+    shown = frame >= 0
+    with h5py.File(path, "r") as f:
+        start = f["intervals/natural_movie_one_presentations/start_time"][:]
+        frames = f[f"intervals/natural_movie_one_presentations/{frame_column}"][:]
+    # each sample carries the frame of the presentation it falls in
+    row = np.searchsorted(start, s.timestamps[shown], side="right") - 1
+    assert np.array_equal(frame[shown], frames[row])
+    assert sorted(np.unique(repeat[shown]).tolist()) == list(range(10))
+    assert np.array_equal(repeat[shown], row // 90)
+    # neurocine's split: 8 repeats train, 1 valid, 1 test
+    assert [len(np.unique(repeat[shown & s.mask(k)])) for k in ("train", "valid", "test")] == [8, 1, 1]
+    assert main(["inspect", str(tmp_path / "d")]) == 0
+    assert "natural_movie_one (10 repeats" in capsys.readouterr().out
+
+
+def test_allensdk_ophys_repeat_column_that_is_not_a_count_is_one_line(tmp_path):
+    path = write_ophys_allensdk_nwb(tmp_path / "s.nwb", movie_frames=30, repeats=3, grating_trials=10)
+    with h5py.File(path, "r+") as f:
+        rep = f["intervals/natural_movie_one_presentations/movie_repeat"]
+        assert rep.dtype.kind == "i"
+        rep[5] = -5
+    with pytest.raises(DataError, match="column 'movie_repeat' holds 1 value.* outside the integers") as info:
+        read_session(path)
+    assert "s.nwb" in str(info.value) and "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------- fuzz of the Neuropixels reader
+@pytest.fixture(scope="module")
+def small_ecephys(tmp_path_factory) -> Path:
+    return write_ecephys_nwb(tmp_path_factory.mktemp("fuzz") / "session_9.nwb", seed=9, movie_frames=30, repeats=3,
+                             grating_trials=12, units_per_area=(("VISp", 4),), extra_units=False)
+
+
+CORRUPTIONS = st.one_of(
+    st.tuples(st.just("units/spike_times_index"), st.integers(0, 3),
+              st.sampled_from([0, 1, 5, 10 ** 6, 2 ** 32 - 1]) | st.integers(0, 3000)),
+    st.tuples(st.just("units/spike_times"), st.integers(0, 2000),
+              st.sampled_from([np.nan, np.inf, -np.inf, -5.0, 1e12, 0.0, 3.0])),
+    st.tuples(st.just("intervals/natural_movie_one_presentations/frame"), st.integers(0, 89),
+              st.sampled_from([np.nan, -3.0, -2.0, -1.0, 0.5, 899.0, 900.0, 1e9, 12.0])),
+    st.tuples(st.just("intervals/natural_movie_one_presentations/start_time"), st.integers(0, 89),
+              st.sampled_from([np.nan, np.inf, 1e9, -1.0])),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(corruptions=st.lists(CORRUPTIONS, min_size=1, max_size=3))
+def test_fuzz_neuropixels_reader_gives_a_correct_session_or_one_line(small_ecephys, corruptions, capsys):
+    """Every corrupted table or index ends either in a session whose counts are the file's
+    spikes binned, or in exit code 2 with one line naming the file."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / small_ecephys.name
+        shutil.copy(small_ecephys, path)
+        with h5py.File(path, "r+") as f:
+            for key, i, value in corruptions:
+                data = f[key]
+                i = i % len(data)
+                if data.dtype.kind == "u" and not (np.isfinite(value) and 0 <= value < 2 ** 32):
+                    continue
+                data[i] = np.asarray(value).astype(data.dtype) if data.dtype.kind in "iu" else value
+            times = f["units/spike_times"][:]
+            index = f["units/spike_times_index"][:].astype(np.int64)
+            ids = f["units/id"][:]
+        capsys.readouterr()
+        code = main(["inspect", tmp])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code in (0, 2), err
+        event(f"exit {code}" + (f": {err[0].split(': ', 3)[-1][:40]}" if code == 2 else ""))
+        if code == 2:
+            assert len(err) == 1 and path.name in err[0], err
+            return
+        s = read_session(path)
+        bin_s = 1 / 30
+        edges = np.r_[s.timestamps - bin_s / 2, s.timestamps[-1] + bin_s / 2]
+        starts = np.r_[0, index[:-1]]
+        for j, uid in enumerate(s.unit_ids):
+            u = int(np.flatnonzero(ids == int(uid))[0])
+            spikes = times[starts[u]:index[u]]
+            expected = np.histogram(spikes, edges)[0]
+            np.testing.assert_array_equal(s.traces[:, j], expected)
+        frame = s.label("natural_movie_one.frame")
+        assert frame.min() >= -1 and frame.max() <= 899

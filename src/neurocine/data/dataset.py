@@ -161,6 +161,18 @@ class RunData:
         return self._templates[key]
 
 
+def refuse_under_torchrun(dataset) -> None:
+    """The two dataset settings a run sharded over torchrun's processes cannot honour,
+    refused before any process reads data (the CLI checks them before joining the group)."""
+    if dataset.skip_bad:
+        raise DataError(dataset.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found "
+                                          "only by the rank that reads its dF/F); run 'neurocine check' and remove "
+                                          "bad files")
+    if dataset.populations == "per_area":
+        raise ConfigError("dataset.populations=per_area is not supported under torchrun (one file holds several "
+                          "populations, so files cannot be sharded by rank); run on one process")
+
+
 def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool = False,
                    with_modalities: bool = False):
     """A distributed rank's view of the sessions: the dF/F of files ``rank, rank + world,
@@ -174,13 +186,7 @@ def sharded_splits(dataset: DatasetConfig, rank: int, world: int, progress: bool
     from tqdm.auto import tqdm  # noqa: PLC0415 - tqdm picks its front end at import
 
     dataset.validate()
-    if dataset.skip_bad:
-        raise DataError(dataset.data_dir, "dataset.skip_bad is not supported under torchrun (a bad file is found "
-                                          "only by the rank that reads its dF/F); run 'neurocine check' and remove "
-                                          "bad files")
-    if dataset.populations == "per_area":
-        raise ConfigError("dataset.populations=per_area is not supported under torchrun (one file holds several "
-                          "populations, so files cannot be sharded by rank); run on one process")
+    refuse_under_torchrun(dataset)
     options = read_options(dataset)
     files = find_session_files(dataset.data_dir, dataset.file_pattern, dataset.max_sessions, dataset.exclude)
     mine = set(shard(len(files), world, rank))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from neurocine.data import normalized_splits, training_rows
+from neurocine.errors import ConfigError
 from neurocine.embed.estimator import CEBRA, embed_parts, fit_inputs
 from neurocine.evaluate.folds import fold_session, summarize, usable
 from neurocine.evaluate.frame_id import BASELINES as FRAME_BASELINES
@@ -56,8 +57,10 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
     say = say or (lambda text: None)
     K, seed, ds = cfg.evaluation.folds, cfg.training.seed, cfg.dataset
     frame_folds, trial_folds, runs = {}, {}, []
+    plan = [[fold_session(s, k, K, seed) for s in sessions] for k in range(K)]  # masks only: cheap
+    tell_fold_plan(plan, K, say)
     for k in range(K):
-        fold_sessions = [fold_session(s, k, K, seed) for s in sessions]
+        fold_sessions = plan[k]
         if not all(usable(s) for s in fold_sessions):
             empty = [s.session_id for s in fold_sessions if not usable(s)][:3]
             say(f"cross-validate: fold {k + 1} of {K} leaves a split empty in sessions {empty}; skipped")
@@ -98,4 +101,27 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
             "folds": runs, "k": K}
 
 
-__all__ = ["cross_validate", "fold_entry"]
+def tell_fold_plan(plan: list[list], K: int, say) -> None:
+    """Before any training: refuse ``evaluation.folds`` when no fold can be used, and say
+    which stimuli fewer than K folds test (10 movie repeats fill at most 10 folds; a
+    condition with 3 trials, 3), so a K that leaves folds empty is never silent."""
+    usable_folds = [k for k, fold in enumerate(plan) if all(usable(s) for s in fold)]
+    if not usable_folds:
+        raise ConfigError(f"evaluation.folds={K}: no fold leaves train, valid and test samples in every session; "
+                          "use fewer folds (at most the movie repeats or trials per condition)")
+    tested = {}
+    for k in usable_folds:
+        for s in plan[k]:
+            test = s.test_mask
+            for name, values in s.labels.items():
+                spec = LABELS.get(name)
+                if spec is not None and spec.kind in ("frame", "class") and spec.present(values[test]).any():
+                    tested.setdefault(name.split(".")[0], set()).add(k)
+    short = {stim: len(ks) for stim, ks in tested.items() if len(ks) < K}
+    if len(usable_folds) < K or short:
+        say(f"cross-validate: evaluation.folds={K}: {len(usable_folds)} folds can be used"
+            + "".join(f"; {stim} is tested in {n} of them" for stim, n in sorted(short.items()))
+            + " (a stimulus fills at most as many folds as it has movie repeats or trials per condition)")
+
+
+__all__ = ["cross_validate", "fold_entry", "tell_fold_plan"]

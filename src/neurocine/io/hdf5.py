@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,12 @@ def _open(path: Path, digest) -> tuple[h5py.File, object]:
     """``(h5py file, the Python file object under it or None)``: one open of ``path``,
     feeding ``digest`` first; a DataError saying what the file is when it cannot be opened."""
     if path.is_symlink() and not path.exists():
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise DataError(path, f"a loop of symbolic links (it points to {os.readlink(path)}, which leads back "
+                                      "to it); point it at a session file") from None
         raise DataError(path, f"broken link (points to {os.readlink(path)}, which does not exist)")
     if not path.is_file():
         raise DataError(path, "file not found")
@@ -84,13 +91,20 @@ def require(group: h5py.Group, key: str, path, expected: str):
     return group[key]
 
 
-def check_rate(path, rate: float, samples: int, span_s: float, tolerance: float = 0.1) -> None:
+def check_rate(path, rate: float, samples: int, span_s: float, tolerance: float = 0.1, shape=None) -> None:
     """Refuse a sampling rate that disagrees with the file's own domain and sample count
     (``samples`` intervals over ``span_s`` seconds) by more than ``tolerance``: a wrong rate
-    puts every sample at the wrong time and silently drops the stimulus labels."""
+    puts every sample at the wrong time and silently drops the stimulus labels. Given the
+    traces' ``shape`` (rows counted in ``samples``), a second axis that fits the domain
+    instead is reported as what it most likely is: traces stored transposed."""
     if span_s <= 0 or samples < 2:
         return
     implied = samples / span_s
+    if shape is not None and len(shape) == 2:
+        other = shape[1] - (shape[0] - samples)
+        if abs(rate - other / span_s) <= tolerance * rate and abs(rate - implied) > tolerance * implied:
+            raise DataError(path, f"calcium_traces/df_over_f has shape {tuple(shape)}: it looks transposed (the "
+                                  f"{span_s:.1f} s domain at {rate:g} Hz holds {shape[1]} samples); expected (T, N)")
     if abs(rate - implied) > tolerance * implied:
         raise DataError(path, f"calcium_traces has sampling_rate={rate:g} Hz, but its {samples} sample intervals span "
                               f"the {span_s:.1f} s domain ({implied:.3g} Hz); expected the rate the samples were "

@@ -18,13 +18,13 @@ Example:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from neurocine.errors import DataError
 from neurocine.io.recording import MODALITIES, Recording, finite_number, real_numbers
+from neurocine.io.sizes import NpzArrays
 from neurocine.io.splits import repeat_split
 from neurocine.session import safe_session_id
 from neurocine.stimuli import MOVIE_FRAMES, STIMULI
@@ -62,6 +62,9 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
     if not np.isfinite(data).all():
         raise DataError(where, f"data contains {int((~np.isfinite(data)).sum())} NaN/inf values, expected finite "
                                "numbers")
+    if np.abs(data).max() > np.finfo(np.float32).max:
+        raise DataError(where, f"data holds values up to {np.abs(data).max():g}, beyond float32's range (traces are "
+                               "stored as float32); expected dF/F or spike counts")
     if units == "spikes" and (data < 0).any():
         raise DataError(where, f"data has {int((data < 0).sum())} negative values, expected spike counts >= 0 "
                                "(or --units dff)")
@@ -99,38 +102,16 @@ def load_movie_npz(path: str | Path) -> dict:
     """Read ``data`` (units, repeats, samples), ``frame`` (samples,), ``rate`` (Hz) and an
     optional ``movie`` name and ``session_id`` from an ``.npz`` into
     :func:`movie_recording`'s arguments."""
-    path = Path(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-        files = list(z.files)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(path, f"not a readable .npz ({type(exc).__name__})") from None
-    missing = [k for k in ("data", "frame", "rate") if k not in files]
+    z = NpzArrays(path)
+    missing = [k for k in ("data", "frame", "rate") if k not in z.files]
     if missing:
-        raise DataError(path, f"missing arrays {missing} (has {files}); expected data (units, repeats, samples), "
-                              "frame (samples,), rate (Hz)")
-
-    def array(key):
-        try:
-            return z[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise DataError(path, f"array '{key}' cannot be read ({type(exc).__name__}); expected numbers "
-                                  "(object arrays are refused)") from None
-
-    def text(key, default):
-        if key not in files:
-            return default
-        raw = array(key)
-        if raw.size != 1 or raw.dtype.kind not in "iuSU":
-            raise DataError(path, f"'{key}' holds {raw.size} value(s) of {raw.dtype}, expected one name")
-        value = raw.ravel()[0]
-        return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-
-    rate = array("rate")
+        raise DataError(z.path, f"missing arrays {missing} (has {z.files}); expected data (units, repeats, samples), "
+                                "frame (samples,), rate (Hz)")
+    rate = z.array("rate")
     if rate.size != 1 or rate.dtype.kind not in "iuf":
-        raise DataError(path, f"'rate' holds {rate.size} value(s) of {rate.dtype}, expected one number (Hz)")
-    return dict(data=array("data"), frame=array("frame"), sampling_rate=float(rate.ravel()[0]),
-                movie=text("movie", "natural_movie_one"), session_id=text("session_id", path.stem))
+        raise DataError(z.path, f"'rate' holds {rate.size} value(s) of {rate.dtype}, expected one number (Hz)")
+    return dict(data=z.array("data"), frame=z.array("frame"), sampling_rate=float(rate.ravel()[0]),
+                movie=z.text("movie", "natural_movie_one"), session_id=z.text("session_id", z.path.stem))
 
 
 __all__ = ["movie_recording", "load_movie_npz"]

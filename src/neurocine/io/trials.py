@@ -21,13 +21,13 @@ Example:
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from neurocine.errors import DataError, first_line
+from neurocine.errors import DataError
 from neurocine.io.recording import Recording, finite_number, real_numbers, table_labels
+from neurocine.io.sizes import NpzArrays
 from neurocine.io.splits import stratified_trial_split
 from neurocine.session import Session, check_label, intervals_mask, safe_session_id, validate_session
 from neurocine.stimuli import LABELS, STIMULI
@@ -180,22 +180,11 @@ def load_trials_npz(path: str | Path, dff_key: str = "dff", time_key: str = "tim
     path = Path(path)
     labels = labels or {"drifting_gratings.direction": "orientation_deg",
                         "drifting_gratings.temporal_frequency": "temporal_frequency_hz"}
-    try:
-        z = np.load(path, allow_pickle=False)
-        files = list(z.files)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(path, f"not a readable .npz ({type(exc).__name__})") from None
+    z = NpzArrays(path)
+    files, array = z.files, z.array
     missing = [k for k in [dff_key, time_key, *labels.values()] if k not in files]
     if missing:
         raise DataError(path, f"missing arrays {missing} (has {files})")
-
-    def array(key):
-        try:
-            return z[key]
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            text = first_line(exc, 120)
-            raise DataError(path, f"array '{key}' cannot be read ({type(exc).__name__}: {text}); expected "
-                                  "numbers (object arrays are refused)") from None
 
     time_s = real_numbers(array(time_key), f"'{time_key}'", path).astype(np.float64).ravel()
     if rate is None:
@@ -204,14 +193,7 @@ def load_trials_npz(path: str | Path, dff_key: str = "dff", time_key: str = "tim
             raise DataError(path, f"'{time_key}' is not a strictly increasing series of finite times, so the "
                                   "sampling rate cannot be inferred from it; fix it (or pass --rate)")
         rate = float(1.0 / np.median(steps))
-    sid = path.stem
-    if session_key in files:
-        raw = array(session_key)
-        if raw.size != 1 or raw.dtype.kind not in "iuSU":
-            raise DataError(path, f"'{session_key}' holds {raw.size} value(s) of {raw.dtype}, expected one id "
-                                  "(a number or a name)")
-        value = raw.ravel()[0]
-        sid = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    sid = z.text(session_key, path.stem, "one id (a number or a name)")
     return dict(dff=array(dff_key), labels={n: array(k) for n, k in labels.items()}, time_s=time_s,
                 sampling_rate=rate, session_id=sid)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from neurocine.errors import DataError, first_line
+from neurocine.errors import DataError, NeurocineError, first_line
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.layouts import allen_nwb, brainsets, kirby, nwb2
 from neurocine.io.layouts.base import Layout
@@ -70,7 +70,7 @@ def read_session(path: str | Path, layout: str | None = None, traces: bool = Tru
         layout = layout or _detect(f, path)
         try:
             session = LAYOUTS[layout].read(Path(path), traces, f, **options)
-        except DataError:
+        except NeurocineError:  # the reader's own one line (a DataError, a setting refused for this file)
             raise
         except Exception as exc:  # noqa: BLE001 - a malformed file must give one line naming it, whatever broke
             text = first_line(exc, 200)

@@ -86,12 +86,7 @@ def read_brainsets(path: str | Path, traces: bool = True, handle=None, **_) -> S
         dom = f.get("domain")
         if dom is not None and "start" in dom and "end" in dom:
             span = float(np.max(dom["end"][()]) - np.min(dom["start"][()]))
-            expected = span * rate
-            T0, T1 = dset.shape
-            if abs(T1 - expected) <= 2 and abs(T0 - expected) > 2:
-                raise DataError(path, f"calcium_traces/df_over_f has shape {dset.shape}: it looks transposed (the "
-                                      f"{span:.1f} s domain at {rate:g} Hz holds {T1} samples); expected (T, N)")
-            check_rate(path, rate, T0, span)
+            check_rate(path, rate, dset.shape[0], span, shape=dset.shape)  # domain end = start + T / rate
         try:
             data = Data.from_hdf5(f, lazy=True)
         except (KeyError, AssertionError, ValueError, TypeError) as exc:

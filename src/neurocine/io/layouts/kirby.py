@@ -102,7 +102,8 @@ def read_kirby(path: str | Path, traces: bool = True, handle=None, **_) -> Sessi
             timestamps = start[0] + np.arange(T, dtype=np.float64) / rate
             end = np.asarray(dom["end"][()], dtype=np.float64).ravel() if "end" in dom else np.zeros(0)
             if end.size and np.isfinite(end[-1]) and T > 1:
-                check_rate(path, rate, T - 1, float(end[-1] - start[0]))  # end = start + (T - 1) / rate
+                # end = start + (T - 1) / rate
+                check_rate(path, rate, T - 1, float(end[-1] - start[0]), shape=dset.shape)
         masks = {}
         for split in ("train", "valid", "test"):
             m = require(ct, f"{split}_mask", path, "(T,) bool split mask")

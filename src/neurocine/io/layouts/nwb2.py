@@ -37,6 +37,7 @@ from neurocine.errors import DataError, first_line
 from neurocine.io.hdf5 import open_h5
 from neurocine.io.layouts.base import Layout
 from neurocine.io.recording import table_labels
+from neurocine.io.sizes import refuse_beyond_memory
 from neurocine.io.splits import showing_repeats, table_splits
 from neurocine.session import Session, placeholder_traces, safe_session_id, validate_session
 from neurocine.stimuli import MOVIE_FRAMES, MOVIE_RATE_HZ
@@ -47,8 +48,11 @@ SPLIT_RULE = ("no split in the file; neurocine's rule applied: movie repeats in 
 UNIT_FILTER = {"isi_violations": ("<=", 0.5), "presence_ratio": (">=", 0.95), "amplitude_cutoff": ("<=", 0.1)}
 NO_AREA = ("", "none", "nan", "null")
 #: ``{stimulus: {column: our label field}}`` of the presentation tables.
-COLUMNS = {"natural_movie_one": {"frame": "frame"}, "natural_movie_two": {"frame": "frame"},
-           "natural_movie_three": {"frame": "frame"},
+#: A movie's frame is ``frame`` (Neuropixels, DANDI) or ``movie_frame_index`` (AllenSDK's ophys
+#: writer, which also writes ``movie_repeat``); repeats are counted when no column gives them.
+MOVIE_COLUMNS = {"frame": "frame", "movie_frame_index": "frame", "movie_repeat": "repeat"}
+COLUMNS = {"natural_movie_one": MOVIE_COLUMNS, "natural_movie_two": MOVIE_COLUMNS,
+           "natural_movie_three": MOVIE_COLUMNS,
            "drifting_gratings": {"orientation": "direction", "temporal_frequency": "temporal_frequency",
                                  "orientation_in_degrees": "direction", "temporal_frequency_in_hz": "temporal_frequency"},
            "static_gratings": {"orientation": "orientation", "spatial_frequency": "spatial_frequency",
@@ -138,10 +142,11 @@ def _presentation_tables(nwb, path) -> dict:
                 raise DataError(path, f"{where}: missing columns {missing}, expected each presentation's times")
             start = np.asarray(obj["start_time"].data[:], dtype=np.float64)
             end = np.asarray(obj["stop_time"].data[:], dtype=np.float64)
-            table = {"start": start, "end": end}
+            table, source = {"start": start, "end": end}, {}
             for column, field in COLUMNS[stim].items():
-                if column in cols:
+                if column in cols and field not in table:
                     table[field] = _numeric(obj[column].data[:], path, f"{where} column {column!r}")
+                    source[field] = f"{where} column {column!r}"
             if "is_blank_sweep" in cols or "blank_sweep" in cols:
                 blank = _numeric(obj["is_blank_sweep" if "is_blank_sweep" in cols else "blank_sweep"].data[:], path,
                                  f"{where} column 'is_blank_sweep'") > 0
@@ -157,25 +162,42 @@ def _presentation_tables(nwb, path) -> dict:
             start, end = ts, np.append(ts[1:], ts[-1] + step) if len(ts) else ts
             gap = end - start > 3 * step  # the last frame of a block does not last to the next block
             end = np.where(gap, start + step, end)
-            table = {"start": start, "end": end}
+            table, source = {"start": start, "end": end}, {}
             field = next(iter(COLUMNS[stim].values()), None)
             if field:
                 table[field] = data
+                source[field] = f"{where} data"
         if not np.all(np.isfinite(table["start"])) or not np.all(table["end"] >= table["start"]):
             raise DataError(path, f"{where}: start/stop times not finite or stop before start")
-        tables[stim] = _typed(stim, table)
+        tables[stim] = _typed(stim, table, path, source)
     return tables
 
 
-def _typed(stim: str, table: dict) -> dict:
-    """Frames and images as int64 indices (-1: none; images past the 118 scenes are blanks),
-    and each movie's repeat (the k-th showing of a frame is repeat k)."""
+def _indices(values: np.ndarray, path, where: str, high: int, what: str) -> np.ndarray:
+    """A column of indices as int64, NaN (text 'N/A') as -1; anything but integers in
+    ``-1..high - 1`` is refused in one line naming the file and the column."""
+    v = np.nan_to_num(values, nan=-1.0, posinf=np.inf, neginf=-np.inf)
+    bad = ~np.isfinite(v) | (v != np.round(v)) | (v < -1) | (v >= high)
+    if bad.any():
+        raise DataError(path, f"{where} holds {int(bad.sum())} value(s) outside the integers -1..{high - 1} (first "
+                              f"{values[bad][0]:g}); expected {what} (-1 or N/A: none)")
+    return v.astype(np.int64)
+
+
+def _typed(stim: str, table: dict, path, source: dict) -> dict:
+    """Frames and images as int64 indices (-1: none; images past the 118 scenes are blanks,
+    as DANDI's unsigned tables write Allen's -1), and each movie's repeat: the file's own
+    column when it has one, else the k-th showing of a frame is repeat k. Frames outside
+    the movie and repeats that are not counts are refused (naming the column)."""
     out = dict(table)
     if "frame" in out:
-        n = MOVIE_FRAMES.get(stim)
-        f = np.nan_to_num(out["frame"], nan=-1).round().astype(np.int64)
-        out["frame"] = np.where((f >= 0) & (f < (n or np.iinfo(np.int64).max)), f, -1)
-        out["repeat"] = showing_repeats(out["frame"])
+        n = MOVIE_FRAMES[stim]
+        out["frame"] = _indices(out["frame"], path, source["frame"], n, f"frames of {stim} (0..{n - 1})")
+        if "repeat" in out:
+            rep = _indices(out["repeat"], path, source["repeat"], np.iinfo(np.int32).max, "repeat counts >= 0")
+            out["repeat"] = np.where(out["frame"] >= 0, rep, -1)
+        else:
+            out["repeat"] = showing_repeats(out["frame"])
     if "image" in out:
         im = np.nan_to_num(out["image"], nan=-1).round().astype(np.int64)
         out["image"] = np.where((im >= 0) & (im < 118), im, -1)
@@ -260,9 +282,14 @@ def spike_trains(units, path) -> list[np.ndarray]:
     exclusive end of unit i's slice; a unit without spikes repeats the previous end)."""
     times = np.asarray(units.spike_times.data[:], dtype=np.float64)
     index = np.asarray(units.spike_times_index.data[:]).astype(np.int64)
-    if len(index) != len(units.id.data[:]) or (np.diff(index) < 0).any() or (len(index) and index[-1] > len(times)):
-        raise DataError(path, f"units spike_times_index does not add up ({len(index)} units, {len(times)} spike times;"
-                              " expected increasing slice ends, the last equal to the number of spike times)")
+    if len(index) != len(units.id.data[:]) or (np.diff(index) < 0).any() or (len(index) and index[0] < 0) or \
+            (len(index) and index[-1] != len(times)) or (not len(index) and len(times)):
+        raise DataError(path, f"units table column 'spike_times_index' does not add up ({len(index)} units, "
+                              f"{len(times)} spike times, last slice end {int(index[-1]) if len(index) else None}; "
+                              "expected increasing slice ends, the last equal to the number of spike times)")
+    if not np.isfinite(times).all():
+        raise DataError(path, f"units table column 'spike_times' holds {int((~np.isfinite(times)).sum())} NaN/inf "
+                              f"values of {len(times)}; expected each spike's time in seconds")
     starts = np.r_[0, index[:-1]]
     return [times[a:b] for a, b in zip(starts, index)]
 
@@ -322,6 +349,11 @@ def read_ecephys(path: str | Path, traces: bool = True, handle=None, *, areas=("
                                   "natural movies, gratings or natural scenes")
         t0 = min(float(t["start"].min()) for t in tables.values() if len(t["start"]))
         t1 = max(float(t["end"].max()) for t in tables.values() if len(t["end"]))
+        bins, units = (t1 - t0) / bin_s, int(chosen["keep"].sum())
+        # per bin: its time, ~12 labels, and (with traces) the counts twice while binning
+        refuse_beyond_memory(bins * (8 * 13 + (8 * units if traces else 0)),
+                             f"dataset.bin_s={bin_s:g} cuts the {t1 - t0:.0f} s of {path.name} into {bins:.3g} bins "
+                             f"x {units} units", "raise dataset.bin_s (1/30 s, one movie frame, is the default)")
         trains = spike_trains(nwb.units, path) if traces else None
         keep = np.flatnonzero(chosen["keep"])
         unit_ids = np.asarray(nwb.units.id.data[:])[keep]
