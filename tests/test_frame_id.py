@@ -71,3 +71,55 @@ def test_evaluation_on_known_data_ranks_the_decoders_and_names_the_strongest_bas
     diff = res["comparison"][f"perfect - {res['strongest_baseline']}"]
     assert diff["mean"] >= 0 and diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
     assert set(res["per_session"]) == {"a", "b"}
+
+
+def _poisson_session(sid, n_frames=60, seed=0, every=1):
+    """Spike counts Poisson given the frame (sparse: ~0.2 spikes per sample), every
+    ``every``-th frame shown (a movie binned coarsely)."""
+    rng = np.random.default_rng(seed)
+    rates = 0.2 * np.exp(np.random.default_rng(7).normal(size=(n_frames, 30)))
+    out = {"session_id": sid}
+    shown = np.arange(0, n_frames, every)
+    for split, repeats in (("train", 6), ("valid", 1), ("test", 1)):
+        frames = np.tile(shown, repeats)
+        counts = rng.poisson(rates[frames]).astype(np.float32)
+        out[split] = {"neural": (counts - 0.2) / 0.5, "counts": counts, "segment": np.repeat(np.arange(repeats),
+                                                                                             len(shown)),
+                      "index": np.arange(len(frames)), "frame": frames, "embeddings": {}}
+    return out
+
+
+def test_poisson_bayes_joins_the_baselines_on_counts_only():
+    sessions = [_poisson_session("a", seed=1), _poisson_session("b", seed=2)]
+    res = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=100, block_samples=10)
+    assert "poisson_bayes" in res and "spike counts" in res["poisson_bayes"]["features"]
+    assert res["poisson_bayes"]["accuracy_1s"] > res["raw_knn"]["accuracy_1s"]  # the right model of the counts
+    for s in sessions:
+        for sp in ("train", "valid", "test"):
+            s[sp]["counts"] = None  # dF/F: no count decoder
+    assert "poisson_bayes" not in evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50,
+                                                    block_samples=10)
+
+
+def test_exact_and_median_metrics_with_intervals():
+    sessions = [_noisy_session("a", seed=1)]
+    res = evaluate_frame_id(sessions, 60, tolerance=3, window=(5, 5), pca_dim=8,
+                            models={"perfect": {"supervision": "x"}}, n_boot=200, block_samples=10)
+    assert res["perfect"]["accuracy_exact"] == 1.0 and res["perfect"]["median_abs_frame_error"] == 0.0
+    for m in ("raw_knn", "template"):
+        e = res[m]
+        assert e["accuracy_exact"] <= e["accuracy_1s"]
+        assert e["accuracy_exact_ci95"][0] <= e["accuracy_exact"] <= e["accuracy_exact_ci95"][1]
+        assert e["median_abs_frame_error_ci95"][0] <= e["median_abs_frame_error"] <= e["median_abs_frame_error_ci95"][1]
+    other = res["comparison_other_metrics"][f"perfect - {res['strongest_baseline']}"]
+    assert other["accuracy_exact"]["mean"] >= 0 and other["mean_abs_frame_error"]["mean"] <= 0
+
+
+def test_chance_is_over_the_frames_a_decoder_can_output():
+    """A movie imported at 1-s bins shows every 30th frame: a decoder guessing among those 30
+    is right within 1 s about 1 time in 30, not 59 in 900."""
+    sessions = [_poisson_session("a", n_frames=900, every=30)]
+    res = evaluate_frame_id(sessions, 900, tolerance=30, window=(1, 1), pca_dim=4, n_boot=50, block_samples=5)
+    assert res["chance"]["accuracy_1s"] == pytest.approx(1 / 30)
+    assert res["chance"]["accuracy_exact"] == pytest.approx(1 / 30) and "30 frames" in res["chance_over"]
+    assert chance_level(np.arange(0, 900, 30), 900)["accuracy_1s"] > 0.06  # over all 900: what was reported

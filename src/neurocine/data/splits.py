@@ -32,6 +32,9 @@ class SplitData:
         session_index: ``(T_split,) int64`` session of each sample (0 unless ``pad``).
         num_neurons: Per-session neuron counts (``pad``: before padding).
         sampling_rate: Hz (of the first session, in ``pad`` mode).
+        zscore: ``(mean (N,), std (N,))`` that normalised ``neural`` (None: not normalised):
+            ``neural * std + mean`` gives back what the file holds (spike counts for a
+            count decoder).
     """
 
     session_id: str
@@ -43,9 +46,19 @@ class SplitData:
     session_index: np.ndarray
     num_neurons: tuple[int, ...]
     sampling_rate: float = 30.0
+    zscore: tuple | None = None
 
     def __len__(self) -> int:
         return int(self.neural.shape[0])
+
+    def counts(self) -> np.ndarray | None:
+        """``(T_split, N) float32`` spike counts as the file holds them, or None when the
+        data are not non-negative integers (dF/F)."""
+        raw = self.neural if self.zscore is None else self.neural * self.zscore[1] + self.zscore[0]
+        rounded = np.round(raw)
+        if raw.size == 0 or (rounded < 0).any() or np.abs(raw - rounded).max() > 1e-3:
+            return None
+        return rounded.astype(np.float32)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -124,6 +137,7 @@ def normalized_splits(sessions: list[Session], split: str = "train", zscore: boo
             mean, std = fit_zscore(s.traces, s.train_mask)
             part.neural -= mean
             part.neural /= std
+            part.zscore = (mean, std)
         parts.append(part)
     return parts
 

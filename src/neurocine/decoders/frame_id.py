@@ -8,7 +8,9 @@ held-out samples:
   template correlates best with the sample (the classic population "template matching"
   decoder; optimal for stimulus-locked responses with Gaussian noise);
 * ``linear``: ridge regression onto one-hot frames (a linear classifier), the ridge
-  penalty chosen on the validation split.
+  penalty chosen on the validation split;
+* ``poisson_bayes`` (spike counts only): Poisson naive Bayes on each unit's count summed
+  over the window.
 
 Applied to: raw dF/F of one sample (``raw_knn``), raw dF/F over the encoder's own window
 (``raw_window_knn``, ``template``, ``linear``: the encoder sees ``left + right`` samples, so
@@ -94,6 +96,52 @@ class FrameTemplates:
         return out
 
 
+def window_counts(counts: np.ndarray, segment: np.ndarray, left: int, right: int) -> np.ndarray:
+    """``(T, N) float32``: each unit's spike count summed over the sample's window
+    ``[c - left, c + right)`` (the encoder's receptive field, clamped to its segment as
+    :func:`window_features`)."""
+    W = left + right
+    return window_features(counts, segment, left, right).reshape(len(counts), W, -1).sum(1)
+
+
+class PoissonBayesFrames:
+    """Poisson naive Bayes over frames: each unit's count in the window is Poisson with a
+    rate per frame (its mean over the train repeats, smoothed towards the unit's mean rate),
+    units independent, frames equally likely; predicts the frame of the largest likelihood.
+    The decoder of CEBRA's supplementary tables and of the Allen platform's own decoding of
+    spikes, and the optimal one when the counts are Poisson given the frame.
+
+    Args:
+        train_counts: ``(T_train, N)`` non-negative counts (e.g. :func:`window_counts`).
+        train_frames: ``(T_train,)`` their frames.
+        prior_samples: Weight of the unit's mean rate in each frame's rate, in samples (a
+            frame seen 9 times with no spike keeps a small rate, not zero).
+
+    Example:
+        >>> X = np.array([[5.0, 0.0], [4.0, 1.0], [0.0, 6.0], [1.0, 5.0]])
+        >>> PoissonBayesFrames(X, np.array([0, 0, 1, 1])).predict(np.array([[6.0, 0.0], [0.0, 4.0]])).tolist()
+        [0, 1]
+    """
+
+    def __init__(self, train_counts: np.ndarray, train_frames: np.ndarray, prior_samples: float = 1.0):
+        self.frames, inverse = np.unique(train_frames, return_inverse=True)
+        X = np.asarray(train_counts, dtype=np.float64)
+        sums = np.zeros((len(self.frames), X.shape[1]))
+        np.add.at(sums, inverse, X)
+        n = np.bincount(inverse, minlength=len(self.frames)).astype(np.float64)[:, None]
+        overall = (X.mean(0) + 1e-3)[None]  # a silent unit keeps a tiny rate
+        rate = (sums + prior_samples * overall) / (n + prior_samples)
+        self.log_rate = np.log(rate).T  # (N, F)
+        self.total_rate = rate.sum(1)  # (F,)
+
+    def predict(self, X: np.ndarray, batch: int = 4096) -> np.ndarray:
+        out = np.empty(len(X), dtype=np.int64)
+        for i in range(0, len(X), batch):
+            loglik = np.asarray(X[i:i + batch], dtype=np.float64) @ self.log_rate - self.total_rate[None]
+            out[i:i + batch] = self.frames[np.argmax(loglik, axis=1)]
+        return out
+
+
 class RidgeFrames:
     """Ridge regression onto one-hot frames (a linear classifier); predicts the frame of
     the largest output. Solved once by an eigendecomposition, so every penalty in
@@ -123,4 +171,5 @@ class RidgeFrames:
         return self
 
 
-__all__ = ["knn_predict_frames", "FrameTemplates", "RidgeFrames", "window_features", "unit_rows", "ALPHAS"]
+__all__ = ["knn_predict_frames", "FrameTemplates", "RidgeFrames", "PoissonBayesFrames", "window_features",
+           "window_counts", "unit_rows", "ALPHAS"]

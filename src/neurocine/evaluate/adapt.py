@@ -171,7 +171,8 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
                "scratch": np.abs(pred["scratch"] - true) < tol, "template_own": np.abs(pred["template"] - true) < tol,
                "ridge_own": np.abs(pred["linear"] - true) < tol}
     correct = {m: c.astype(np.float64) for m, c in correct.items()}
-    correct["chance"] = chance_errors(true, n_frames, tol)[0]
+    seen = parts["train"].label(label)
+    correct["chance"] = chance_errors(true, seen[seen >= 0], tol)[0]  # the frames a decoder fitted here can output
     return {"correct": correct, "index": test.index[rows], "block_samples": block,
             "decoders": {"adapted": f"{decoder} fitted on the trained sessions' embeddings",
                          "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"]}}
@@ -224,7 +225,8 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
             correct["logistic_own"] = Logistic(X_tr, y_tr, X_va, y_va, seed).predict(X_te) == y_te
             correct["knn_own"] = KNN(X_tr, y_tr, nn).predict(X_te) == y_te
             correct = {m: c.astype(np.float64) for m, c in correct.items()}
-            correct["chance"] = np.full(len(y_te), 1.0 / LABELS[label].n_classes)
+            classes = np.unique(y_tr)  # what a decoder fitted on the new animal can output
+            correct["chance"] = np.isin(y_te, classes) / len(classes)
             out[label] = {"correct": correct, "index": parts["test"].index[first], "decoders": decoders}
     if not out:
         raise ConfigError(f"adapt: session {parts['test'].session_id} has no test trial of a trial stimulus with a "

@@ -17,6 +17,7 @@ from neurocine.errors import ConfigError
 from neurocine.embed.estimator import CEBRA, embed_parts, fit_inputs
 from neurocine.evaluate.folds import fold_session, summarize, usable
 from neurocine.evaluate.frame_id import BASELINES as FRAME_BASELINES
+from neurocine.evaluate.frame_id import COUNT_BASELINES
 from neurocine.evaluate.frame_id import frame_id_protocol
 from neurocine.evaluate.trials import BASELINES as TRIAL_BASELINES
 from neurocine.evaluate.trials import classify_trials
@@ -25,9 +26,14 @@ from neurocine.settings import Config
 from neurocine.stimuli import LABELS, movie_of
 
 
-def fold_entry(res: dict, key: str, baselines, fold: int, model: str = "cebra") -> dict:
+#: The field's other frame-ID metrics, carried per fold beside within-1-s accuracy.
+FRAME_METRICS = ("accuracy_exact", "median_abs_frame_error", "mean_abs_frame_error")
+
+
+def fold_entry(res: dict, key: str, baselines, fold: int, model: str = "cebra", also=()) -> dict:
     """One fold's numbers from a protocol result: the model, every baseline, the strongest
-    baseline (the protocol chose it on the fold's validation data) and the margin."""
+    baseline (the protocol chose it on the fold's validation data) and the margin; for each
+    metric in ``also``, the model, that same baseline and their difference (``"also"``)."""
     strongest = res["strongest_baseline"]
     out = {"fold": fold, model: res[model][key], "baselines": {b: res[b][key] for b in baselines if b in res},
            "strongest_baseline": strongest, "baseline": res[strongest][key]}
@@ -38,6 +44,10 @@ def fold_entry(res: dict, key: str, baselines, fold: int, model: str = "cebra") 
                         "margin": valid[model][key] - valid[strongest][key]}
     if "decoder" in res[model]:
         out["decoder"] = res[model]["decoder"]
+    metrics = [m for m in also if m in res[model] and m in res[strongest]]
+    if metrics:
+        out["also"] = {m: {model: res[model][m], "baseline": res[strongest][m],
+                           "margin": res[model][m] - res[strongest][m]} for m in metrics}
     return out
 
 
@@ -86,7 +96,7 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
                                        n_neighbors=cfg.decoding.n_neighbors, tolerance=cfg.decoding.tolerance_frames,
                                        seed=seed, aligned=False)  # cross-session decoding: the file split's
             if res:
-                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES, k)
+                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES + COUNT_BASELINES, k, also=FRAME_METRICS)
                 entry["chance"] = res["chance"]["accuracy_1s"]
                 frame_folds.setdefault(movie_of(name), []).append(entry)
         trials = classify_trials(splits, embeddings, {"cebra": model.supervision_}, cfg.decoding.n_neighbors, seed)

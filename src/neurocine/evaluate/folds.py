@@ -175,6 +175,10 @@ def summarize(per_fold: list[dict], folds: int, model: str = "cebra", test_fract
     out["baselines"] = {b: fold_interval([f["baselines"].get(b) for f in per_fold], frac) for b in names}
     out["margin"] = fold_interval([f["margin"] for f in per_fold], frac)
     out["margin"]["over"] = "the strongest baseline of each fold (chosen on its validation data)"
+    also = sorted({m for f in per_fold for m in f.get("also", {})})
+    if also:  # the field's other metrics, each fold's model against the same strongest baseline
+        out["also"] = {m: {k: fold_interval([f["also"][m][k] for f in per_fold if m in f.get("also", {})], frac)
+                           for k in (model, "baseline", "margin")} for m in also}
     if all("valid" in f for f in per_fold):  # what choices (and lever sweeps) may look at
         out["valid_margin"] = fold_interval([f["valid"]["margin"] for f in per_fold], frac)
     return out

@@ -8,8 +8,15 @@ Used alike by the ``decode-frames`` stage, the Python API and the benches.
 Metrics (fractions in [0, 1], errors in frames):
 
 * ``accuracy_1s``: fraction of samples with ``|predicted - true frame| < tolerance``
-  (30 frames = 1 s at 30 Hz);
-* ``mean_abs_frame_error``: mean of ``|predicted - true frame|``.
+  (30 frames = 1 s at 30 Hz; the CEBRA paper's metric);
+* ``accuracy_exact``: fraction of samples whose frame is predicted exactly (POYO+ reports
+  the mean of this and within-30-frames accuracy);
+* ``mean_abs_frame_error`` and ``median_abs_frame_error``: of ``|predicted - true frame|``
+  (CEBRA reports the frame error).
+
+Each comes with a block-bootstrap 95 % interval. Chance is the exact expectation of a
+guess drawn uniformly from the frames a decoder can output (those of the train split: a
+movie imported at 1-s bins has 30 of them, not 900).
 """
 
 from __future__ import annotations
@@ -17,9 +24,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.decomposition import PCA
 
-from neurocine.decoders.frame_id import (FrameTemplates, RidgeFrames, knn_predict_frames,  # noqa: F401
-                                         window_features)
-from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
+from neurocine.decoders.frame_id import (FrameTemplates, PoissonBayesFrames, RidgeFrames,  # noqa: F401
+                                         knn_predict_frames, window_counts, window_features)
+from neurocine.decoders.uncertainty import block_bootstrap, block_bootstrap_median, blocks_of
 from neurocine.settings import DEFAULT
 
 N_NEIGHBORS = DEFAULT.decoding.n_neighbors
@@ -31,23 +38,49 @@ def frame_errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def summarize(errors: np.ndarray, tolerance: int = TOLERANCE) -> dict:
-    """``{"accuracy_1s", "mean_abs_frame_error", "n"}`` from absolute frame errors."""
-    return {"accuracy_1s": float(np.mean(errors < tolerance)) if len(errors) else float("nan"),
-            "mean_abs_frame_error": float(np.mean(errors)) if len(errors) else float("nan"),
+    """``{"accuracy_1s", "accuracy_exact", "mean_abs_frame_error", "median_abs_frame_error",
+    "n"}`` from absolute frame errors."""
+    if not len(errors):
+        return {"accuracy_1s": float("nan"), "accuracy_exact": float("nan"), "mean_abs_frame_error": float("nan"),
+                "median_abs_frame_error": float("nan"), "n": 0}
+    return {"accuracy_1s": float(np.mean(errors < tolerance)), "accuracy_exact": float(np.mean(errors == 0)),
+            "mean_abs_frame_error": float(np.mean(errors)), "median_abs_frame_error": float(np.median(errors)),
             "n": int(len(errors))}
 
 
-def chance_errors(true_frames: np.ndarray, n_frames: int, tolerance: int = TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
-    """Per sample, the exact expected accuracy and |error| of a uniform guess over
-    ``n_frames`` frames: ``((n,) accuracy, (n,) error)``."""
-    frames = np.arange(n_frames)
-    err = np.abs(np.asarray(true_frames)[:, None].astype(np.int64) - frames[None])
-    return (err < tolerance).mean(1), err.mean(1)
+def candidate_frames(n_frames_or_frames) -> np.ndarray:
+    """The frames a decoder can output: ``0..n-1`` for a count, else the distinct frames given
+    (a decoder fitted on train samples predicts only frames it saw)."""
+    if np.ndim(n_frames_or_frames) == 0:
+        return np.arange(int(n_frames_or_frames))
+    return np.unique(np.asarray(n_frames_or_frames, dtype=np.int64))
 
 
-def chance_level(true_frames: np.ndarray, n_frames: int, tolerance: int = TOLERANCE) -> dict:
-    """Exact expectation for a guess drawn uniformly from all ``n_frames`` frames."""
-    acc, err = chance_errors(true_frames, n_frames, tolerance)
+def chance_errors(true_frames: np.ndarray, frames, tolerance: int = TOLERANCE) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample, the exact expected accuracy and |error| of a guess drawn uniformly from
+    ``frames`` (a count: every frame of the movie; an array: the frames a decoder can
+    output): ``((n,) accuracy, (n,) error)``.
+
+    Example:
+        >>> acc, _ = chance_errors(np.array([0, 450]), np.arange(0, 900, 30))  # 1-s bins: 30 labels
+        >>> acc.round(3).tolist()
+        [0.033, 0.033]
+        >>> chance_errors(np.array([0, 450]), 900)[0].round(3).tolist()
+        [0.033, 0.066]
+    """
+    frames = candidate_frames(frames)
+    out_acc = np.empty(len(true_frames))
+    out_err = np.empty(len(true_frames))
+    true = np.asarray(true_frames).astype(np.int64)
+    for i in range(0, len(true), 4096):  # bounded memory for long test splits
+        err = np.abs(true[i:i + 4096, None] - frames[None])
+        out_acc[i:i + 4096], out_err[i:i + 4096] = (err < tolerance).mean(1), err.mean(1)
+    return out_acc, out_err
+
+
+def chance_level(true_frames: np.ndarray, frames, tolerance: int = TOLERANCE) -> dict:
+    """Exact expectation for a guess drawn uniformly from ``frames`` (as :func:`chance_errors`)."""
+    acc, err = chance_errors(true_frames, frames, tolerance)
     return {"accuracy_1s": float(acc.mean()), "mean_abs_frame_error": float(err.mean()), "n": int(len(true_frames))}
 
 
@@ -57,6 +90,8 @@ def movie_rows(frames: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------- evaluation
 BASELINES = ("raw_knn", "raw_window_knn", "pca_knn", "linear", "template")
+#: Baselines for spike counts only (every session's data are non-negative integers).
+COUNT_BASELINES = ("poisson_bayes",)
 MODEL_DECODERS = ("knn", "template", "linear")
 
 
@@ -94,24 +129,29 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         model's entry also says which decoder (chosen on valid) it uses.
     """
     models = models or {}
-    base_names = list(BASELINES) if baselines else []
+    counts = baselines and all(s[sp].get("counts") is not None for s in sessions for sp in ("train", "valid", "test"))
+    base_names = (list(BASELINES) + (list(COUNT_BASELINES) if counts else [])) if baselines else []
     methods = list(models) + base_names
     preds = {split: {m: [] for m in methods} for split in ("valid", "test")}
     truth = {split: [] for split in ("valid", "test")}
     where = {split: [] for split in ("valid", "test")}
     model_choice = {m: {d: {"valid": [], "test": []} for d in MODEL_DECODERS} for m in models}
+    seen = []  # the train frames: what the decoders can output
     for s in sessions:
         tr = s["train"]
         a = movie_rows(tr["frame"])
         if len(a) == 0 or all(len(movie_rows(s[sp]["frame"])) == 0 for sp in ("valid", "test")):
             continue
         f_tr = tr["frame"][a]
+        seen.append(f_tr)
         rows = {sp: movie_rows(s[sp]["frame"]) for sp in ("valid", "test")}
         feats = {sp: {} for sp in ("train", "valid", "test")}
         for sp in ("train", "valid", "test"):
             d, r = s[sp], (a if sp == "train" else rows[sp])
             feats[sp]["raw"] = d["neural"][r]
             feats[sp]["window"] = window_features(d["neural"], d["segment"], *window)[r]
+            if counts:
+                feats[sp]["counts"] = window_counts(d["counts"], d["segment"], *window)[r]
             for m in models:
                 feats[sp][m] = d["embeddings"][m][r]
         pca = PCA(n_components=min(pca_dim, *feats["train"]["window"].shape), random_state=seed).fit(feats["train"]["window"])
@@ -119,7 +159,9 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
             feats[sp]["pca"] = pca.transform(feats[sp]["window"])
         f_va = s["valid"]["frame"][rows["valid"]]
         win = {} if not baselines else _decoders_for(feats["train"]["window"], f_tr, feats["valid"]["window"], f_va, n_neighbors, tolerance)
+        bayes = PoissonBayesFrames(feats["train"]["counts"], f_tr) if counts else None
         baseline = {
+            "poisson_bayes": lambda sp: bayes.predict(feats[sp]["counts"]),
             "raw_knn": lambda sp: knn_predict_frames(feats["train"]["raw"], f_tr, feats[sp]["raw"], n_neighbors),
             "raw_window_knn": lambda sp: win["knn"](feats[sp]["window"]),
             "pca_knn": lambda sp: knn_predict_frames(feats["train"]["pca"], f_tr, feats[sp]["pca"], n_neighbors),
@@ -143,7 +185,10 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
     if not truth["test"]:
         return {}
     true = {sp: np.concatenate(truth[sp]) if truth[sp] else np.zeros(0, np.int64) for sp in ("valid", "test")}
-    out = {"valid": {}, "n_frames": n_frames, "tolerance_frames": tolerance, "window": list(window)}
+    candidates = candidate_frames(np.concatenate(seen))
+    out = {"valid": {}, "n_frames": n_frames, "tolerance_frames": tolerance, "window": list(window),
+           "chance_over": f"a uniform guess among the {len(candidates)} frames of the train split (what a decoder "
+                          "can output)"}
     # each model's decoder: the best on valid
     for m in models:
         valid_acc = {d: float(np.mean(frame_errors(np.concatenate(model_choice[m][d]["valid"]), true["valid"])
@@ -159,36 +204,49 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
             continue
         blocks = blocks_of(np.concatenate([np.full(len(i), sid, dtype=object) for sid, i in where[sp]]).astype(str),
                            np.concatenate([i for _, i in where[sp]]), block_samples)
-        acc_c, err_c = chance_errors(true[sp], n_frames, tolerance)
+        acc_c, err_c = chance_errors(true[sp], candidates, tolerance)
         sc = {"chance": acc_c}
         er = {"chance": err_c}
+        ex = {"chance": np.isin(true[sp], candidates) / len(candidates)}
         for m in methods:
             err = frame_errors(np.concatenate(preds[sp][m]), true[sp])
             sc[m], er[m] = (err < tolerance).astype(np.float64), err.astype(np.float64)
-        boot_acc = block_bootstrap(sc, blocks, n_boot, seed, pairs=[(m, b) for m in models for b in base_names])
-        boot_err = block_bootstrap(er, blocks, n_boot, seed)
+            ex[m] = (err == 0).astype(np.float64)
+        pairs = [(m, b) for m in models for b in base_names]
+        boot_acc = block_bootstrap(sc, blocks, n_boot, seed, pairs=pairs)
+        boot_err = block_bootstrap(er, blocks, n_boot, seed, pairs=pairs)
+        boot_exact = block_bootstrap(ex, blocks, n_boot, seed, pairs=pairs)
+        boot_median = block_bootstrap_median({m: er[m] for m in methods}, blocks, n_boot, seed)
         for m in list(sc):
             entry = {"accuracy_1s": boot_acc[m]["mean"], "accuracy_1s_ci95": boot_acc[m]["ci95"],
+                     "accuracy_exact": boot_exact[m]["mean"], "accuracy_exact_ci95": boot_exact[m]["ci95"],
                      "mean_abs_frame_error": boot_err[m]["mean"], "mean_abs_frame_error_ci95": boot_err[m]["ci95"],
                      "n": int(len(true[sp]))}
+            if m in boot_median:
+                entry.update(median_abs_frame_error=boot_median[m]["median"],
+                             median_abs_frame_error_ci95=boot_median[m]["ci95"])
             if sp == "test":
                 out.setdefault(m, {}).update(entry)
             else:
                 out["valid"][m] = entry
-        scores[sp] = boot_acc
+        scores[sp] = {"accuracy_1s": boot_acc, "accuracy_exact": boot_exact, "mean_abs_frame_error": boot_err}
     out["chance"]["supervision"] = "none"
     if not baselines:
         out["predictions"] = {}
         return out
-    for b in BASELINES:
+    for b in base_names:
         out[b]["supervision"] = f"{label} (train split)"
         out[b]["features"] = {"raw_knn": "dF/F, one sample", "raw_window_knn": f"dF/F, {sum(window)}-sample window",
                               "pca_knn": f"PCA({pca_dim}) of the dF/F window", "linear": "dF/F window",
-                              "template": "dF/F window"}[b]
-    strongest = max(BASELINES, key=lambda b: out["valid"].get(b, {}).get("accuracy_1s", -1.0))
+                              "template": "dF/F window",
+                              "poisson_bayes": f"spike counts summed over the {sum(window)}-sample window"}[b]
+    strongest = max(base_names, key=lambda b: out["valid"].get(b, {}).get("accuracy_1s", -1.0))
     out["strongest_baseline"] = strongest
-    out["comparison"] = {f"{m} - {strongest}": {k: scores["test"][f"{m} - {strongest}"][k] for k in ("mean", "ci95")}
-                         for m in models}
+    out["comparison"] = {f"{m} - {strongest}": {k: scores["test"]["accuracy_1s"][f"{m} - {strongest}"][k]
+                                                for k in ("mean", "ci95")} for m in models}
+    out["comparison_other_metrics"] = {  # the field's metrics, same pairs, same resamples
+        f"{m} - {strongest}": {metric: {k: scores["test"][metric][f"{m} - {strongest}"][k] for k in ("mean", "ci95")}
+                               for metric in ("accuracy_exact", "mean_abs_frame_error")} for m in models}
     # per session (test), and the predictions for the figure
     per_session, predictions = {}, {}
     offset = 0
@@ -200,7 +258,7 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
             p = np.concatenate(preds["test"][m])[offset:offset + n]
             entry[m] = summarize(frame_errors(p, t), tolerance)
             saved[m] = p
-        entry["chance"] = chance_level(t, n_frames, tolerance)
+        entry["chance"] = chance_level(t, candidates, tolerance)
         per_session[sid] = entry
         predictions[sid] = saved
         offset += n
@@ -280,6 +338,7 @@ def movie_sessions(splits: dict, embeddings: dict, label: str) -> list[dict]:
         for split in ("train", "valid", "test"):
             p = splits[split][i]
             entry[split] = {"neural": p.neural, "segment": p.segment, "index": p.index, "frame": p.label(label),
+                            "counts": p.counts(),  # None unless the data are spike counts
                             "embeddings": {m: e[sid][split]["embedding"] for m, e in embeddings.items()}}
         sessions.append(entry)
     return sessions
@@ -342,8 +401,8 @@ def consistency_beside_controls(sessions: list[dict], model: str, n_frames: int,
     return out
 
 
-__all__ = ["per_area", "evaluate_frame_id", "frame_id_protocol", "movie_sessions", "cross_session_frame_id", "consistency",
-           "consistency_beside_controls", "chance_level", "chance_errors", "summarize", "frame_errors", "BASELINES",
+__all__ = ["COUNT_BASELINES", "per_area", "evaluate_frame_id", "frame_id_protocol", "movie_sessions", "cross_session_frame_id", "consistency",
+           "consistency_beside_controls", "chance_level", "chance_errors", "candidate_frames", "summarize", "frame_errors", "BASELINES",
            "MODEL_DECODERS"]
 
 

@@ -38,12 +38,13 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
     Args:
         sessions: ``[{"session_id", split: {"y": (K,), "dff": (K, N), model: (K, D)}}]``.
         models: Embedding names present in every split dict.
-        n_classes: Classes of the label (chance is 1 / n_classes, a uniform guess).
+        n_classes: Classes of the label; chance is a uniform guess among the classes a
+            decoder can output (those of the session's train trials, at most n_classes).
     """
     preds = {m: [] for m in [*BASELINES, *models]}
     valid_scores = {m: {"logistic": [], "knn": []} for m in models}
     y_test, valid_pred = [], {m: [] for m in BASELINES}
-    y_valid = []
+    y_valid, chance_test, chance_valid = [], [], []
     per_session = {}
     for s in sessions:
         tr, va, te = s["train"], s["valid"], s["test"]
@@ -65,8 +66,11 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
             valid_pred[k].append(v)
         y_test.append(te["y"])
         y_valid.append(va["y"])
+        classes = np.unique(tr["y"])  # what a decoder fitted here can output
+        chance_test.append(np.isin(te["y"], classes) / len(classes))
+        chance_valid.append(np.isin(va["y"], classes) / len(classes))
         per_session[s["session_id"]] = {k: float(np.mean(v == te["y"])) for k, v in out.items()}
-        per_session[s["session_id"]]["chance"] = 1.0 / n_classes
+        per_session[s["session_id"]]["chance"] = float(chance_test[-1].mean())
     if not y_test:
         return {}
     y_test, y_valid = np.concatenate(y_test), np.concatenate(y_valid)
@@ -79,14 +83,14 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
         res[m] = {"decoder": best, "decoder_valid_accuracy": acc}
         res["valid"][m] = {"accuracy": acc[best]}
     scores = {k: (np.concatenate(v) == y_test).astype(float) for k, v in preds.items()}
-    scores["chance"] = np.full(len(y_test), 1.0 / n_classes)
+    scores["chance"] = np.concatenate(chance_test)
     boot = block_bootstrap(scores, np.arange(len(y_test)), n_boot, seed,
                            pairs=[(m, b) for m in models for b in BASELINES])
     for k in scores:
         res.setdefault(k, {}).update({"accuracy": boot[k]["mean"], "accuracy_ci95": boot[k]["ci95"]})
     for k in BASELINES:
         res["valid"][k] = {"accuracy": float(np.mean(np.concatenate(valid_pred[k]) == y_valid)) if len(y_valid) else None}
-    res["valid"]["chance"] = {"accuracy": 1.0 / n_classes}
+    res["valid"]["chance"] = {"accuracy": float(np.concatenate(chance_valid).mean()) if len(y_valid) else None}
     strongest = max(BASELINES, key=lambda b: res["valid"][b]["accuracy"] or 0.0)
     res["strongest_baseline"] = strongest
     res["comparison"] = {f"{m} - {strongest}": {k: boot[f"{m} - {strongest}"][k] for k in ("mean", "ci95")}

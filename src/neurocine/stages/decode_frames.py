@@ -72,6 +72,12 @@ class DecodeFrames(Stage):
             return f"{movie}: skipped ({res.get('skipped', '')})"
         b = res["strongest_baseline"]
         diff = res["comparison"][f"cebra - {b}"]
+        other = ""
+        if "accuracy_exact" in res["cebra"]:
+            other = (f"; exact frame {res['cebra']['accuracy_exact']:.3f} vs {res[b]['accuracy_exact']:.3f}, median "
+                     f"|error| {res['cebra']['median_abs_frame_error']:.0f} vs {res[b]['median_abs_frame_error']:.0f} "
+                     "frames")
         return (f"{movie} accuracy within 1 s (test): CEBRA {res['cebra']['accuracy_1s']:.3f} "
                 f"({res['cebra']['decoder']} decoder); strongest baseline {b} {res[b]['accuracy_1s']:.3f}; "
-                f"difference {diff['mean']:+.3f} {ci(diff['ci95'])}; chance {res['chance']['accuracy_1s']:.3f}")
+                f"difference {diff['mean']:+.3f} {ci(diff['ci95'])}; chance {res['chance']['accuracy_1s']:.3f}"
+                + other)

@@ -15,10 +15,17 @@ def cv_table(name: str, cv: dict, table_id: str, model: str = "cebra", title: st
             for f in cv["per_fold"]]
     rows.append(["mean [95 % CI]", f"{cv[model]['mean']:.3f} {ci(cv[model]['ci95'])}", "",
                  f"{cv['margin']['mean']:+.3f} {ci(cv['margin']['ci95'])}"])
+    also = ""
+    if cv.get("also"):
+        extra = [[metric.replace("_", " "), f"{d[model]['mean']:.3f} {ci(d[model]['ci95'])}",
+                  f"{d['baseline']['mean']:.3f} {ci(d['baseline']['ci95'])}",
+                  f"{d['margin']['mean']:+.3f} {ci(d['margin']['ci95'])}"] for metric, d in cv["also"].items()]
+        also = table(["the field's other metrics (mean over folds)", title, "strongest baseline", "margin"], extra,
+                     f"{table_id}-also")
     return (f"<h3>{html.escape(name)}</h3>"
             + table(["fold", title, "strongest baseline (chosen on the fold's valid)", "margin"], rows, table_id)
             + f"<p class='comparison'>Over {cv['folds']} folds the model is {verdict(cv['margin'])} the strongest "
-              f"baseline ({cv['margin']['mean']:+.3f} {ci(cv['margin']['ci95'])}).</p>")
+              f"baseline ({cv['margin']['mean']:+.3f} {ci(cv['margin']['ci95'])}).</p>" + also)
 
 
 @section("cross_validation")

@@ -13,13 +13,22 @@ from neurocine.report.tables import ci, skipped_note, table, verdict
 NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free (time-contrastive)",
          "raw_knn": "kNN on dF/F (one sample)", "raw_window_knn": "kNN on dF/F (encoder's window)",
          "pca_knn": "kNN on PCA of the dF/F window", "linear": "linear decoder on the dF/F window",
-         "template": "per-frame template on the dF/F window", "chance": "chance"}
+         "template": "per-frame template on the dF/F window",
+         "poisson_bayes": "Poisson naive Bayes on spike counts over the window", "chance": "chance"}
 
 
 @section("frame_id")
 def frame_id(fid: dict) -> str:
     """Frame identification, one part per movie."""
     return "\n".join(movie_frame_id(fid[m], m) for m in fid.get("movies", []))
+
+
+def _with_ci(d: dict, key: str, fmt: str) -> str:
+    """``0.123 [0.100, 0.150]`` (or ``-`` where a result from an earlier version lacks it)."""
+    if d.get(key) is None:
+        return "-"
+    lo_hi = d.get(f"{key}_ci95")
+    return fmt.format(d[key]) + (f" [{fmt.format(lo_hi[0])}, {fmt.format(lo_hi[1])}]" if lo_hi else "")
 
 
 def movie_frame_id(fid: dict, movie: str) -> str:
@@ -36,15 +45,20 @@ def movie_frame_id(fid: dict, movie: str) -> str:
              f"baseline is the one best on validation. Intervals: 95 % bootstrap over 1-s blocks of test data. "
              f"Baselines read dF/F over the encoder's own {sum(fid.get('window', [5, 5]))}-sample window.</p>"]
     rows = []
-    for k in [m for m in ("cebra", "cebra_label_free") if m in fid] + ["raw_knn", "raw_window_knn", "pca_knn",
-                                                                      "linear", "template", "chance"]:
+    methods = ["raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "poisson_bayes", "chance"]
+    for k in [m for m in ("cebra", "cebra_label_free") if m in fid] + [m for m in methods if m in fid]:
         d, v = fid[k], fid.get("valid", {}).get(k, {})
         name = NAMES[k] + (f" ({d['decoder']} decoder)" if "decoder" in d else "")
         name += " ← strongest baseline" if k == b else ""
         rows.append([name, html.escape(str(d.get("supervision", ""))), v.get("accuracy_1s"),
-                     d.get("accuracy_1s"), ci(d.get("accuracy_1s_ci95")), d.get("mean_abs_frame_error")])
-    parts.append(table(["method", "trained with labels", "valid accuracy", "test accuracy", "95 % CI",
-                        "mean |error| (frames)"], rows, f"frame-id{tid}", 3))
+                     d.get("accuracy_1s"), ci(d.get("accuracy_1s_ci95")),
+                     _with_ci(d, "accuracy_exact", "{:.3f}"), _with_ci(d, "median_abs_frame_error", "{:.0f}"),
+                     d.get("mean_abs_frame_error")])
+    parts.append(table(["method", "trained with labels", "valid accuracy", "test accuracy (within 1 s)", "95 % CI",
+                        "exact frame [95 % CI]", "median |error| (frames) [95 % CI]", "mean |error| (frames)"],
+                       rows, f"frame-id{tid}", 3))
+    if fid.get("chance_over"):
+        parts.append(f"<p class='note'>Chance: {html.escape(fid['chance_over'])}.</p>")
     for name, diff in fid.get("comparison", {}).items():
         parts.append(f"<p class='comparison'>{html.escape(name)}: {diff['mean']:+.3f} {ci(diff['ci95'])} "
                      f"(test): the model is {verdict(diff)} the strongest baseline.</p>")
