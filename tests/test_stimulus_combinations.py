@@ -147,3 +147,26 @@ def test_real_gratings_run_to_a_report(tmp_path, capsys):
         assert r["n_test_trials"] > 100 and r["logistic_dff"]["accuracy"] > r["chance"]["accuracy"]
     assert "skipped" in m["frame_id"] and "skipped" in m["reconstruction"]
     assert "id='classes-drifting_gratings-direction'" in page
+
+
+NM1 = SHARED_DATA / "allen_2p_natural_movie_one_501574836" / "nm1_spikes_501574836.npz"
+
+
+@pytest.mark.skipif(not NM1.is_file(), reason="real recordings not available (../shared/data is absent in this clone)")
+def test_real_movie_spikes_import_and_run_end_to_end(tmp_path, capsys):
+    """The real Allen 2P session watching natural_movie_one (inferred spikes, 10 repeats)
+    through the product: import-movie, then run with 3 folds; every number says spikes, the
+    Poisson decoder joins the baselines, chance is over the frames decoders can output."""
+    assert main(["import-movie", str(NM1), "--out", str(tmp_path / "data"), "--units", "spikes"]) == 0
+    m, out, page = _run(tmp_path, tmp_path / "data", capsys, evaluation={"folds": 3},
+                        reconstruction={"enabled": False}, training={"label_free_model": False})
+    assert m["provenance"]["data"] == "recorded" and m["provenance"]["signal"] == "spikes"
+    fid = m["frame_id"]
+    assert fid["cebra"]["n"] == 905 and "poisson_bayes" in fid and fid["strongest_baseline"] in fid
+    for method in ("cebra", "poisson_bayes", "template"):
+        assert fid[method]["accuracy_exact"] <= fid[method]["accuracy_1s"]
+        assert "median_abs_frame_error_ci95" in fid[method]
+    assert fid["poisson_bayes"]["accuracy_1s"] > 5 * fid["chance"]["accuracy_1s"]  # real information in the spikes
+    cv = fid["cv"]
+    assert cv["folds"] == 3 and len(cv["per_fold"]) == 3 and "accuracy_exact" in cv["also"]
+    assert "exact frame" in out and "spikes" in out and "Poisson naive Bayes" in page
