@@ -125,6 +125,22 @@ def sim_dir(tmp_path_factory) -> Path:
     return d
 
 
+def trained_and_new(sim_dir: Path, root: Path) -> tuple[Path, Path]:
+    """``(data, new)``: two of ``sim_dir``'s sessions (and the movie) to train on, and the
+    third in a folder of its own, a new animal for ``adapt``."""
+    import shutil
+
+    files = sorted(sim_dir.glob("*.h5"))
+    data, new = root / "trained", root / "new"
+    data.mkdir()
+    new.mkdir()
+    for f in files[:2]:
+        shutil.copy(f, data / f.name)
+    shutil.copy(files[2], new / files[2].name)
+    shutil.copy(sim_dir / "natural_movie_one.npy", data)
+    return data, new
+
+
 @pytest.fixture(scope="session")
 def sim_sessions(sim_dir):
     from neurocine import load_sessions

@@ -4,7 +4,6 @@ change, and it is decoded with the other animals' decoders beside its own baseli
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -12,7 +11,7 @@ import torch
 import yaml
 
 import neurocine
-from conftest import TINY_CONFIG
+from conftest import TINY_CONFIG, trained_and_new
 from neurocine.cli import main
 from neurocine.data import normalized_splits, training_rows
 from neurocine.errors import ConfigError
@@ -129,13 +128,7 @@ def test_first_repeats_and_trials(sim_sessions):
 
 def test_neurocine_adapt_from_the_command_line(sim_dir, tmp_path, capsys):
     files = sorted(sim_dir.glob("*.h5"))
-    trained, new = tmp_path / "trained", tmp_path / "new"
-    trained.mkdir()
-    new.mkdir()
-    for f in files[:2]:
-        shutil.copy(f, trained / f.name)
-    shutil.copy(files[2], new / files[2].name)
-    shutil.copy(sim_dir / "natural_movie_one.npy", trained)
+    trained, new = trained_and_new(sim_dir, tmp_path)
     cfg = {"dataset": {"data_dir": str(trained), "train_on": "all"}, **TINY_CONFIG, "output_dir": str(tmp_path / "run"),
            "reconstruction": {"enabled": False}, "training": {"validate_every": 20, "label_free_model": False}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))

@@ -20,7 +20,7 @@ import torch
 import yaml
 
 import neurocine
-from conftest import TINY_CONFIG, kirby_arrays, write_kirby_fixture
+from conftest import TINY_CONFIG, kirby_arrays, trained_and_new, write_kirby_fixture
 from neurocine.cli import main
 from neurocine.errors import ConfigError, DataError
 from neurocine.results import CHECKPOINT, MARKER, Results
@@ -33,14 +33,7 @@ def run(sim_dir, tmp_path_factory):
     """``(root, trained results folder, its config, a folder with one new animal)``: two
     simulated sessions trained with a tiny config, the third kept apart for adapt."""
     root = tmp_path_factory.mktemp("newcmds")
-    files = sorted(sim_dir.glob("*.h5"))
-    data, new = root / "data", root / "new"
-    data.mkdir()
-    new.mkdir()
-    for f in files[:2]:
-        shutil.copy(f, data / f.name)
-    shutil.copy(files[2], new / files[2].name)
-    shutil.copy(sim_dir / "natural_movie_one.npy", data)
+    data, new = trained_and_new(sim_dir, root)
     cfg = {"dataset": {"data_dir": str(data)}, **TINY_CONFIG, "output_dir": str(root / "run"),
            "reconstruction": {"enabled": False}, "training": {"validate_every": 20, "checkpoint_every": 20,
                                                               "label_free_model": False}}
@@ -62,7 +55,7 @@ def test_adapt_refuses_its_own_inputs_and_an_empty_path(run, tmp_path, capsys, m
     one_line_error(capsys, _adapt(results, new, results), "which this command reads")
     one_line_error(capsys, _adapt(results, new, results / "sub"), "which this command reads")
     one_line_error(capsys, _adapt(results, new, new / "out"), "the data folder")
-    one_line_error(capsys, _adapt(results, new, root / "data" / "out"), "the data folder")  # the trained run's data
+    one_line_error(capsys, _adapt(results, new, root / "trained" / "out"), "the data folder")  # the trained run's data
     monkeypatch.chdir(tmp_path)
     one_line_error(capsys, _adapt(results, new, ""), "--out ''", "empty path")
     assert list(tmp_path.iterdir()) == [] and digest(results) == before
@@ -320,7 +313,7 @@ def test_transposed_kirby_traces_are_called_transposed(tmp_path, capsys):
 def test_a_stage_asked_for_by_name_that_has_nothing_to_do_exits_2(run, tmp_path, capsys):
     root, results, _, _ = run
     data = tmp_path / "data"
-    shutil.copytree(root / "data", data)
+    shutil.copytree(root / "trained", data)
     (data / "natural_movie_one.npy").unlink()  # no template: nothing to reconstruct
     copy = tmp_path / "r"
     shutil.copytree(results, copy)
