@@ -313,3 +313,25 @@ def test_fuzz_neuropixels_reader_gives_a_correct_session_or_one_line(small_eceph
             np.testing.assert_array_equal(s.traces[:, j], expected)
         frame = s.label("natural_movie_one.frame")
         assert frame.min() >= -1 and frame.max() <= 899
+
+
+def test_import_movie_split_units_makes_disjoint_pseudo_animals(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    data = rng.poisson(1, (10, 10, 30)).astype(np.float32)
+    np.savez(tmp_path / "m.npz", data=data, frame=np.arange(30) * 30, rate=1.0, session_id="mouse")
+    argv = ["import-movie", str(tmp_path / "m.npz"), "--out", str(tmp_path / "out"), "--units", "spikes",
+            "--split-units", "3", "--seed", "4"]
+    assert main(argv) == 0
+    sessions = load_sessions(tmp_path / "out")
+    assert [s.session_id for s in sessions] == ["mouse-units1of3", "mouse-units2of3", "mouse-units3of3"]
+    assert [s.num_neurons for s in sessions] == [4, 3, 3]
+    columns = np.concatenate([s.traces for s in sessions], axis=1)  # every unit once, none twice
+    whole = data.transpose(1, 2, 0).reshape(300, 10)
+    order = np.concatenate([[int(i) for i in s.subject["unit_indices"].split(",")] for s in sessions])
+    assert sorted(order.tolist()) == list(range(10))
+    assert np.array_equal(columns, whole[:, order])
+    capsys.readouterr()
+    assert main(argv) == 2  # the files exist: nothing is overwritten, not even a first one
+    assert "mouse-units1of3.h5: already exists" in capsys.readouterr().err
+    assert main([*argv[:-4], "--split-units", "11", "--out", str(tmp_path / "o2")]) == 2
+    assert "expected 1 to 10 groups" in capsys.readouterr().err and not (tmp_path / "o2").exists()

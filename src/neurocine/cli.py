@@ -26,7 +26,7 @@ from neurocine.embed import distributed
 from neurocine.errors import ConfigError, DataError, NeurocineError
 from neurocine.io import LAYOUTS, write_brainsets
 from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
-from neurocine.io.movies import load_movie_npz, movie_recording
+from neurocine.io.movies import load_movie_npz, movie_recording, split_units
 from neurocine.io.trials import load_trials_npz, trials_recording
 from neurocine.results import MARKER, refuse_empty_path
 from neurocine.settings import DatasetConfig
@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder for <session_id>.h5 (the file must not exist yet)")
     p.add_argument("--units", choices=("dff", "spikes"), default="dff",
                    help="what data holds: dF/F or spike counts (reports then say spikes); default dff")
+    p.add_argument("--split-units", "--split_units", dest="split_units", type=_count, default=1, metavar="K",
+                   help="deal the units at random into K disjoint groups, one session file each "
+                        "(<id>-units<k>of<K>): pseudo-animals from one recording (default 1: one file)")
+    p.add_argument("--seed", type=int, default=0, help="seed of --split-units (default 0)")
 
     p = sub.add_parser("inspect", help="per-session shapes, rates, split counts, stimuli, and totals")
     p.add_argument("data_dir")
@@ -263,9 +267,10 @@ def cmd_adapt(args) -> int:
     m = run_adapt(args.results, args.data_dir, args.out, args.repeats, args.trials_per_condition, args.init,
                   progress=not args.quiet)
     for c in m.get("curve", []):
-        f, d = c["frame_id"], c["comparison"]["adapted - template_own"]
+        f, d = c["frame_id"], c["comparison"]["adapted - strongest_own"]
         print(f"adapt: {c['repeats']} repeat(s): adapted {f['adapted']['accuracy_1s']:.3f} (others' decoders), "
-              f"own template on dF/F {f['template_own']['accuracy_1s']:.3f}, difference {d['mean']:+.3f} "
+              f"own strongest baseline ({f['strongest_own']['decoder']}) {f['strongest_own']['accuracy_1s']:.3f}, "
+              f"own template {f['template_own']['accuracy_1s']:.3f}, difference to the strongest {d['mean']:+.3f} "
               f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; new encoder fitted in {c['seconds']:.1f} s")
     for c in m.get("trials", {}).get("curve", []):
         for label, e in c["classes"].items():
@@ -323,12 +328,18 @@ def cmd_import_movie(args) -> int:
     out = session_folder(args.out)
     arrays = load_movie_npz(args.npz)
     rec = movie_recording(**arrays, units=args.units, source=args.npz)
-    path = write_brainsets(rec, out / f"{rec.session_id}.h5", session_type="movie repeats", source=args.npz)
-    U, R, S = np.asarray(arrays["data"]).shape
+    parts = split_units(rec, args.split_units, args.seed) if args.split_units > 1 else [rec]
+    clash = [p.session_id for p in parts if (out / f"{p.session_id}.h5").exists()]
+    if clash:  # before the first file is written: all of them or none
+        raise DataError(out / f"{clash[0]}.h5", "already exists; refusing to overwrite (remove it or choose another "
+                                                "--out)")
+    _, R, S = np.asarray(arrays["data"]).shape
     kind = "spike counts" if args.units == "spikes" else "dF/F"
-    print(f"wrote {path}: {R} repeats of {arrays['movie']} x {S} samples of {U} units ({kind}) at "
-          f"{arrays['sampling_rate']:g} Hz; splits by repeat in order "
-          + "/".join(str(len(rec.splits[s][0])) for s in ("train", "valid", "test")) + " (train/valid/test)")
+    for part in parts:
+        path = write_brainsets(part, out / f"{part.session_id}.h5", session_type="movie repeats", source=args.npz)
+        print(f"wrote {path}: {R} repeats of {arrays['movie']} x {S} samples of {part.traces.shape[1]} units ({kind}) "
+              f"at {arrays['sampling_rate']:g} Hz; splits by repeat in order "
+              + "/".join(str(len(rec.splits[s][0])) for s in ("train", "valid", "test")) + " (train/valid/test)")
     return 0
 
 

@@ -11,7 +11,9 @@ per condition):
 * ``adapted_own``: the same embedding, decoded by its own decoders fitted on its K repeats;
 * ``scratch``: a model trained from scratch on its K repeats alone, its own decoders;
 * ``template_own``, ``ridge_own``: the per-frame template and ridge decoders on its dF/F
-  over the encoder's window, fitted on its K repeats; for trials ``logistic_own`` and
+  over the encoder's window, fitted on its K repeats; ``strongest_own``: the strongest of
+  all its frame-ID baselines on its validation repeat (template, ridge, kNN, and the Poisson
+  naive Bayes decoder when its data are spike counts); for trials ``logistic_own`` and
   ``knn_own`` on its trial-mean dF/F (the trial protocol's baselines,
   :mod:`neurocine.evaluate.trials`);
 * ``chance``.
@@ -39,7 +41,7 @@ from neurocine.errors import ConfigError
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
 
-METHODS = ("adapted", "adapted_own", "scratch", "template_own", "ridge_own", "chance")
+METHODS = ("adapted", "adapted_own", "scratch", "template_own", "ridge_own", "strongest_own", "chance")
 UNITS = ("repeats", "trials")
 
 
@@ -155,7 +157,7 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     session = {"session_id": sid}
     for sp, p in parts.items():
         session[sp] = {"neural": p.neural, "segment": p.segment, "index": p.index, "frame": p.label(label),
-                       "embeddings": emb[sp]}
+                       "counts": p.counts(), "embeddings": emb[sp]}
     n_frames = LABELS[label].n_values
     test = parts["test"]
     block = max(int(round(test.sampling_rate)), 1)
@@ -169,13 +171,15 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     others = predict(emb["test"]["adapted"][rows])
     correct = {"adapted": np.abs(others - true) < tol, "adapted_own": np.abs(pred["adapted"] - true) < tol,
                "scratch": np.abs(pred["scratch"] - true) < tol, "template_own": np.abs(pred["template"] - true) < tol,
-               "ridge_own": np.abs(pred["linear"] - true) < tol}
+               "ridge_own": np.abs(pred["linear"] - true) < tol,
+               "strongest_own": np.abs(pred[res["strongest_baseline"]] - true) < tol}
     correct = {m: c.astype(np.float64) for m, c in correct.items()}
     seen = parts["train"].label(label)
     correct["chance"] = chance_errors(true, seen[seen >= 0], tol)[0]  # the frames a decoder fitted here can output
     return {"correct": correct, "index": test.index[rows], "block_samples": block,
             "decoders": {"adapted": f"{decoder} fitted on the trained sessions' embeddings",
-                         "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"]}}
+                         "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"],
+                         "strongest_own": res["strongest_baseline"]}}
 
 
 def _chosen(fitted: dict, X_valid, y_valid):
@@ -234,7 +238,8 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     return {"labels": out}
 
 
-PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scratch"), ("adapted_own", "template_own")]
+PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scratch"), ("adapted_own", "template_own"),
+         ("adapted", "strongest_own"), ("adapted_own", "strongest_own")]
 
 
 def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int = 0) -> dict:
@@ -246,8 +251,8 @@ def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int
                        np.concatenate([t["index"] for t in trials]), trials[0]["block_samples"])
     boot = block_bootstrap(correct, blocks, seed=seed, pairs=PAIRS)
     frame_id = {m: {"accuracy_1s": boot[m]["mean"], "ci95": boot[m]["ci95"]} for m in METHODS}
-    for m in ("adapted", "adapted_own", "scratch"):
-        frame_id[m]["decoder"] = trials[0]["decoders"][m]
+    for m in ("adapted", "adapted_own", "scratch", "strongest_own"):
+        frame_id[m]["decoder"] = ", ".join(sorted({t["decoders"][m] for t in trials}))
     return {"repeats": k, "session_ids": [t["session_id"] for t in trials],
             "seconds": float(sum(t["seconds"] for t in trials)), "steps": [t["steps"] for t in trials],
             "scratch_seconds": float(sum(t["scratch_seconds"] for t in trials)), "init": init, "label": label,

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -98,6 +99,38 @@ def movie_recording(data: np.ndarray, frame: np.ndarray, sampling_rate: float, s
                      splits=splits, modality=units)
 
 
+def split_units(rec: Recording, groups: int, seed: int = 0) -> list[Recording]:
+    """``rec``'s units dealt at random (seeded) into ``groups`` disjoint groups of nearly
+    equal size, each a :class:`Recording` of its own, ``<id>-units<k>of<groups>``: pseudo-
+    animals cut from one recording, to measure the shared space, decoding one group with
+    the others' decoders, and adapting a new "animal" (``neurocine import-movie
+    --split-units``). They share every stimulus moment, so their intervals are not those of
+    independent animals.
+
+    Example:
+        >>> rec = movie_recording(np.ones((10, 10, 30), np.float32), np.arange(30) * 30, 1.0, "m1")
+        >>> [(r.session_id, r.traces.shape[1]) for r in split_units(rec, 3)]
+        [('m1-units1of3', 4), ('m1-units2of3', 3), ('m1-units3of3', 3)]
+
+    Raises:
+        DataError: fewer units than groups, or fewer than 1 group.
+    """
+    U = rec.traces.shape[1]
+    if groups < 1 or groups > U:
+        raise DataError(rec.session_id, f"--split-units {groups}: expected 1 to {U} groups (the units there are)")
+    order = np.random.default_rng(seed).permutation(U)
+    out = []
+    for k, members in enumerate(np.array_split(order, groups)):
+        members = np.sort(members)
+        out.append(replace(rec, session_id=f"{rec.session_id}-units{k + 1}of{groups}",
+                           traces=np.ascontiguousarray(rec.traces[:, members]), roi_xy=rec.roi_xy[members],
+                           roi_area=rec.roi_area[members], roi_width=rec.roi_width[members],
+                           roi_height=rec.roi_height[members],
+                           subject={**rec.subject, "units_of": rec.session_id,
+                                    "unit_indices": ",".join(map(str, members))}))
+    return out
+
+
 def load_movie_npz(path: str | Path) -> dict:
     """Read ``data`` (units, repeats, samples), ``frame`` (samples,), ``rate`` (Hz) and an
     optional ``movie`` name and ``session_id`` from an ``.npz`` into
@@ -114,4 +147,4 @@ def load_movie_npz(path: str | Path) -> dict:
                 movie=z.text("movie", "natural_movie_one"), session_id=z.text("session_id", z.path.stem))
 
 
-__all__ = ["movie_recording", "load_movie_npz"]
+__all__ = ["movie_recording", "load_movie_npz", "split_units"]

@@ -181,6 +181,7 @@ LEARNING_CURVE_STYLES = {
     "scratch": ("from scratch on its data", "#6a51a3", "^-"),
     "template_own": ("its template on dF/F", "#d94801", "s-"),
     "ridge_own": ("its ridge on dF/F", "#fd8d3c", "s--"),
+    "strongest_own": ("its strongest baseline (on its valid)", "#a50f15", "D-"),
     "logistic_own": ("its logistic regression on dF/F", "#d94801", "s-"),
     "knn_own": ("its kNN on dF/F", "#fd8d3c", "s--"),
     "chance": ("chance", "#737373", ":")}

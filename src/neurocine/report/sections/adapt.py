@@ -11,7 +11,7 @@ from neurocine.report.tables import ci, table, verdict
 NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
          "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its repeats",
          "template_own": "its per-frame template on dF/F", "ridge_own": "its ridge decoder on dF/F",
-         "chance": "chance"}
+         "strongest_own": "its strongest baseline on its valid repeat", "chance": "chance"}
 TRIAL_NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
                "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its trials",
                "logistic_own": "its logistic regression on dF/F", "knn_own": "its kNN on dF/F", "chance": "chance"}
@@ -31,12 +31,15 @@ def adapt(m: dict) -> str:
         for c in m["curve"]:
             f = c["frame_id"]
             rows.append([str(c["repeats"]), f"{c['seconds']:.1f}"]
-                        + [f"{f[k]['accuracy_1s']:.3f} {ci(f[k]['ci95'])}" for k in NAMES])
+                        + [f"{f[k]['accuracy_1s']:.3f} {ci(f[k]['ci95'])}" if k in f else "-" for k in NAMES])
         parts.append(table(["repeats", "fit (s)"] + list(NAMES.values()), rows, "adapt-curve"))
         for c in m["curve"]:
-            d = c["comparison"]["adapted - template_own"]
-            parts.append(f"<p class='comparison'>K = {c['repeats']}: adapted (others' decoders) - its template on "
-                         f"dF/F {d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
+            key = "strongest_own" if "adapted - strongest_own" in c["comparison"] else "template_own"
+            d = c["comparison"][f"adapted - {key}"]
+            what = (f"its strongest baseline ({c['frame_id'][key].get('decoder', '')})" if key == "strongest_own"
+                    else "its template on dF/F")
+            parts.append(f"<p class='comparison'>K = {c['repeats']}: adapted (others' decoders) - {html.escape(what)} "
+                         f"{d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
     if "trials" in m:
         curve = m["trials"]["curve"]
         parts.append("<p class='note'>From their first K trials of each condition. Test: their test trials; accuracy "
