@@ -10,6 +10,10 @@ per condition):
   of the new animal; the decoder chosen on the trained sessions' validation data);
 * ``adapted_own``: the same embedding, decoded by its own decoders fitted on its K repeats;
 * ``scratch``: a model trained from scratch on its K repeats alone, its own decoders;
+* ``ridge_map`` (repeats): an adapter of far fewer parameters, a ridge map from the new
+  session's window of activity to the frozen shared embedding of the same stimulus moment
+  (the model's key table), the penalty chosen on its validation repeat, decoded by the
+  trained sessions' decoders like ``adapted``;
 * ``template_own``, ``ridge_own``: the per-frame template and ridge decoders on its dF/F
   over the encoder's window, fitted on its K repeats; ``strongest_own``: the strongest of
   all its frame-ID baselines on its validation repeat (template, ridge, kNN, and the Poisson
@@ -31,7 +35,8 @@ import numpy as np
 
 from neurocine.data import SplitData, keep_rows
 from neurocine.decoders.classify import KNN, Logistic
-from neurocine.decoders.frame_id import FrameTemplates, RidgeFrames, knn_predict_frames
+from neurocine.decoders.frame_id import FrameTemplates, RidgeFrames, knn_predict_frames, window_features
+from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed.estimator import CEBRA
 from neurocine.evaluate.folds import repeat_ids
@@ -41,7 +46,7 @@ from neurocine.errors import ConfigError
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
 
-METHODS = ("adapted", "adapted_own", "scratch", "template_own", "ridge_own", "strongest_own", "chance")
+METHODS = ("adapted", "adapted_own", "scratch", "ridge_map", "template_own", "ridge_own", "strongest_own", "chance")
 UNITS = ("repeats", "trials")
 
 
@@ -143,11 +148,58 @@ def adapt_session(base: CEBRA, reference: dict, new: dict, cfg: Config, *, k: in
     parts = {"train": train, "valid": new["valid"], "test": new["test"]}
     emb = {sp: {"adapted": adapted.transform(p, session_id=sid), "scratch": scratch.transform(p, session_id=0)}
            for sp, p in parts.items()}
+    if unit == "repeats":
+        mapped = ridge_map(base, parts)
+        for sp in parts:
+            emb[sp]["ridge_map"] = mapped[sp]
     common = {"session_id": sid, "seconds": seconds, "steps": adapted.adapt_state_["steps"],
               "scratch_seconds": scratch_seconds}
     if unit == "repeats":
         return {**common, **_frame_outcome(base, reference, parts, emb, cfg, label)}, adapted
     return {**common, **_class_outcome(base, reference, parts, emb, cfg)}, adapted
+
+
+RIDGE_ALPHAS = (1e0, 1e1, 1e2, 1e3, 1e4, 1e5)
+
+
+def ridge_map(base: CEBRA, parts: dict) -> dict:
+    """``{split: (T, D) float32}``: the new session's samples mapped into the trained space
+    by ridge regression from its window of activity (the encoder's receptive field,
+    flattened) to the key table's embedding of each train sample's stimulus moment (its
+    first K repeats); the penalty with the smallest error on its validation repeat. A
+    linear adapter: ``N x W x D`` weights, no contrastive training."""
+    if getattr(base, "key_table_", None) is None:
+        raise ConfigError("adapt: the model has no stimulus states (key table) to map a new session onto")
+    table_keys, table_emb = base.key_table_
+    left, right = base.model_.left, base.model_.right
+
+    def targets(p):
+        keys = alignment_keys(p.labels, p.segment, p.sampling_rate)
+        at = np.clip(np.searchsorted(table_keys, keys), 0, len(table_keys) - 1)
+        known = (keys >= 0) & (table_keys[at] == keys)
+        return known, table_emb[at]
+
+    X = {sp: window_features(p.neural, p.segment, left, right).astype(np.float64) for sp, p in parts.items()}
+    known, Y = targets(parts["train"])
+    if not known.any():
+        raise ConfigError(f"adapt: no train sample of {parts['train'].session_id} shows a stimulus moment the "
+                          "model knows")
+    mean = X["train"][known].mean(0)
+    A = X["train"][known] - mean
+    evals, evecs = np.linalg.eigh(A.T @ A)
+    proj = evecs.T @ (A.T @ Y[known])
+
+    def weights(alpha):
+        return evecs @ (proj / (np.maximum(evals, 0) + alpha)[:, None])
+
+    v_known, Yv = targets(parts["valid"])
+    if v_known.any():
+        errors = [np.mean(((X["valid"][v_known] - mean) @ weights(a) - Yv[v_known]) ** 2) for a in RIDGE_ALPHAS]
+        alpha = RIDGE_ALPHAS[int(np.argmin(errors))]
+    else:
+        alpha = RIDGE_ALPHAS[len(RIDGE_ALPHAS) // 2]
+    W = weights(alpha)
+    return {sp: ((x - mean) @ W).astype(np.float32) for sp, x in X.items()}
 
 
 def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Config, label: str) -> dict:
@@ -169,7 +221,8 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     predict, decoder = others_decoders(base, reference, label, nn, tol)
     rows = test.label(label) >= 0
     others = predict(emb["test"]["adapted"][rows])
-    correct = {"adapted": np.abs(others - true) < tol, "adapted_own": np.abs(pred["adapted"] - true) < tol,
+    correct = {"adapted": np.abs(others - true) < tol,
+               "ridge_map": np.abs(predict(emb["test"]["ridge_map"][rows]) - true) < tol, "adapted_own": np.abs(pred["adapted"] - true) < tol,
                "scratch": np.abs(pred["scratch"] - true) < tol, "template_own": np.abs(pred["template"] - true) < tol,
                "ridge_own": np.abs(pred["linear"] - true) < tol,
                "strongest_own": np.abs(pred[res["strongest_baseline"]] - true) < tol}
@@ -239,7 +292,8 @@ def _class_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
 
 
 PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scratch"), ("adapted_own", "template_own"),
-         ("adapted", "strongest_own"), ("adapted_own", "strongest_own")]
+         ("adapted", "strongest_own"), ("adapted_own", "strongest_own"), ("ridge_map", "strongest_own"),
+         ("ridge_map", "adapted")]
 
 
 def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int = 0) -> dict:

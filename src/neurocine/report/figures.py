@@ -179,6 +179,7 @@ LEARNING_CURVE_STYLES = {
     "adapted": ("adapted, other animals' decoders", "#08519c", "o-"),
     "adapted_own": ("adapted, its own decoders", "#6baed6", "o--"),
     "scratch": ("from scratch on its data", "#6a51a3", "^-"),
+    "ridge_map": ("ridge map onto the shared space", "#41ab5d", "v-"),
     "template_own": ("its template on dF/F", "#d94801", "s-"),
     "ridge_own": ("its ridge on dF/F", "#fd8d3c", "s--"),
     "strongest_own": ("its strongest baseline (on its valid)", "#a50f15", "D-"),

@@ -10,6 +10,7 @@ from neurocine.report.tables import ci, table, verdict
 
 NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
          "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its repeats",
+         "ridge_map": "ridge map onto the shared space, other animals' decoders",
          "template_own": "its per-frame template on dF/F", "ridge_own": "its ridge decoder on dF/F",
          "strongest_own": "its strongest baseline on its valid repeat", "chance": "chance"}
 TRIAL_NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
