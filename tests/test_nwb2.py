@@ -335,3 +335,18 @@ def test_import_movie_split_units_makes_disjoint_pseudo_animals(tmp_path, capsys
     assert "mouse-units1of3.h5: already exists" in capsys.readouterr().err
     assert main([*argv[:-4], "--split-units", "11", "--out", str(tmp_path / "o2")]) == 2
     assert "expected 1 to 10 groups" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+
+
+def test_spike_transform_applies_to_spike_counts_in_any_layout(tmp_path, capsys):
+    """dataset.spike_transform was applied only by the Neuropixels reader: an imported
+    spikes file read with sqrt kept its counts without a word."""
+    counts = np.random.default_rng(0).poisson(2, (5, 10, 30)).astype(np.float32)
+    np.savez(tmp_path / "m.npz", data=counts, frame=np.arange(30) * 30, rate=1.0, session_id="s")
+    assert main(["import-movie", str(tmp_path / "m.npz"), "--out", str(tmp_path / "d"), "--units", "spikes"]) == 0
+    plain = read_session(tmp_path / "d" / "s.h5")
+    rooted = read_session(tmp_path / "d" / "s.h5", spike_transform="sqrt")
+    np.testing.assert_allclose(rooted.traces, np.sqrt(plain.traces), rtol=1e-6)
+    assert rooted.metadata["spike_transform"] == "sqrt" and "spike_transform" not in plain.metadata
+    capsys.readouterr()
+    assert main(["inspect", str(tmp_path / "d"), "--set", "dataset.spike_transform=anscombe"]) == 0
+    assert "anscombe" in capsys.readouterr().out

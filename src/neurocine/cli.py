@@ -382,10 +382,7 @@ def describe_session(s) -> list[str]:
     T = s.num_timepoints
     lines = [f"Session {s.session_id} ({s.layout} layout): {s.path}",
              f"   - df_over_f shape: {s.traces.shape}" if s.modality == "dff" else
-             f"   - spike counts shape: {s.traces.shape}" + (f" ({1e3 * s.metadata['bin_s']:.4g} ms bins"
-                                                           + ("" if s.metadata.get("spike_transform", "none") == "none"
-                                                              else f", {s.metadata['spike_transform']}") + ")"
-                                                           if "bin_s" in s.metadata else ""),
+             f"   - spike counts shape: {s.traces.shape}" + _spike_details(s.metadata),
              f"   - sampling rate: {s.sampling_rate:.2f} Hz",
              *[f"   - {k}_mask: {int(s.mask(k).sum())} / {T} samples" for k in ("train", "valid", "test")],
              f"   - domain: [{s.domain[0]:.5f}, {s.domain[1]:.3f}]"]
@@ -401,6 +398,14 @@ def describe_session(s) -> list[str]:
     if s.subject:
         lines.append("   - subject: " + ", ".join(f"{k}={v}" for k, v in sorted(s.subject.items())))
     return lines
+
+
+def _spike_details(meta: dict) -> str:
+    """`` (33.33 ms bins, sqrt)``: how a spike session's counts were binned and transformed."""
+    parts = [f"{1e3 * meta['bin_s']:.4g} ms bins"] if "bin_s" in meta else []
+    if meta.get("spike_transform", "none") != "none":
+        parts.append(meta["spike_transform"])
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def unit_lines(meta: dict) -> list[str]:

@@ -79,8 +79,13 @@ def read_session(path: str | Path, layout: str | None = None, traces: bool = Tru
         for s in session if isinstance(session, list) else [session]:
             s.simulation = simulation_attr(f)
             s.modality = modality or s.modality
+    transform = options.get("spike_transform", "none")
     for s in session if isinstance(session, list) else [session]:
         s.sha256 = digest.hexdigest() if digest is not None else None
+        if s.modality == "spikes" and transform != "none" and "spike_transform" not in s.metadata and s.has_traces:
+            # a reader that bins spikes itself applied it already; counts stored binned get it here
+            s.traces = nwb2.stabilise(s.traces, transform)
+            s.metadata = {**s.metadata, "spike_transform": transform}
     return session
 
 
