@@ -18,7 +18,6 @@ Every write is atomic (:mod:`neurocine.atomic`): a crash leaves the previous fil
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import math
 import os
@@ -34,6 +33,7 @@ import yaml
 
 from neurocine.atomic import atomic_h5, atomic_write
 from neurocine.errors import ConfigError, DataError, LockError, MismatchError, OutputError
+from neurocine.provenance import sha256
 from neurocine.settings import DEFAULT, Config, keys_where
 from neurocine.torchio import load_checkpoint
 
@@ -133,11 +133,12 @@ class Results:
     def check_owned(self, data_dir=None, inputs=()) -> None:
         """Refuse, before any work, a results folder that could hold what neurocine did not
         write, or that this command reads: an empty path (it would mean the current folder),
-        the data folder (or each of a list of them) or a folder inside it (results there would be read as data), a
-        folder this command reads from (``inputs``: adapt's trained results folder) or one
-        inside it, or an existing non-empty folder without neurocine's marker (a user's own
-        ``model.pt`` or ``report.html`` would be overwritten). A folder that an earlier
-        version of neurocine wrote (its metrics.json names neurocine) is marked and accepted.
+        the data folder (or each of a list of them) or a folder inside it (results there
+        would be read as data), a folder this command reads from (``inputs``: adapt's
+        trained results folder) or one inside it, or an existing non-empty folder without
+        neurocine's marker (a user's own ``model.pt`` or ``report.html`` would be
+        overwritten). A folder that an earlier version of neurocine wrote (its metrics.json
+        names neurocine) is marked and accepted.
 
         Every command that writes a results folder calls this first (``run``, each stage,
         ``adapt``, ``report``), so a command added later inherits the same guard.
@@ -326,13 +327,7 @@ class Results:
     def digest(self, name: str) -> str | None:
         """sha256 of ``out/name`` (None when absent): tells whether a stage rewrote a file."""
         p = self.out / name
-        if not p.is_file():
-            return None
-        h = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                h.update(block)
-        return h.hexdigest()
+        return sha256(p) if p.is_file() else None
 
     def write_json(self, name: str, data) -> Path:
         text = json.dumps(_jsonable(data), indent=2)
