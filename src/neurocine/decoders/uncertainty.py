@@ -31,6 +31,16 @@ def blocks_of(session_ids: np.ndarray, sample_index: np.ndarray, block_samples: 
     return np.unique(key, return_inverse=True)[1].astype(np.int64)
 
 
+def _resampled_blocks(blocks, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(blocks as an array, (n_boot, n_blocks) float64 times each block is drawn)``: the
+    resamples every block bootstrap of one ``seed`` shares (means, medians, pairs)."""
+    blocks = np.asarray(blocks)
+    n_blocks = int(blocks.max()) + 1 if len(blocks) else 0
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n_blocks, np.full(n_blocks, 1.0 / max(n_blocks, 1)), size=n_boot).astype(np.float64)
+    return blocks, counts
+
+
 def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: int = 1000, seed: int = 0,
                     pairs=(), level: float = 0.95) -> dict[str, dict]:
     """Means of per-sample scores with block-bootstrap confidence intervals.
@@ -47,11 +57,9 @@ def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: i
     Returns:
         ``{name: {"mean", "ci95": [lo, hi], "sd"}}`` including each ``"a - b"``.
     """
-    blocks = np.asarray(blocks)
-    n_blocks = int(blocks.max()) + 1 if len(blocks) else 0
+    blocks, counts = _resampled_blocks(blocks, n_boot, seed)
+    n_blocks = counts.shape[1]
     size = np.bincount(blocks, minlength=n_blocks).astype(np.float64)
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_blocks, np.full(n_blocks, 1.0 / max(n_blocks, 1)), size=n_boot).astype(np.float64)
     denom = np.maximum(counts @ size, 1e-12)
     lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
@@ -83,10 +91,7 @@ def block_bootstrap_median(values: dict[str, np.ndarray], blocks: np.ndarray, n_
         >>> r["e"]["median"], r["e"]["ci95"][0] < 49.5 < r["e"]["ci95"][1]
         (49.5, True)
     """
-    blocks = np.asarray(blocks)
-    n_blocks = int(blocks.max()) + 1 if len(blocks) else 0
-    rng = np.random.default_rng(seed)
-    counts = rng.multinomial(n_blocks, np.full(n_blocks, 1.0 / max(n_blocks, 1)), size=n_boot).astype(np.float64)
+    blocks, counts = _resampled_blocks(blocks, n_boot, seed)
     lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     out = {}
     for name, v in values.items():
