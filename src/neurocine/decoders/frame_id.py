@@ -142,27 +142,51 @@ class PoissonBayesFrames:
         return out
 
 
-class RidgeFrames:
-    """Ridge regression onto one-hot frames (a linear classifier); predicts the frame of
-    the largest output. Solved once by an eigendecomposition, so every penalty in
-    ``alphas`` costs one matrix product; :meth:`select` picks one on held-out data."""
+class EigenRidge:
+    """Ridge regression of targets on features, solved once by an eigendecomposition of
+    the centred features' Gram matrix, so every penalty in ``alphas`` costs one matrix
+    product (choose one on held-out data, then :meth:`predict`).
 
-    def __init__(self, train_X: np.ndarray, train_frames: np.ndarray, alphas=ALPHAS):
-        self.frames, inverse = np.unique(train_frames, return_inverse=True)
-        X = train_X.astype(np.float64)
+    Args:
+        X: ``(T, D)`` features (centred here).
+        XtY: ``(D, K)`` the centred features times the targets, ``(X - mean).T @ Y``.
+        alphas: Penalties to choose among; the middle one until a caller sets ``alpha``.
+        offset: ``(K,)`` added to every prediction (the targets' mean for an intercept).
+    """
+
+    def __init__(self, X: np.ndarray, XtY: np.ndarray, alphas=ALPHAS, offset=0.0):
+        X = X.astype(np.float64)
         self.mean = X.mean(0)
         X = X - self.mean
-        onehot_sum = np.zeros((len(self.frames), X.shape[1]))
-        np.add.at(onehot_sum, inverse, X)  # X^T Y, by frame
         self.evals, self.evecs = np.linalg.eigh(X.T @ X)
-        self.proj = self.evecs.T @ onehot_sum.T  # V^T X^T Y
+        self.proj = self.evecs.T @ XtY  # V^T X^T Y
         self.alphas = tuple(alphas)
         self.alpha = self.alphas[len(self.alphas) // 2]
+        self.offset = offset
+
+    def weights(self, alpha: float | None = None) -> np.ndarray:
+        alpha = self.alpha if alpha is None else alpha
+        return self.evecs @ (self.proj / (np.maximum(self.evals, 0) + alpha)[:, None])
 
     def predict(self, X: np.ndarray, alpha: float | None = None) -> np.ndarray:
-        alpha = self.alpha if alpha is None else alpha
-        W = self.evecs @ (self.proj / (np.maximum(self.evals, 0) + alpha)[:, None])
-        return self.frames[np.argmax((X.astype(np.float64) - self.mean) @ W, axis=1)]
+        return (X.astype(np.float64) - self.mean) @ self.weights(alpha) + self.offset
+
+
+class RidgeFrames(EigenRidge):
+    """Ridge regression onto one-hot frames (a linear classifier); predicts the frame of
+    the largest output. Every penalty in ``alphas`` costs one matrix product
+    (:class:`EigenRidge`); :meth:`select` picks one on held-out data."""
+
+    def __init__(self, train_X: np.ndarray, train_frames: np.ndarray, alphas=ALPHAS):
+        frames, inverse = np.unique(train_frames, return_inverse=True)
+        X = train_X.astype(np.float64)
+        onehot_sum = np.zeros((len(frames), X.shape[1]))
+        np.add.at(onehot_sum, inverse, X - X.mean(0))  # X^T Y, by frame
+        super().__init__(X, onehot_sum.T, alphas)
+        self.frames = frames
+
+    def predict(self, X: np.ndarray, alpha: float | None = None) -> np.ndarray:
+        return self.frames[np.argmax(super().predict(X, alpha), axis=1)]
 
     def select(self, X: np.ndarray, frames: np.ndarray, tolerance: int) -> "RidgeFrames":
         """Keep the penalty with the best accuracy on ``(X, frames)`` (validation data)."""
@@ -171,5 +195,5 @@ class RidgeFrames:
         return self
 
 
-__all__ = ["knn_predict_frames", "FrameTemplates", "RidgeFrames", "PoissonBayesFrames", "window_features",
+__all__ = ["knn_predict_frames", "FrameTemplates", "EigenRidge", "RidgeFrames", "PoissonBayesFrames", "window_features",
            "window_counts", "unit_rows", "ALPHAS"]

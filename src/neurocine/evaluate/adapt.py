@@ -35,7 +35,7 @@ import numpy as np
 
 from neurocine.data import SplitData, keep_rows
 from neurocine.decoders.classify import KNN, Logistic
-from neurocine.decoders.frame_id import FrameTemplates, RidgeFrames, knn_predict_frames, window_features
+from neurocine.decoders.frame_id import EigenRidge, FrameTemplates, RidgeFrames, knn_predict_frames, window_features
 from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed.estimator import CEBRA
@@ -184,22 +184,13 @@ def ridge_map(base: CEBRA, parts: dict) -> dict:
     if not known.any():
         raise ConfigError(f"adapt: no train sample of {parts['train'].session_id} shows a stimulus moment the "
                           "model knows")
-    mean = X["train"][known].mean(0)
-    A = X["train"][known] - mean
-    evals, evecs = np.linalg.eigh(A.T @ A)
-    proj = evecs.T @ (A.T @ Y[known])
-
-    def weights(alpha):
-        return evecs @ (proj / (np.maximum(evals, 0) + alpha)[:, None])
-
+    A = X["train"][known]
+    ridge = EigenRidge(A, (A - A.mean(0)).T @ Y[known], RIDGE_ALPHAS, offset=Y[known].mean(0))  # with an intercept
     v_known, Yv = targets(parts["valid"])
     if v_known.any():
-        errors = [np.mean(((X["valid"][v_known] - mean) @ weights(a) - Yv[v_known]) ** 2) for a in RIDGE_ALPHAS]
-        alpha = RIDGE_ALPHAS[int(np.argmin(errors))]
-    else:
-        alpha = RIDGE_ALPHAS[len(RIDGE_ALPHAS) // 2]
-    W = weights(alpha)
-    return {sp: ((x - mean) @ W).astype(np.float32) for sp, x in X.items()}
+        errors = [np.mean((ridge.predict(X["valid"][v_known], a) - Yv[v_known]) ** 2) for a in RIDGE_ALPHAS]
+        ridge.alpha = RIDGE_ALPHAS[int(np.argmin(errors))]
+    return {sp: ridge.predict(x).astype(np.float32) for sp, x in X.items()}
 
 
 def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Config, label: str) -> dict:
@@ -222,7 +213,8 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     rows = test.label(label) >= 0
     others = predict(emb["test"]["adapted"][rows])
     correct = {"adapted": np.abs(others - true) < tol,
-               "ridge_map": np.abs(predict(emb["test"]["ridge_map"][rows]) - true) < tol, "adapted_own": np.abs(pred["adapted"] - true) < tol,
+               "ridge_map": np.abs(predict(emb["test"]["ridge_map"][rows]) - true) < tol,
+               "adapted_own": np.abs(pred["adapted"] - true) < tol,
                "scratch": np.abs(pred["scratch"] - true) < tol, "template_own": np.abs(pred["template"] - true) < tol,
                "ridge_own": np.abs(pred["linear"] - true) < tol,
                "strongest_own": np.abs(pred[res["strongest_baseline"]] - true) < tol}
