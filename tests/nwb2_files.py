@@ -35,6 +35,17 @@ def _tuning(rng, n_units: int, n_states: int, smooth: int) -> np.ndarray:
     return np.exp(0.8 * x)
 
 
+def _movie_dff(rng, ts: np.ndarray, movie_start: np.ndarray, frames: np.ndarray, tuning: np.ndarray) -> np.ndarray:
+    """``(T, N)`` dF/F at times ``ts``: noise, plus during the movie each ROI's tuning
+    (``(N, movie frames)``) to the frame on screen (presentation ``k`` starts at
+    ``movie_start[k]`` and shows ``frames[k]``)."""
+    dff = rng.normal(0, 0.3, (len(ts), tuning.shape[0]))
+    row = np.searchsorted(movie_start, ts, side="right") - 1
+    in_movie = (row >= 0) & (ts < movie_start[-1] + FRAME_S)
+    dff[in_movie] += tuning[:, frames[row[in_movie]]].T
+    return dff
+
+
 def _schedule(movie_frames: int, repeats: int, grating_trials: int):
     """Start times of the movie presentations (one row per frame) and grating trials."""
     t = 1.0
@@ -218,10 +229,7 @@ def write_ophys_nwb(path: Path, *, seed: int = 0, n_rois: int = 30, movie_frames
     dir_tuning = _tuning(rng, n_rois, 8, smooth=1)
     directions = np.array(DIRECTIONS)[rng.integers(0, 8, grating_trials)]
     frames = np.tile(np.arange(movie_frames), repeats)
-    dff = rng.normal(0, 0.3, (len(ts), n_rois))
-    row = np.searchsorted(movie_start, ts, side="right") - 1
-    in_movie = (row >= 0) & (ts < movie_start[-1] + FRAME_S)
-    dff[in_movie] += frame_tuning[:, frames[row[in_movie]]].T
+    dff = _movie_dff(rng, ts, movie_start, frames, frame_tuning)
     for s, d in zip(grating_start, directions):
         on = (ts >= s) & (ts < s + 2.0)
         dff[on] += dir_tuning[:, DIRECTIONS.index(d)]
@@ -302,10 +310,7 @@ def write_ophys_allensdk_nwb(path: Path, *, seed: int = 0, n_rois: int = 24, mov
     ts = np.arange(0.0, grating_start[-1] + 3.0, 1 / 30.0)
     frames = np.tile(np.arange(movie_frames), repeats)
     tuning = _tuning(rng, n_rois, movie_frames, smooth=3)
-    dff = rng.normal(0, 0.3, (len(ts), n_rois))
-    row = np.searchsorted(movie_start, ts, side="right") - 1
-    in_movie = (row >= 0) & (ts < movie_start[-1] + FRAME_S)
-    dff[in_movie] += tuning[:, frames[row[in_movie]]].T
+    dff = _movie_dff(rng, ts, movie_start, frames, tuning)
     region = table.create_roi_table_region(region=list(range(n_rois)), description="all cells")
     dff_module = Dff(name="dff")
     dff_module.create_roi_response_series(name="traces", data=dff.astype(np.float32), rois=region, unit="NA",
