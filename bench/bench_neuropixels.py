@@ -4,7 +4,7 @@ AllenSDK's unit filter, spikes binned at one movie frame, one population per are
 ``neurocine run`` with the demo's training budget. Prints frame ID beside the strongest
 baseline, the trial decoding, and the per-area table.
 
-    python bench/bench_neuropixels.py [--sessions 3] [--out /tmp/neurocine_np]
+    python bench/bench_neuropixels.py [--sessions 3] [--out /tmp/neurocine_np] [--set KEY=VALUE ...]
 
 Every number is from simulated spikes (Poisson, rates tuned to the movie frame and the
 grating direction); it checks the path, not what real Neuropixels data give.
@@ -32,6 +32,8 @@ def main() -> int:
     ap.add_argument("--sessions", type=int, default=3)
     ap.add_argument("--out", default="/tmp/neurocine_np")
     ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a setting passed on to neurocine run (a lever, e.g. model.input_smoothing=2)")
     args = ap.parse_args()
     root = Path(args.out)
     data = root / "cache"
@@ -54,13 +56,14 @@ def main() -> int:
     cfg["output_dir"] = str(root / "results")
     (root / "np.yaml").write_text(yaml.safe_dump(cfg))
     t = time.perf_counter()
+    extra = [a for kv in args.set for a in ("--set", kv)]
     proc = subprocess.run([sys.executable, "-m", "neurocine", "run", "--config", str(root / "np.yaml"), "--quiet",
-                           "--force"], capture_output=True, text=True)
+                           "--force", *extra], capture_output=True, text=True)
     if proc.returncode:
         print(proc.stderr[-2000:])
         return 1
-    print(f"neurocine run (demo budget, {args.steps} steps, populations per_area, reconstruction off): "
-          f"{time.perf_counter() - t:.0f} s")
+    print(f"neurocine run (demo budget, {args.steps} steps, populations per_area, reconstruction off"
+          f"{''.join(', ' + kv for kv in args.set)}): {time.perf_counter() - t:.0f} s")
     m = json.loads((root / "results" / "metrics.json").read_text())
     print(f"signal: {m['provenance']['signal']}")
     fid = m["frame_id"]["natural_movie_one"]
@@ -71,6 +74,8 @@ def main() -> int:
           f"vs {b} on spikes {fid[b]['accuracy_1s']:.3f}; margin {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, "
           f"{d['ci95'][1]:+.3f}]; label-free {fid['cebra_label_free']['accuracy_1s']:.3f}; chance "
           f"{fid['chance']['accuracy_1s']:.3f}")
+    print(f"exact frame: CEBRA {fid['cebra']['accuracy_exact']:.3f} vs {b} {fid[b]['accuracy_exact']:.3f}; median "
+          f"|error| {fid['cebra']['median_abs_frame_error']:.0f} vs {fid[b]['median_abs_frame_error']:.0f} frames")
     for label, r in m.get("classification", {}).items():
         if "cebra" in r:
             bb = r.get("strongest_baseline", "logistic_dff")

@@ -101,3 +101,34 @@ def test_augmentation_is_off_by_default_and_seeded():
     a, b = make_augment(on, "cpu")[0](x), make_augment(on, "cpu")[0](x)
     torch.testing.assert_close(a, b)
     assert not torch.allclose(a, x)
+
+
+def test_input_smoothing_keeps_rates_and_spreads_a_spike_inside_the_window():
+    from neurocine.embed.models import MultiSessionEncoder, SmoothedInput
+
+    torch.manual_seed(0)
+    model = MultiSessionEncoder("offset10-model", [12], 8, 4, input_smoothing=2.0).eval()
+    smooth = model.encoders[0]
+    assert isinstance(smooth, SmoothedInput) and (model.left, model.right) == (5, 5)  # the window is unchanged
+    seen = []
+    smooth.encoder.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    constant = torch.full((2, 12, 10), 0.7)
+    spike = torch.zeros(1, 12, 10)
+    spike[0, 3, 5] = 1.0
+    with torch.no_grad():
+        model(0, constant), model(0, spike)
+    torch.testing.assert_close(seen[0], constant)  # renormalised at the window's edges: a rate stays a rate
+    bump = seen[1][0, 3]
+    assert bump.argmax() == 5 and 0 < bump[5] < 1 and bump[2] > 0 and bump[8] > 0
+    assert bump[5] > bump[4] > bump[3] > bump[2] and bump[5] > bump[6] > bump[7] > bump[8]  # a bump, centred
+    assert seen[1][0, [0, 1, 2, 4]].abs().max() == 0  # the other neurons stay silent
+    assert not any(k.endswith("kernel") for k in model.state_dict())  # a fixed transform: no weight saved
+
+
+def test_weight_decay_selects_adamw():
+    from neurocine.embed.trainer import make_optimizer
+
+    params = [torch.nn.Parameter(torch.ones(3))]
+    assert type(make_optimizer(params, 1e-3)) is torch.optim.Adam  # 0: cebra's optimizer, results unchanged
+    opt = make_optimizer(params, 1e-3, 0.5)
+    assert type(opt) is torch.optim.AdamW and opt.param_groups[0]["weight_decay"] == 0.5

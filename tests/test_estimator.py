@@ -175,6 +175,16 @@ def test_save_load_round_trip(splits, tmp_path):
     assert back.get_params() == m.get_params()
 
 
+def test_smoothed_decayed_model_round_trips_and_decay_shrinks_the_weights(splits, tmp_path):
+    plain = CEBRA(max_iterations=30, input_smoothing=1.5, **FAST).fit(splits["train"][0])
+    decayed = CEBRA(max_iterations=30, input_smoothing=1.5, weight_decay=1.0, **FAST).fit(splits["train"][0])
+    norm = [torch.cat([p.detach().flatten() for p in m.model_.parameters()]).norm() for m in (plain, decayed)]
+    assert norm[1] < 0.97 * norm[0]  # the same steps and batches: only the decay differs
+    back = CEBRA.load(decayed.save(tmp_path / "model.pt"))
+    assert type(back.model_.encoders[0]).__name__ == "SmoothedInput" and back.model_.encoders[0].sigma == 1.5
+    np.testing.assert_array_equal(back.transform(splits["test"][0]), decayed.transform(splits["test"][0]))
+
+
 def test_cuda_trained_model_loads_on_cpu(splits, tmp_path, monkeypatch):
     """A file whose tensors are tagged 'cuda:0' (as torch.save writes them from a GPU)
     must load on a machine without CUDA (CEBRA issue #295)."""

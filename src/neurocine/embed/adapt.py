@@ -32,7 +32,7 @@ from torch import nn
 from neurocine.embed.modes.stimulus_aligned import MIN_NEAREST_DISTANCE, alignment_keys, jitter_keys, key_block
 from neurocine.embed.models import init_encoder
 from neurocine.embed.sampling import gather_windows, valid_centers
-from neurocine.embed.trainer import contrastive_loss
+from neurocine.embed.trainer import contrastive_loss, make_optimizer
 from neurocine.errors import ConfigError
 
 INITS = ("encoder", "input_layer")
@@ -103,13 +103,15 @@ def new_encoder(model, num_neurons: int, init: str, template: int = 0) -> nn.Mod
     if init == "encoder":
         base = model.model_.encoders[template]
         fresh = init_encoder(model.model_architecture, num_neurons, model.num_hidden_units, model.output_dimension)
-        if hasattr(base, "encoder"):  # a sample-normalised model: the new one is too
-            fresh = type(base)(fresh)
+        if hasattr(base, "rewrap"):  # the model's input transforms: the new encoder's input gets them too
+            fresh = base.rewrap(fresh)
         return fresh
     if init != "input_layer":
         raise ConfigError(f"adapt: init={init!r}, expected one of {', '.join(INITS)}")
     enc = copy.deepcopy(model.model_.encoders[template])
-    inner = getattr(enc, "encoder", enc)
+    inner = enc
+    while hasattr(inner, "encoder"):  # behind the input transforms
+        inner = inner.encoder
     first = inner.net[0]
     if not isinstance(first, nn.Conv1d):
         raise ConfigError(f"adapt: init='input_layer' needs a convolutional encoder (got {type(first).__name__})")
@@ -154,7 +156,7 @@ def adapt_encoders(model, parts: list, valid_parts: list | None, *, init: str = 
     valid_s = samplers(valid_parts, 777) if valid_parts else None
     encoders = nn.ModuleList(new_encoder(model, p.neural.shape[1], init) for p in parts).to(device)
     params = [p for p in encoders.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(params, lr=learning_rate or s.learning_rate)
+    optimizer = make_optimizer(params, learning_rate or s.learning_rate, s.weight_decay)
     criterion = model.criterion_
 
     def loss_of(sampler_list):

@@ -281,7 +281,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         torch.manual_seed(settings.seed)
         self.model_ = MultiSessionEncoder(settings.model_architecture, [f.num_neurons for f in facts],
                                           settings.num_hidden_units, settings.output_dimension,
-                                          settings.input_normalization).to(device)
+                                          settings.input_normalization, settings.input_smoothing).to(device)
         self.criterion_ = make_criterion(settings.distance, settings.temperature_mode, settings.temperature,
                                          settings.min_temperature).to(device)
         holds = [f.holds for f in facts]
@@ -526,7 +526,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
         dev = resolve_device(device)
         try:
             model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
-                                               model.output_dimension, model.input_normalization)
+                                               model.output_dimension, model.input_normalization,
+                                               model.input_smoothing)
             model.criterion_ = make_criterion(model.distance, model.temperature_mode, model.temperature,
                                               model.min_temperature)
         except (KeyError, TypeError, ValueError) as exc:

@@ -7,10 +7,12 @@ nothing here re-implements them.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import cebra.models
 import torch
+import torch.nn.functional as F
 from cebra.models import criterions
 from torch import nn
 
@@ -56,6 +58,58 @@ class SampleNormalized(nn.Module):
     def get_offset(self):
         return self.encoder.get_offset()
 
+    def rewrap(self, encoder: nn.Module) -> nn.Module:
+        """``encoder`` behind the same input transform."""
+        return SampleNormalized(encoder)
+
+
+class SmoothedInput(nn.Module):
+    """A CEBRA encoder whose input window is first smoothed along time, each neuron by the
+    same fixed Gaussian of standard deviation ``sigma`` samples, cut at the window's edges
+    and renormalised there: sparse spikes become rates before the first learned layer.
+    The window (the receptive field every baseline shares) is unchanged; no weight is
+    added."""
+
+    def __init__(self, encoder: nn.Module, sigma: float):
+        super().__init__()
+        if not sigma > 0:
+            raise ConfigError(f"model.input_smoothing: {sigma!r}, expected a standard deviation > 0 samples")
+        self.encoder = encoder
+        self.sigma = float(sigma)
+        left, right = receptive_field(encoder)
+        half = min(int(math.ceil(3 * sigma)), left + right - 1)
+        taps = torch.exp(-0.5 * (torch.arange(-half, half + 1, dtype=torch.float32) / sigma) ** 2)
+        self.register_buffer("kernel", (taps / taps.sum()).view(1, 1, -1), persistent=False)
+        self.half = half
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x (B, N, W)`` -> the encoder's output on ``x`` smoothed over W."""
+        B, N, W = x.shape
+        flat = x.reshape(B * N, 1, W)
+        kernel = self.kernel.to(x.dtype)
+        smooth = F.conv1d(flat, kernel, padding=self.half)
+        weight = F.conv1d(torch.ones_like(flat[:1]), kernel, padding=self.half)  # the kernel's mass inside the window
+        return self.encoder((smooth / weight).reshape(B, N, W))
+
+    def get_offset(self):
+        return self.encoder.get_offset()
+
+    def rewrap(self, encoder: nn.Module) -> nn.Module:
+        """``encoder`` behind the same input transform."""
+        inner = getattr(self.encoder, "rewrap", None)
+        return SmoothedInput(inner(encoder) if inner else encoder, self.sigma)
+
+
+def with_input(encoder: nn.Module, input_normalization: str = "none", input_smoothing: float = 0.0) -> nn.Module:
+    """``encoder`` behind the input transforms the settings ask for: smoothing along time
+    (``model.input_smoothing``, samples) first, then normalisation across neurons
+    (``model.input_normalization``)."""
+    if input_normalization not in ("none", "sample"):
+        raise ConfigError(f"model.input_normalization: {input_normalization!r}, expected 'none' or 'sample'")
+    if input_normalization == "sample":
+        encoder = SampleNormalized(encoder)
+    return SmoothedInput(encoder, input_smoothing) if input_smoothing else encoder
+
 
 class MultiSessionEncoder(nn.Module):
     """One CEBRA encoder per session (inputs differ in N), one shared output space.
@@ -66,15 +120,14 @@ class MultiSessionEncoder(nn.Module):
         num_units: Hidden units.
         num_output: Output dimension.
         input_normalization: ``"none"`` or ``"sample"`` (:class:`SampleNormalized`).
+        input_smoothing: Gaussian std in samples (:class:`SmoothedInput`; 0: none).
     """
 
     def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int,
-                 input_normalization: str = "none"):
+                 input_normalization: str = "none", input_smoothing: float = 0.0):
         super().__init__()
-        if input_normalization not in ("none", "sample"):
-            raise ConfigError(f"model.input_normalization: {input_normalization!r}, expected 'none' or 'sample'")
-        wrap = SampleNormalized if input_normalization == "sample" else (lambda encoder: encoder)
-        self.encoders = nn.ModuleList(wrap(init_encoder(name, n, num_units, num_output)) for n in num_neurons)
+        self.encoders = nn.ModuleList(with_input(init_encoder(name, n, num_units, num_output), input_normalization,
+                                                 input_smoothing) for n in num_neurons)
         self.num_neurons = [int(n) for n in num_neurons]
         self.left, self.right = receptive_field(self.encoders[0])
         self.num_output = int(num_output)

@@ -131,6 +131,16 @@ def make_augment(settings, device) -> tuple | None:
     return augment, generator
 
 
+def make_optimizer(params, learning_rate: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam (cebra's optimizer) or, with ``weight_decay > 0``, AdamW: the decay is decoupled
+    from the adaptive step, so it shrinks every weight by the same fraction per step
+    whatever its gradient's scale (Adam's L2 penalty would hardly reach the rarely-updated
+    weights of sparse inputs)."""
+    if weight_decay:
+        return torch.optim.AdamW(params, lr=learning_rate, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=learning_rate)
+
+
 def use_grouped(model: MultiSessionEncoder, setting: str, dist_ctx: DistContext | None = None) -> bool:
     """Whether a step runs the sessions' encoders grouped (``grouped_sessions``)."""
     if setting == "off" or len(model) < 2 or not supports(model):
@@ -251,7 +261,7 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
     shared_params = (list(model.parameters()) if len(model) == 1 else []) + list(criterion.parameters())
     param_owner = ([dist_ctx.owner[int(name.split(".")[1])] if distributed and len(model) > 1 else -1
                     for name, _ in model.named_parameters()] + [-1] * len(list(criterion.parameters())))
-    optimizer = torch.optim.Adam(trainable, lr=opts.learning_rate)
+    optimizer = make_optimizer(trainable, opts.learning_rate, opts.weight_decay)
     state = TrainState()
     best_weights = None
     ckpt = Path(opts.checkpoint_path) if opts.checkpoint_path else None

@@ -178,6 +178,9 @@ class ModelConfig:
                                    flag=("--batch_size", "--batch-size"))
     learning_rate: float = setting(3e-3, "Adam learning rate (cebra's 3e-4 reaches the same validation frame ID "
                                          "about 5x later; 1e-2 was no better)", gt=0, cebra=True)
+    weight_decay: float = setting(0.0, "decoupled weight decay of the encoder (AdamW; 0: Adam, as cebra); measured "
+                                       "on the real movie's validation folds: see docs/numbers.md", ge=0, le=1,
+                                  cebra=True)
     output_dimension: int = setting(32, "embedding dimension", ge=1, le=4096, cebra=True)
     num_hidden_units: int = setting(32, "hidden units of the encoder", ge=1, le=16384, cebra=True)
     hybrid: bool = setting(False, "add a time-contrastive loss to a label or stimulus loss", cebra=True)
@@ -210,6 +213,9 @@ class ModelConfig:
         "none", "normalise each sample of the encoder's input across neurons (sample: the embedding ignores a gain or "
                 "offset shared by the population at a moment, as a correlation template does) or not (none)",
         cebra=True)
+    input_smoothing: float = setting(
+        0.0, "smooth each neuron's input window along time with a fixed Gaussian of this std in samples before the "
+             "encoder (0: off); the window every decoder shares is unchanged", ge=0, le=100, cebra=True)
     augment_gain: float = setting(0.0, "training windows scaled by exp(N(0, sd)), one factor per window shared by its "
                                        "neurons (0: off)", ge=0, le=5, cebra=True)
     augment_offset: float = setting(0.0, "training windows shifted by N(0, sd) z-units, one shift per window "
