@@ -17,6 +17,7 @@ from neurocine import ConfigError, load_dataset
 from neurocine.settings import Config, estimator_params
 from neurocine.data import pad_splits
 from neurocine.embed import CEBRA
+from neurocine.embed.models import SPIKE_SMOOTHING, smoothing_of
 
 FAST = dict(batch_size=128, device="cpu", learning_rate=3e-3, validate_every=10, verbose=False)
 
@@ -183,6 +184,20 @@ def test_smoothed_decayed_model_round_trips_and_decay_shrinks_the_weights(splits
     back = CEBRA.load(decayed.save(tmp_path / "model.pt"))
     assert type(back.model_.encoders[0]).__name__ == "SmoothedInput" and back.model_.encoders[0].sigma == 1.5
     np.testing.assert_array_equal(back.transform(splits["test"][0]), decayed.transform(splits["test"][0]))
+
+
+def test_default_smoothing_follows_each_sessions_signal(tmp_path):
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(0.3, (400, 9)).astype(np.float32)  # non-negative integers: spike counts
+    dff = rng.normal(0, 1, (400, 7)).astype(np.float32)
+    m = CEBRA(max_iterations=3, learning_mode="time_contrastive", **FAST).fit([counts, dff])
+    assert [smoothing_of(e) for e in m.model_.encoders] == [SPIKE_SMOOTHING, 0.0]  # dF/F: none
+    assert m.get_params()["input_smoothing"] is None  # the setting stays "by signal"
+    back = CEBRA.load(m.save(tmp_path / "model.pt"))
+    assert [smoothing_of(e) for e in back.model_.encoders] == [SPIKE_SMOOTHING, 0.0]
+    np.testing.assert_array_equal(back.transform(counts, session_id=0), m.transform(counts, session_id=0))
+    off = CEBRA(max_iterations=3, learning_mode="time_contrastive", input_smoothing=0, **FAST).fit(counts)
+    assert smoothing_of(off.model_.encoders[0]) == 0.0  # 0 turns it off for spikes too
 
 
 def test_cuda_trained_model_loads_on_cpu(splits, tmp_path, monkeypatch):

@@ -35,6 +35,8 @@ class SplitData:
         zscore: ``(mean (N,), std (N,))`` that normalised ``neural`` (None: not normalised):
             ``neural * std + mean`` gives back what the file holds (spike counts for a
             count decoder).
+        modality: The session's signal, ``"dff"`` or ``"spikes"`` (``pad``: ``"spikes"``
+            only when every session is).
     """
 
     session_id: str
@@ -47,6 +49,7 @@ class SplitData:
     num_neurons: tuple[int, ...]
     sampling_rate: float = 30.0
     zscore: tuple | None = None
+    modality: str = "dff"
 
     def __len__(self) -> int:
         return int(self.neural.shape[0])
@@ -92,7 +95,7 @@ def session_split(session: Session, split: str, time_normalized: bool = True, se
         time=t[idx], index=idx.astype(np.int64), segment=contiguous_segments(idx),
         labels={name: values[idx] for name, values in session.labels.items()},
         session_index=np.full(len(idx), session_index, dtype=np.int64), num_neurons=(session.num_neurons,),
-        sampling_rate=float(session.sampling_rate))
+        sampling_rate=float(session.sampling_rate), modality=session.modality)
 
 
 def keep_rows(part: SplitData, keep: np.ndarray) -> SplitData:
@@ -191,7 +194,8 @@ def pad_splits(parts: list[SplitData]) -> SplitData:
         labels[n] = np.concatenate([p.labels[n] if n in p.labels else spec.empty(len(p)) for p in parts])
     return SplitData(session_id="pad", neural=neural, time=cat("time"), index=cat("index"),
                      segment=np.concatenate(segs), labels=labels, session_index=cat("session_index"),
-                     num_neurons=tuple(n for p in parts for n in p.num_neurons), sampling_rate=parts[0].sampling_rate)
+                     num_neurons=tuple(n for p in parts for n in p.num_neurons), sampling_rate=parts[0].sampling_rate,
+                     modality="spikes" if all(p.modality == "spikes" for p in parts) else "dff")
 
 
 __all__ = ["SplitData", "contiguous_segments", "session_split", "keep_rows", "training_rows", "split_sessions",

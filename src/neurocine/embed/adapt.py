@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from neurocine.embed.modes.stimulus_aligned import MIN_NEAREST_DISTANCE, alignment_keys, jitter_keys, key_block
-from neurocine.embed.models import init_encoder
+from neurocine.embed.models import init_encoder, session_smoothing, with_input
 from neurocine.embed.sampling import gather_windows, valid_centers
 from neurocine.embed.trainer import contrastive_loss, make_optimizer
 from neurocine.errors import ConfigError
@@ -98,14 +98,13 @@ class TableSampler:
         return gather_windows(self.neural, ref[found], self.left, self.right), self.table_emb[nearest]
 
 
-def new_encoder(model, num_neurons: int, init: str, template: int = 0) -> nn.Module:
-    """An encoder for a new session (see the module docstring's ``init``)."""
+def new_encoder(model, num_neurons: int, init: str, template: int = 0, modality: str = "dff") -> nn.Module:
+    """An encoder for a new session (see the module docstring's ``init``): ``"encoder"``
+    gets the model's input transforms for its own signal (``modality``), ``"input_layer"``
+    keeps the template session's."""
     if init == "encoder":
-        base = model.model_.encoders[template]
         fresh = init_encoder(model.model_architecture, num_neurons, model.num_hidden_units, model.output_dimension)
-        if hasattr(base, "rewrap"):  # the model's input transforms: the new encoder's input gets them too
-            fresh = base.rewrap(fresh)
-        return fresh
+        return with_input(fresh, model.input_normalization, session_smoothing(model.input_smoothing, modality))
     if init != "input_layer":
         raise ConfigError(f"adapt: init={init!r}, expected one of {', '.join(INITS)}")
     enc = copy.deepcopy(model.model_.encoders[template])
@@ -154,7 +153,8 @@ def adapt_encoders(model, parts: list, valid_parts: list | None, *, init: str = 
 
     train_s = samplers(parts, 0)
     valid_s = samplers(valid_parts, 777) if valid_parts else None
-    encoders = nn.ModuleList(new_encoder(model, p.neural.shape[1], init) for p in parts).to(device)
+    encoders = nn.ModuleList(new_encoder(model, p.neural.shape[1], init, modality=p.modality)
+                             for p in parts).to(device)
     params = [p for p in encoders.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, learning_rate or s.learning_rate, s.weight_decay)
     criterion = model.criterion_

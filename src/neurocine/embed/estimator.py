@@ -33,7 +33,8 @@ from neurocine.data import SplitData, normalized_splits, pad_splits
 from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
 from neurocine.embed.adapt import adapt_encoders, key_table
-from neurocine.embed.models import MultiSessionEncoder, make_criterion, resolve_device
+from neurocine.embed.models import (MultiSessionEncoder, make_criterion, resolve_device, session_smoothing,
+                                    smoothing_of)
 from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.embed.sampling import build_session_tensors
 from neurocine.embed.trainer import TrainState, train_contrastive
@@ -79,6 +80,12 @@ class _Part:
     y: np.ndarray | None
     table: dict
     sampling_rate: float = 30.0
+    modality: str = "dff"
+
+
+def _signal_of(arr: np.ndarray) -> str:
+    """``"spikes"`` for an array of non-negative integers (counts), else ``"dff"``."""
+    return "spikes" if arr.size and arr.min() >= 0 and np.array_equal(arr, np.round(arr)) else "dff"
 
 
 def _as_array(x, i: int) -> np.ndarray:
@@ -136,10 +143,10 @@ class _Parts:
         if isinstance(x, Session):
             x = normalized_splits([x], "train")[0]
         if isinstance(x, SplitData):
-            part = _Part(x.session_id, x.neural, x.segment, None, x.labels, float(x.sampling_rate))
+            part = _Part(x.session_id, x.neural, x.segment, None, x.labels, float(x.sampling_rate), x.modality)
         else:
             arr = _as_array(x, i)
-            part = _Part(str(i), arr, np.zeros(len(arr), dtype=np.int64), None, {})
+            part = _Part(str(i), arr, np.zeros(len(arr), dtype=np.int64), None, {}, modality=_signal_of(arr))
         if self.y is not None:
             lab = self.y[i]
             lab = np.asarray(lab.detach().cpu() if isinstance(lab, torch.Tensor) else lab)
@@ -162,7 +169,7 @@ class _Parts:
                           if any(n in p.table and label_spec(n).present(p.table[n]).any() for n in stim.labels))
             out.append(modes.Facts(p.session_id, int(p.neural.shape[1]), not is_placeholder(p.neural),
                                    p.y is not None, p.y is not None and np.issubdtype(p.y.dtype, np.integer),
-                                   tuple(p.table), shown))
+                                   tuple(p.table), shown, p.modality))
         return out
 
 
@@ -281,7 +288,9 @@ class CEBRA(TransformerMixin, BaseEstimator):
         torch.manual_seed(settings.seed)
         self.model_ = MultiSessionEncoder(settings.model_architecture, [f.num_neurons for f in facts],
                                           settings.num_hidden_units, settings.output_dimension,
-                                          settings.input_normalization, settings.input_smoothing).to(device)
+                                          settings.input_normalization,
+                                          [session_smoothing(settings.input_smoothing, f.modality) for f in facts]
+                                          ).to(device)
         self.criterion_ = make_criterion(settings.distance, settings.temperature_mode, settings.temperature,
                                          settings.min_temperature).to(device)
         holds = [f.holds for f in facts]
@@ -368,7 +377,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
             if (k >= 0).any():
                 keys.append(k)
                 x = SplitData(p.session_id, p.neural, np.zeros(len(p.neural), np.float32), np.arange(len(p.neural)),
-                              p.segment, {}, np.zeros(len(p.neural), np.int64), (p.neural.shape[1],))
+                              p.segment, {}, np.zeros(len(p.neural), np.int64), (p.neural.shape[1],),
+                              modality=p.modality)
                 embs.append(self.transform(x, session_id=j))
         return key_table(embs, keys) if keys else None
 
@@ -405,7 +415,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
             raise ConfigError(f"adapt: sessions {clash[:3]} are already in the model")
         as_split = lambda p: SplitData(p.session_id, p.neural, np.zeros(len(p.neural), np.float32),  # noqa: E731
                                        np.arange(len(p.neural)), p.segment, p.table,
-                                       np.zeros(len(p.neural), np.int64), (p.neural.shape[1],), p.sampling_rate)
+                                       np.zeros(len(p.neural), np.int64), (p.neural.shape[1],), p.sampling_rate,
+                                       modality=p.modality)
         out = adapt_encoders(self, [as_split(p) for p in parts], [as_split(p) for p in vparts] if vparts else None,
                              init=init, max_iterations=max_iterations or max(self.max_iterations // 5, 1),
                              batch_size=batch_size, learning_rate=learning_rate,
@@ -500,7 +511,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
                 "supervision": self.supervision_, "aligned": self.aligned_,
                 "model": {k: v.detach().cpu() for k, v in self.model_.state_dict().items()},
                 "criterion": {k: v.detach().cpu() for k, v in self.criterion_.state_dict().items()},
-                "state": vars(self.state_), "adapted": getattr(self, "adapted_", [])}
+                "state": vars(self.state_), "adapted": getattr(self, "adapted_", []),
+                "input_smoothing": [smoothing_of(e) for e in self.model_.encoders]}
         table = getattr(self, "key_table_", None)
         if table is not None:
             blob["key_table"] = {"keys": torch.from_numpy(table[0]), "embedding": torch.from_numpy(table[1])}
@@ -527,7 +539,7 @@ class CEBRA(TransformerMixin, BaseEstimator):
         try:
             model.model_ = MultiSessionEncoder(model.model_architecture, blob["num_neurons"], model.num_hidden_units,
                                                model.output_dimension, model.input_normalization,
-                                               model.input_smoothing)
+                                               blob.get("input_smoothing", model.input_smoothing or 0.0))
             model.criterion_ = make_criterion(model.distance, model.temperature_mode, model.temperature,
                                               model.min_temperature)
         except (KeyError, TypeError, ValueError) as exc:

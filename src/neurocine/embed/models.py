@@ -58,10 +58,6 @@ class SampleNormalized(nn.Module):
     def get_offset(self):
         return self.encoder.get_offset()
 
-    def rewrap(self, encoder: nn.Module) -> nn.Module:
-        """``encoder`` behind the same input transform."""
-        return SampleNormalized(encoder)
-
 
 class SmoothedInput(nn.Module):
     """A CEBRA encoder whose input window is first smoothed along time, each neuron by the
@@ -94,10 +90,30 @@ class SmoothedInput(nn.Module):
     def get_offset(self):
         return self.encoder.get_offset()
 
-    def rewrap(self, encoder: nn.Module) -> nn.Module:
-        """``encoder`` behind the same input transform."""
-        inner = getattr(self.encoder, "rewrap", None)
-        return SmoothedInput(inner(encoder) if inner else encoder, self.sigma)
+
+#: What ``model.input_smoothing: null`` gives a session of spike counts (Gaussian std in
+#: samples; dF/F sessions get none): chosen on the validation folds of the real Allen 2P
+#: session 501574836 (docs/numbers.md, "Levers on the validation folds").
+SPIKE_SMOOTHING = 2.0
+
+
+def session_smoothing(setting: float | None, modality: str) -> float:
+    """The input smoothing of one session: the setting, or by its signal when it is None
+    (spike counts: :data:`SPIKE_SMOOTHING`; dF/F, already smoothed by the calcium
+    indicator: 0).
+
+    Example:
+        >>> session_smoothing(None, "spikes"), session_smoothing(None, "dff"), session_smoothing(1.0, "dff")
+        (2.0, 0.0, 1.0)
+    """
+    if setting is not None:
+        return float(setting)
+    return SPIKE_SMOOTHING if modality == "spikes" else 0.0
+
+
+def smoothing_of(encoder: nn.Module) -> float:
+    """The input smoothing an encoder applies (0: none)."""
+    return encoder.sigma if isinstance(encoder, SmoothedInput) else 0.0
 
 
 def with_input(encoder: nn.Module, input_normalization: str = "none", input_smoothing: float = 0.0) -> nn.Module:
@@ -120,14 +136,19 @@ class MultiSessionEncoder(nn.Module):
         num_units: Hidden units.
         num_output: Output dimension.
         input_normalization: ``"none"`` or ``"sample"`` (:class:`SampleNormalized`).
-        input_smoothing: Gaussian std in samples (:class:`SmoothedInput`; 0: none).
+        input_smoothing: Gaussian std in samples (:class:`SmoothedInput`; 0: none), one
+            number for every session or one per session.
     """
 
     def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int,
-                 input_normalization: str = "none", input_smoothing: float = 0.0):
+                 input_normalization: str = "none", input_smoothing: float | list[float] = 0.0):
         super().__init__()
+        smoothing = (list(input_smoothing) if isinstance(input_smoothing, (list, tuple))
+                     else [input_smoothing] * len(num_neurons))
+        if len(smoothing) != len(num_neurons):
+            raise ConfigError(f"model.input_smoothing: {len(smoothing)} values for {len(num_neurons)} sessions")
         self.encoders = nn.ModuleList(with_input(init_encoder(name, n, num_units, num_output), input_normalization,
-                                                 input_smoothing) for n in num_neurons)
+                                                 sigma) for n, sigma in zip(num_neurons, smoothing))
         self.num_neurons = [int(n) for n in num_neurons]
         self.left, self.right = receptive_field(self.encoders[0])
         self.num_output = int(num_output)

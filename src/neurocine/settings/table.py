@@ -213,9 +213,11 @@ class ModelConfig:
         "none", "normalise each sample of the encoder's input across neurons (sample: the embedding ignores a gain or "
                 "offset shared by the population at a moment, as a correlation template does) or not (none)",
         cebra=True)
-    input_smoothing: float = setting(
-        0.0, "smooth each neuron's input window along time with a fixed Gaussian of this std in samples before the "
-             "encoder (0: off); the window every decoder shares is unchanged", ge=0, le=100, cebra=True)
+    input_smoothing: float | None = setting(
+        None, "smooth each neuron's input window along time with a fixed Gaussian of this std in samples before the "
+              "encoder (0: off; the window every decoder shares is unchanged); null: by each session's signal, 2 "
+              "samples for spike counts (real 2P spikes: +0.07 frame ID on the validation folds) and 0 for dF/F",
+        ge=0, le=100, cebra=True)
     augment_gain: float = setting(0.0, "training windows scaled by exp(N(0, sd)), one factor per window shared by its "
                                        "neurons (0: off)", ge=0, le=5, cebra=True)
     augment_offset: float = setting(0.0, "training windows shifted by N(0, sd) z-units, one shift per window "

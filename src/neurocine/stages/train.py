@@ -41,7 +41,7 @@ def check_checkpoints(results: Results, cfg, num_neurons: list[int]) -> None:
     m = cfg.model
     neurons = [max(num_neurons)] if cfg.dataset.mode == "pad" else list(num_neurons)
     encoder = MultiSessionEncoder(m.model_architecture, neurons, m.num_hidden_units, m.output_dimension,
-                                  m.input_normalization, m.input_smoothing)
+                                  m.input_normalization)  # smoothing adds no weight
     for name in (CHECKPOINT, "checkpoint_label_free.pt"):
         path = results.path(name)
         if path.exists():

@@ -58,6 +58,8 @@ class Facts:
         y_integer: ``y`` holds integers (discrete) rather than floats (continuous).
         labels: Names of the session's label table (neurocine inputs; empty for arrays).
         stimuli: Registered stimuli with at least one labelled sample in the part.
+        modality: Its signal, ``"dff"`` or ``"spikes"`` (an array: ``"spikes"`` when it
+            holds non-negative integers).
     """
 
     session_id: str
@@ -67,6 +69,7 @@ class Facts:
     y_integer: bool
     labels: tuple[str, ...]
     stimuli: tuple[str, ...]
+    modality: str = "dff"
 
 
 class LearningMode:
