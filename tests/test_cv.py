@@ -122,7 +122,11 @@ def test_input_smoothing_keeps_rates_and_spreads_a_spike_inside_the_window():
     assert bump.argmax() == 5 and 0 < bump[5] < 1 and bump[2] > 0 and bump[8] > 0
     assert bump[5] > bump[4] > bump[3] > bump[2] and bump[5] > bump[6] > bump[7] > bump[8]  # a bump, centred
     assert seen[1][0, [0, 1, 2, 4]].abs().max() == 0  # the other neurons stay silent
-    assert not any(k.endswith("kernel") for k in model.state_dict())  # a fixed transform: no weight saved
+    assert not any(k.endswith("matrix") for k in model.state_dict())  # a fixed transform: no weight saved
+    long = torch.randn(1, 12, 40)  # transform's path: a long input, each output from its own smoothed window
+    with torch.no_grad():
+        each = torch.stack([model(0, long[:, :, i:i + 10])[0] for i in range(31)], 1)
+        torch.testing.assert_close(model(0, long)[0], each, atol=1e-5, rtol=1e-5)
 
 
 def test_weight_decay_selects_adamw():

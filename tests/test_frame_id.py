@@ -101,6 +101,33 @@ def test_poisson_bayes_joins_the_baselines_on_counts_only():
                                                     block_samples=10)
 
 
+def test_smoothed_baselines_read_the_window_as_the_encoder_does():
+    import torch
+
+    from neurocine.decoders.frame_id import smooth_windows
+    from neurocine.embed.models import MultiSessionEncoder
+    from neurocine.evaluate.frame_id import SMOOTHED_BASELINES
+
+    sessions = [_poisson_session("a", seed=1), _poisson_session("b", seed=2)]
+    plain = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50, block_samples=10)
+    assert not set(SMOOTHED_BASELINES) & set(plain)  # no smoothing: no smoothed baselines
+    sessions[0]["smoothing"] = 2.0
+    res = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50, block_samples=10)
+    assert set(SMOOTHED_BASELINES) <= set(res) and "smoothed" in res["template_smoothed"]["features"]
+    assert res["strongest_baseline"] == max([b for b in res if b in res["valid"] and b != "chance"],
+                                            key=lambda b: res["valid"][b]["accuracy_1s"])
+    # the numbers a smoothed baseline reads are the encoder's smoothed input, window by window
+    encoder = MultiSessionEncoder("offset10-model", [7], 8, 4, input_smoothing=2.0).encoders[0]
+    seen = []
+    encoder.encoder.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    x = np.random.default_rng(0).poisson(0.3, (40, 7)).astype(np.float32)
+    flat = window_features(x, np.zeros(40, np.int64), 5, 5)  # (T, 10 * 7), time-major
+    with torch.no_grad():
+        encoder(torch.from_numpy(flat.reshape(40, 10, 7).transpose(0, 2, 1).copy()))
+    ours = smooth_windows(flat, 10, 2.0).reshape(40, 10, 7).transpose(0, 2, 1)
+    np.testing.assert_allclose(seen[0].numpy(), ours, atol=1e-5)
+
+
 def test_exact_and_median_metrics_with_intervals():
     sessions = [_noisy_session("a", seed=1)]
     res = evaluate_frame_id(sessions, 60, tolerance=3, window=(5, 5), pca_dim=8,

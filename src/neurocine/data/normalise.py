@@ -26,6 +26,25 @@ def fit_zscore(traces: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.nda
     return mean.astype(np.float32), std.astype(np.float32)
 
 
+def smoothing_matrix(width: int, sigma: float) -> np.ndarray:
+    """``(width, width) float32`` ``M``: ``M @ w`` smooths a window ``w`` of ``width``
+    samples along time with a Gaussian of std ``sigma`` samples, cut at the window's edges
+    and renormalised there (each row sums to 1: a constant rate stays the same). The one
+    definition of ``model.input_smoothing``, used by the encoder and by the baselines that
+    read the same smoothed window.
+
+    Example:
+        >>> m = smoothing_matrix(5, 1.0)
+        >>> bool(np.allclose(m.sum(1), 1)), bool(m[2, 2] == m.max()), m.shape
+        (True, True, (5, 5))
+    """
+    if not sigma > 0:
+        raise ValueError(f"smoothing_matrix: sigma={sigma!r}, expected > 0 samples")
+    lag = np.arange(width)[:, None] - np.arange(width)[None, :]
+    taps = np.exp(-0.5 * (lag / float(sigma)) ** 2) * (np.abs(lag) <= np.ceil(3 * sigma))
+    return (taps / taps.sum(1, keepdims=True)).astype(np.float32)
+
+
 def normalize_time(timestamps: np.ndarray, domain: tuple[float, float]) -> np.ndarray:
     """Map ``timestamps`` (s) to [0, 1] over ``domain``; ``(T,) float32``."""
     start, end = domain

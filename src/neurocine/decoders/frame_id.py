@@ -15,7 +15,10 @@ held-out samples:
 Applied to: raw dF/F of one sample (``raw_knn``), raw dF/F over the encoder's own window
 (``raw_window_knn``, ``template``, ``linear``: the encoder sees ``left + right`` samples, so
 do they), a PCA of that window (``pca_knn``), and each embedding (whose best decoder is
-chosen on validation). Chance is the exact expectation of a uniform guess.
+chosen on validation). When the encoder smooths its input (``model.input_smoothing``), the
+kNN, template and linear decoders also read the window smoothed the same way
+(``*_smoothed``: :func:`smooth_windows`), so the model's input is a baseline's too. Chance
+is the exact expectation of a uniform guess.
 
 The protocol that compares them (valid-chosen decoders, test scored once, intervals) is
 :mod:`neurocine.evaluate.frame_id`.
@@ -26,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
+from neurocine.data.normalise import smoothing_matrix
 from neurocine.settings import DEFAULT
 
 ALPHAS = (1e1, 1e2, 1e3, 1e4, 1e5)
@@ -44,6 +48,17 @@ def window_features(x: np.ndarray, segment: np.ndarray, left: int, right: int) -
     last = np.r_[starts[1:], T][np.searchsorted(starts, np.arange(T), side="right") - 1] - 1
     idx = np.clip(idx, first[:, None], last[:, None])
     return np.ascontiguousarray(x[idx].reshape(T, -1), dtype=np.float32)
+
+
+def smooth_windows(windows: np.ndarray, width: int, sigma: float) -> np.ndarray:
+    """:func:`window_features` output ``(T, width * N)`` smoothed along each window's time
+    axis as an encoder with ``model.input_smoothing = sigma`` smooths its input (the same
+    :func:`~neurocine.data.normalise.smoothing_matrix`); ``sigma = 0`` returns it as is."""
+    if not sigma:
+        return windows
+    T = len(windows)
+    w = windows.reshape(T, width, -1)
+    return np.ascontiguousarray(np.einsum("ij,tjn->tin", smoothing_matrix(width, sigma), w).reshape(T, -1))
 
 
 # --------------------------------------------------------------------------- decoders
@@ -196,4 +211,4 @@ class RidgeFrames(EigenRidge):
 
 
 __all__ = ["knn_predict_frames", "FrameTemplates", "EigenRidge", "RidgeFrames", "PoissonBayesFrames", "window_features",
-           "window_counts", "unit_rows", "ALPHAS"]
+           "window_counts", "smooth_windows", "unit_rows", "ALPHAS"]

@@ -502,6 +502,14 @@ class CEBRA(TransformerMixin, BaseEstimator):
         return out
 
     # ------------------------------------------------------------------- save/load
+    def input_smoothing_by_session(self, session_ids: list[str]) -> dict[str, float]:
+        """``{session id: std in samples}`` of the input smoothing each session's encoder
+        applies (0: none); a ``pad`` model's one encoder reads every session."""
+        sigmas = [smoothing_of(e) for e in self.model_.encoders]
+        if len(sigmas) == 1:
+            return {sid: sigmas[0] for sid in session_ids}
+        return {sid: sigmas[self.session_ids_.index(sid)] for sid in session_ids if sid in self.session_ids_}
+
     def save(self, path: str | Path) -> Path:
         """Write the fitted model (weights, parameters, session ids, history) to one file."""
         if not hasattr(self, "model_"):

@@ -7,15 +7,14 @@ nothing here re-implements them.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import cebra.models
 import torch
-import torch.nn.functional as F
 from cebra.models import criterions
 from torch import nn
 
+from neurocine.data.normalise import smoothing_matrix
 from neurocine.errors import ConfigError
 
 
@@ -62,9 +61,9 @@ class SampleNormalized(nn.Module):
 class SmoothedInput(nn.Module):
     """A CEBRA encoder whose input window is first smoothed along time, each neuron by the
     same fixed Gaussian of standard deviation ``sigma`` samples, cut at the window's edges
-    and renormalised there: sparse spikes become rates before the first learned layer.
-    The window (the receptive field every baseline shares) is unchanged; no weight is
-    added."""
+    and renormalised there (:func:`neurocine.data.normalise.smoothing_matrix`): sparse
+    spikes become rates before the first learned layer. The window (the receptive field
+    every baseline shares) is unchanged; no weight is added."""
 
     def __init__(self, encoder: nn.Module, sigma: float):
         super().__init__()
@@ -73,19 +72,24 @@ class SmoothedInput(nn.Module):
         self.encoder = encoder
         self.sigma = float(sigma)
         left, right = receptive_field(encoder)
-        half = min(int(math.ceil(3 * sigma)), left + right - 1)
-        taps = torch.exp(-0.5 * (torch.arange(-half, half + 1, dtype=torch.float32) / sigma) ** 2)
-        self.register_buffer("kernel", (taps / taps.sum()).view(1, 1, -1), persistent=False)
-        self.half = half
+        self.register_buffer("matrix", torch.from_numpy(smoothing_matrix(left + right, sigma)), persistent=False)
+
+    #: Windows per encoder call when a long input is read window by window.
+    CHUNK = 4096
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x (B, N, W)`` -> the encoder's output on ``x`` smoothed over W."""
-        B, N, W = x.shape
-        flat = x.reshape(B * N, 1, W)
-        kernel = self.kernel.to(x.dtype)
-        smooth = F.conv1d(flat, kernel, padding=self.half)
-        weight = F.conv1d(torch.ones_like(flat[:1]), kernel, padding=self.half)  # the kernel's mass inside the window
-        return self.encoder((smooth / weight).reshape(B, N, W))
+        """``x (B, N, W)`` -> ``(B, D)``, the encoder's output on each window smoothed over
+        W; a longer input ``(B, N, L)`` (``transform``) -> ``(B, D, L - W + 1)``, each
+        output read from its own window smoothed within it, as in training (smoothing the
+        whole input at once would let each output see beyond its window)."""
+        matrix = self.matrix.to(x.dtype)
+        W = matrix.shape[0]
+        if x.shape[-1] == W:
+            return self.encoder(x @ matrix.T)
+        B, N = x.shape[0], x.shape[1]
+        windows = (x.unfold(2, W, 1) @ matrix.T).permute(0, 2, 1, 3).reshape(-1, N, W)  # (B * L', N, W)
+        out = torch.cat([self.encoder(windows[i:i + self.CHUNK]) for i in range(0, len(windows), self.CHUNK)])
+        return out.reshape(B, -1, out.shape[-1]).permute(0, 2, 1)
 
     def get_offset(self):
         return self.encoder.get_offset()

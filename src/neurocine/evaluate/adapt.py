@@ -39,6 +39,7 @@ from neurocine.decoders.frame_id import EigenRidge, FrameTemplates, RidgeFrames,
 from neurocine.embed.modes.stimulus_aligned import alignment_keys
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed.estimator import CEBRA
+from neurocine.embed.models import session_smoothing
 from neurocine.evaluate.folds import repeat_ids
 from neurocine.evaluate.frame_id import chance_errors, evaluate_frame_id
 from neurocine.evaluate.trials import stimulus_trials, trial_features
@@ -199,7 +200,7 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     """Frame ID of the new session's test repeat, every way (:func:`adapt_session`)."""
     tol, nn = cfg.decoding.tolerance_frames, cfg.decoding.n_neighbors
     sid = parts["train"].session_id
-    session = {"session_id": sid}
+    session = {"session_id": sid, "smoothing": session_smoothing(base.input_smoothing, parts["train"].modality)}
     for sp, p in parts.items():
         session[sp] = {"neural": p.neural, "segment": p.segment, "index": p.index, "frame": p.label(label),
                        "counts": p.counts(), "embeddings": emb[sp]}

@@ -17,7 +17,7 @@ from neurocine.errors import ConfigError
 from neurocine.embed.estimator import CEBRA, embed_parts, fit_inputs
 from neurocine.evaluate.folds import fold_session, summarize, usable
 from neurocine.evaluate.frame_id import BASELINES as FRAME_BASELINES
-from neurocine.evaluate.frame_id import COUNT_BASELINES
+from neurocine.evaluate.frame_id import COUNT_BASELINES, SMOOTHED_BASELINES
 from neurocine.evaluate.frame_id import frame_id_protocol
 from neurocine.evaluate.trials import BASELINES as TRIAL_BASELINES
 from neurocine.evaluate.trials import classify_trials
@@ -94,9 +94,11 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
                 continue
             res, _ = frame_id_protocol(splits, embeddings, models, name, spec.n_values, window=window,
                                        n_neighbors=cfg.decoding.n_neighbors, tolerance=cfg.decoding.tolerance_frames,
-                                       seed=seed, aligned=False)  # cross-session decoding: the file split's
+                                       seed=seed, aligned=False,  # cross-session decoding: the file split's
+                                       smoothing=model.input_smoothing_by_session([p.session_id for p in splits["train"]]))
             if res:
-                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES + COUNT_BASELINES, k, also=FRAME_METRICS)
+                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES + COUNT_BASELINES + SMOOTHED_BASELINES, k,
+                                   also=FRAME_METRICS)
                 entry["chance"] = res["chance"]["accuracy_1s"]
                 frame_folds.setdefault(movie_of(name), []).append(entry)
         trials = classify_trials(splits, embeddings, {"cebra": model.supervision_}, cfg.decoding.n_neighbors, seed)

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from neurocine.decoders.frame_id import (FrameTemplates, PoissonBayesFrames, RidgeFrames,  # noqa: F401
-                                         knn_predict_frames, window_counts, window_features)
+                                         knn_predict_frames, smooth_windows, window_counts, window_features)
 from neurocine.decoders.uncertainty import block_bootstrap, block_bootstrap_median, blocks_of
 from neurocine.settings import DEFAULT
 
@@ -92,6 +92,9 @@ def movie_rows(frames: np.ndarray) -> np.ndarray:
 BASELINES = ("raw_knn", "raw_window_knn", "pca_knn", "linear", "template")
 #: Baselines for spike counts only (every session's data are non-negative integers).
 COUNT_BASELINES = ("poisson_bayes",)
+#: Baselines on the window smoothed as the encoder smooths its input
+#: (``model.input_smoothing``), when it does: the same input as the model.
+SMOOTHED_BASELINES = ("window_knn_smoothed", "linear_smoothed", "template_smoothed")
 MODEL_DECODERS = ("knn", "template", "linear")
 
 
@@ -130,7 +133,9 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
     """
     models = models or {}
     counts = baselines and all(s[sp].get("counts") is not None for s in sessions for sp in ("train", "valid", "test"))
-    base_names = (list(BASELINES) + (list(COUNT_BASELINES) if counts else [])) if baselines else []
+    smoothed = baselines and any(s.get("smoothing", 0.0) > 0 for s in sessions)
+    base_names = (list(BASELINES) + (list(COUNT_BASELINES) if counts else [])
+                  + (list(SMOOTHED_BASELINES) if smoothed else [])) if baselines else []
     methods = list(models) + base_names
     preds = {split: {m: [] for m in methods} for split in ("valid", "test")}
     truth = {split: [] for split in ("valid", "test")}
@@ -152,6 +157,8 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
             feats[sp]["window"] = window_features(d["neural"], d["segment"], *window)[r]
             if counts:
                 feats[sp]["counts"] = window_counts(d["counts"], d["segment"], *window)[r]
+            if smoothed:
+                feats[sp]["smoothed"] = smooth_windows(feats[sp]["window"], sum(window), s.get("smoothing", 0.0))
             for m in models:
                 feats[sp][m] = d["embeddings"][m][r]
         pca = PCA(n_components=min(pca_dim, *feats["train"]["window"].shape), random_state=seed).fit(feats["train"]["window"])
@@ -160,6 +167,8 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         f_va = s["valid"]["frame"][rows["valid"]]
         win = {} if not baselines else _decoders_for(feats["train"]["window"], f_tr, feats["valid"]["window"], f_va, n_neighbors, tolerance)
         bayes = PoissonBayesFrames(feats["train"]["counts"], f_tr) if counts else None
+        smooth = {} if not smoothed else _decoders_for(feats["train"]["smoothed"], f_tr, feats["valid"]["smoothed"], f_va,
+                                                       n_neighbors, tolerance)
         baseline = {
             "poisson_bayes": lambda sp: bayes.predict(feats[sp]["counts"]),
             "raw_knn": lambda sp: knn_predict_frames(feats["train"]["raw"], f_tr, feats[sp]["raw"], n_neighbors),
@@ -167,6 +176,9 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
             "pca_knn": lambda sp: knn_predict_frames(feats["train"]["pca"], f_tr, feats[sp]["pca"], n_neighbors),
             "linear": lambda sp: win["linear"](feats[sp]["window"]),
             "template": lambda sp: win["template"](feats[sp]["window"]),
+            "window_knn_smoothed": lambda sp: smooth["knn"](feats[sp]["smoothed"]),
+            "linear_smoothed": lambda sp: smooth["linear"](feats[sp]["smoothed"]),
+            "template_smoothed": lambda sp: smooth["template"](feats[sp]["smoothed"]),
         }
         for sp in ("valid", "test"):
             if len(rows[sp]) == 0:
@@ -239,7 +251,9 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         out[b]["features"] = {"raw_knn": "dF/F, one sample", "raw_window_knn": f"dF/F, {sum(window)}-sample window",
                               "pca_knn": f"PCA({pca_dim}) of the dF/F window", "linear": "dF/F window",
                               "template": "dF/F window",
-                              "poisson_bayes": f"spike counts summed over the {sum(window)}-sample window"}[b]
+                              "poisson_bayes": f"spike counts summed over the {sum(window)}-sample window",
+                              **{name: "the window smoothed as the encoder's input (model.input_smoothing)"
+                                 for name in SMOOTHED_BASELINES}}[b]
     strongest = max(base_names, key=lambda b: out["valid"].get(b, {}).get("accuracy_1s", -1.0))
     out["strongest_baseline"] = strongest
     out["comparison"] = {f"{m} - {strongest}": {k: scores["test"]["accuracy_1s"][f"{m} - {strongest}"][k]
@@ -320,13 +334,15 @@ def consistency(embeddings: dict, frames: dict, n_frames: int) -> dict:
             "mean_r2": float(np.mean(scores))}
 
 
-def movie_sessions(splits: dict, embeddings: dict, label: str) -> list[dict]:
+def movie_sessions(splits: dict, embeddings: dict, label: str, smoothing: dict | None = None) -> list[dict]:
     """:func:`evaluate_frame_id`'s per-session inputs from a run's splits and embeddings.
 
     Args:
         splits: ``{split: [SplitData per session]}`` (normalised dF/F).
         embeddings: ``{model: {session_id: {split: {"embedding": (T, D), ...}}}}``.
         label: The movie's frame label.
+        smoothing: ``{session_id: samples}``, the input smoothing of each session's encoder
+            (the smoothed baselines read the window the same way; absent: none).
     """
     first = next(iter(embeddings.values()))
     sessions = []
@@ -334,7 +350,7 @@ def movie_sessions(splits: dict, embeddings: dict, label: str) -> list[dict]:
         sid = part.session_id
         if sid not in first:
             continue
-        entry = {"session_id": sid}
+        entry = {"session_id": sid, "smoothing": float((smoothing or {}).get(sid, 0.0))}
         for split in ("train", "valid", "test"):
             p = splits[split][i]
             entry[split] = {"neural": p.neural, "segment": p.segment, "index": p.index, "frame": p.label(label),
@@ -346,7 +362,7 @@ def movie_sessions(splits: dict, embeddings: dict, label: str) -> list[dict]:
 
 def frame_id_protocol(splits: dict, embeddings: dict, models: dict, label: str, n_frames: int, *,
                       window=(5, 5), n_neighbors: int = N_NEIGHBORS, tolerance: int = TOLERANCE, seed: int = 0,
-                      aligned: bool = False) -> tuple[dict, dict]:
+                      aligned: bool = False, smoothing: dict | None = None) -> tuple[dict, dict]:
     """Frame ID of one movie on every embedding, beside the baselines; with an aligned
     multi-session model also cross-session decoding and consistency.
 
@@ -356,12 +372,13 @@ def frame_id_protocol(splits: dict, embeddings: dict, models: dict, label: str, 
         label, n_frames: The movie's frame label and its length (frames).
         window: The encoder's receptive field (the baselines read the same window).
         aligned: The sessions share one space (cross-session decoding is meaningful).
+        smoothing: As :func:`movie_sessions`.
 
     Returns:
         ``(result, predictions)``: :func:`evaluate_frame_id`'s result (empty when no test
         sample shows the movie) and the test predictions per session.
     """
-    sessions = movie_sessions(splits, embeddings, label)
+    sessions = movie_sessions(splits, embeddings, label, smoothing)
     if not sessions:
         return {}, {}
     dim = int(sessions[0]["train"]["embeddings"][next(iter(models))].shape[1])

@@ -46,7 +46,7 @@ class DecodeFrames(Stage):
                                              window=tuple(training.get("receptive_field", (5, 5))),
                                              n_neighbors=cfg.decoding.n_neighbors,
                                              tolerance=cfg.decoding.tolerance_frames, seed=cfg.training.seed,
-                                             aligned=aligned)
+                                             aligned=aligned, smoothing=training.get("input_smoothing"))
         if not res:
             return skipped(f"no {movie_of(label)} samples in the test split of a session that shows it in training")
         results.save_arrays(movie_file(f"{self.key}_predictions", label, ".npz"),

@@ -182,6 +182,7 @@ class Train(Stage):
                    "steps_per_second": st.step / max(st.seconds, 1e-9), "learning_mode": model.learning_mode_,
                    "supervision": model.supervision_, "aligned": model.aligned_, "dataset_mode": ds.mode,
                    "receptive_field": [model.model_.left, model.model_.right], "device": str(model.device_),
+                   "input_smoothing": model.input_smoothing_by_session(session_ids),
                    "processes": world, "sessions": session_ids, "num_neurons": num_neurons,
                    "positives": model.positives_}
         if label_free is not None:

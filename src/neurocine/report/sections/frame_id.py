@@ -14,7 +14,10 @@ NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label
          "raw_knn": "kNN on dF/F (one sample)", "raw_window_knn": "kNN on dF/F (encoder's window)",
          "pca_knn": "kNN on PCA of the dF/F window", "linear": "linear decoder on the dF/F window",
          "template": "per-frame template on the dF/F window",
-         "poisson_bayes": "Poisson naive Bayes on spike counts over the window", "chance": "chance"}
+         "poisson_bayes": "Poisson naive Bayes on spike counts over the window",
+         "window_knn_smoothed": "kNN on the window smoothed as the encoder's input",
+         "linear_smoothed": "linear decoder on the window smoothed as the encoder's input",
+         "template_smoothed": "per-frame template on the window smoothed as the encoder's input", "chance": "chance"}
 
 
 @section("frame_id")
@@ -45,7 +48,8 @@ def movie_frame_id(fid: dict, movie: str) -> str:
              f"baseline is the one best on validation. Intervals: 95 % bootstrap over 1-s blocks of test data. "
              f"Baselines read dF/F over the encoder's own {sum(fid.get('window', [5, 5]))}-sample window.</p>"]
     rows = []
-    methods = ["raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "poisson_bayes", "chance"]
+    methods = ["raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "poisson_bayes", "window_knn_smoothed",
+               "linear_smoothed", "template_smoothed", "chance"]
     for k in [m for m in ("cebra", "cebra_label_free") if m in fid] + [m for m in methods if m in fid]:
         d, v = fid[k], fid.get("valid", {}).get(k, {})
         name = NAMES[k] + (f" ({d['decoder']} decoder)" if "decoder" in d else "")
