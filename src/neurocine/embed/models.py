@@ -98,7 +98,7 @@ class SmoothedInput(nn.Module):
 #: What ``model.input_smoothing: null`` gives a session of spike counts (Gaussian std in
 #: samples; dF/F sessions get none): chosen on the validation folds of the real Allen 2P
 #: session 501574836 (docs/numbers.md, "Levers on the validation folds").
-SPIKE_SMOOTHING = 2.0
+SPIKE_SMOOTHING = 8.0
 
 
 def session_smoothing(setting: float | None, modality: str) -> float:
@@ -108,7 +108,7 @@ def session_smoothing(setting: float | None, modality: str) -> float:
 
     Example:
         >>> session_smoothing(None, "spikes"), session_smoothing(None, "dff"), session_smoothing(1.0, "dff")
-        (2.0, 0.0, 1.0)
+        (8.0, 0.0, 1.0)
     """
     if setting is not None:
         return float(setting)

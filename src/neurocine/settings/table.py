@@ -215,8 +215,9 @@ class ModelConfig:
         cebra=True)
     input_smoothing: float | None = setting(
         None, "smooth each neuron's input window along time with a fixed Gaussian of this std in samples before the "
-              "encoder (0: off; the window every decoder shares is unchanged); null: by each session's signal, 2 "
-              "samples for spike counts (real 2P spikes: +0.07 frame ID on the validation folds) and 0 for dF/F",
+              "encoder (0: off; the window every decoder shares is unchanged); null: by each session's signal, 8 "
+              "samples for spike counts (real 2P spikes, validation folds: margin over the strongest baseline "
+              "-0.098 -> +0.008) and 0 for dF/F",
         ge=0, le=100, cebra=True)
     augment_gain: float = setting(0.0, "training windows scaled by exp(N(0, sd)), one factor per window shared by its "
                                        "neurons (0: off)", ge=0, le=5, cebra=True)
