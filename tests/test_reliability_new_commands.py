@@ -323,3 +323,22 @@ def test_a_stage_asked_for_by_name_that_has_nothing_to_do_exits_2(run, tmp_path,
     (copy / "config.yaml").write_text(yaml.safe_dump(cfg))
     line = one_line_error(capsys, ["reconstruct", str(copy), "--quiet"], "reconstruct: nothing to do")
     assert "template" in line
+
+
+def test_resume_check_builds_each_sessions_input_smoothing(tmp_path):
+    """A spikes session's encoder sits behind its input smoothing, which names its
+    weights: --resume's checkpoint check must build the same encoder, not refuse a good
+    checkpoint (and still refuse one of another signal's layout)."""
+    from neurocine.embed.models import MultiSessionEncoder
+    from neurocine.settings import Config
+    from neurocine.stages.train import check_checkpoints
+
+    cfg = Config()
+    results = Results(tmp_path / "r")
+    results.out.mkdir(parents=True)
+    trained = MultiSessionEncoder(cfg.model.model_architecture, [9, 7], cfg.model.num_hidden_units,
+                                  cfg.model.output_dimension, "none", [8.0, 0.0])  # spikes, dF/F
+    torch.save({"model": trained.state_dict()}, results.path(CHECKPOINT))
+    check_checkpoints(results, cfg, [9, 7], ["spikes", "dff"])  # the same sessions: accepted
+    with pytest.raises(DataError, match="checkpoint.pt"):
+        check_checkpoints(results, cfg, [9, 7], ["dff", "dff"])

@@ -27,21 +27,26 @@ from neurocine.embed.estimator import embed_parts, fit_inputs
 from neurocine.embed.distributed import current
 from neurocine.io import detect_layout
 from neurocine.report.figures import plot_embedding, plot_loss_curves
-from neurocine.embed.models import MultiSessionEncoder
+from neurocine.embed.models import MultiSessionEncoder, session_smoothing
 from neurocine.results import CHECKPOINT, EMBEDDINGS, MODEL, Results, embedding_record
 from neurocine.torchio import check_state, load_checkpoint
 from neurocine.stages import Stage, StageContext, register_stage, say
 
 
-def check_checkpoints(results: Results, cfg, num_neurons: list[int]) -> None:
+def check_checkpoints(results: Results, cfg, num_neurons: list[int], modalities: list[str]) -> None:
     """Before ``--resume`` rewrites anything: the folder's checkpoints hold the encoder this
     run's settings and sessions build (each weight's name and shape), so a checkpoint of
     another ``model.output_dimension``, architecture or neuron count is refused in one line
-    naming it, instead of a size-mismatch traceback after config.yaml was rewritten."""
+    naming it, instead of a size-mismatch traceback after config.yaml was rewritten.
+    ``modalities``: each session's signal (its input smoothing wraps the encoder, which
+    names its weights)."""
     m = cfg.model
-    neurons = [max(num_neurons)] if cfg.dataset.mode == "pad" else list(num_neurons)
+    if cfg.dataset.mode == "pad":
+        neurons, modalities = [max(num_neurons)], ["spikes" if all(s == "spikes" for s in modalities) else "dff"]
+    else:
+        neurons = list(num_neurons)
     encoder = MultiSessionEncoder(m.model_architecture, neurons, m.num_hidden_units, m.output_dimension,
-                                  m.input_normalization)  # smoothing adds no weight
+                                  m.input_normalization, [session_smoothing(m.input_smoothing, s) for s in modalities])
     for name in (CHECKPOINT, "checkpoint_label_free.pt"):
         path = results.path(name)
         if path.exists():
@@ -127,11 +132,12 @@ class Train(Stage):
             for path, reason in ctx.data.skipped:
                 say(f"skipped {path}: {reason}")
             session_ids, num_neurons = [f.session_id for f in info], [f.num_neurons for f in info]
+            modalities = [f.modality for f in info]
             provenance_of = lambda: provenance.collect(  # noqa: E731 - what reading the files recorded
                 cfg, [f.path for f in info], session_ids, [f.layout for f in info], [f.sha256 for f in info],
                 [f.simulation for f in info], [f.modality for f in info], [f.metadata for f in info])
         if ctx.resume:
-            check_checkpoints(results, cfg, num_neurons)
+            check_checkpoints(results, cfg, num_neurons, modalities)
         # the inputs are good: now write (a failed first run leaves no half-made folder behind: Results.lock)
         with results.lock() if rank == 0 else contextlib.nullcontext():
             if rank == 0:
