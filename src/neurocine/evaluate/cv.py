@@ -92,10 +92,11 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
         for name, spec in LABELS.items():
             if spec.kind != "frame":
                 continue
+            smoothing = model.input_smoothing_by_session([p.session_id for p in splits["train"]])
             res, _ = frame_id_protocol(splits, embeddings, models, name, spec.n_values, window=window,
                                        n_neighbors=cfg.decoding.n_neighbors, tolerance=cfg.decoding.tolerance_frames,
                                        seed=seed, aligned=False,  # cross-session decoding: the file split's
-                                       smoothing=model.input_smoothing_by_session([p.session_id for p in splits["train"]]))
+                                       smoothing=smoothing)
             if res:
                 entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES + COUNT_BASELINES + SMOOTHED_BASELINES, k,
                                    also=FRAME_METRICS)

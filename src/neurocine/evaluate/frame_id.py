@@ -167,8 +167,8 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         f_va = s["valid"]["frame"][rows["valid"]]
         win = {} if not baselines else _decoders_for(feats["train"]["window"], f_tr, feats["valid"]["window"], f_va, n_neighbors, tolerance)
         bayes = PoissonBayesFrames(feats["train"]["counts"], f_tr) if counts else None
-        smooth = {} if not smoothed else _decoders_for(feats["train"]["smoothed"], f_tr, feats["valid"]["smoothed"], f_va,
-                                                       n_neighbors, tolerance)
+        smooth = {} if not smoothed else _decoders_for(feats["train"]["smoothed"], f_tr, feats["valid"]["smoothed"],
+                                                       f_va, n_neighbors, tolerance)
         baseline = {
             "poisson_bayes": lambda sp: bayes.predict(feats[sp]["counts"]),
             "raw_knn": lambda sp: knn_predict_frames(feats["train"]["raw"], f_tr, feats[sp]["raw"], n_neighbors),
