@@ -107,7 +107,7 @@ def test_input_smoothing_keeps_rates_and_spreads_a_spike_inside_the_window():
     from neurocine.embed.models import MultiSessionEncoder, SmoothedInput
 
     torch.manual_seed(0)
-    model = MultiSessionEncoder("offset10-model", [12], 8, 4, input_smoothing=2.0).eval()
+    model = MultiSessionEncoder("offset10-model", [12], 8, 4, smoothing=2.0).eval()
     smooth = model.encoders[0]
     assert isinstance(smooth, SmoothedInput) and (model.left, model.right) == (5, 5)  # the window is unchanged
     seen = []

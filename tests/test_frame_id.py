@@ -117,7 +117,7 @@ def test_smoothed_baselines_read_the_window_as_the_encoder_does():
     assert res["strongest_baseline"] == max([b for b in res if b in res["valid"] and b != "chance"],
                                             key=lambda b: res["valid"][b]["accuracy_1s"])
     # the numbers a smoothed baseline reads are the encoder's smoothed input, window by window
-    encoder = MultiSessionEncoder("offset10-model", [7], 8, 4, input_smoothing=2.0).encoders[0]
+    encoder = MultiSessionEncoder("offset10-model", [7], 8, 4, smoothing=2.0).encoders[0]
     seen = []
     encoder.encoder.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
     x = np.random.default_rng(0).poisson(0.3, (40, 7)).astype(np.float32)

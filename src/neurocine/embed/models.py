@@ -120,15 +120,15 @@ def smoothing_of(encoder: nn.Module) -> float:
     return encoder.sigma if isinstance(encoder, SmoothedInput) else 0.0
 
 
-def with_input(encoder: nn.Module, input_normalization: str = "none", input_smoothing: float = 0.0) -> nn.Module:
+def with_input(encoder: nn.Module, input_normalization: str = "none", smoothing: float = 0.0) -> nn.Module:
     """``encoder`` behind the input transforms the settings ask for: smoothing along time
-    (``model.input_smoothing``, samples) first, then normalisation across neurons
-    (``model.input_normalization``)."""
+    (``smoothing`` samples: ``model.input_smoothing`` resolved for the session) first, then
+    normalisation across neurons (``model.input_normalization``)."""
     if input_normalization not in ("none", "sample"):
         raise ConfigError(f"model.input_normalization: {input_normalization!r}, expected 'none' or 'sample'")
     if input_normalization == "sample":
         encoder = SampleNormalized(encoder)
-    return SmoothedInput(encoder, input_smoothing) if input_smoothing else encoder
+    return SmoothedInput(encoder, smoothing) if smoothing else encoder
 
 
 class MultiSessionEncoder(nn.Module):
@@ -140,15 +140,15 @@ class MultiSessionEncoder(nn.Module):
         num_units: Hidden units.
         num_output: Output dimension.
         input_normalization: ``"none"`` or ``"sample"`` (:class:`SampleNormalized`).
-        input_smoothing: Gaussian std in samples (:class:`SmoothedInput`; 0: none), one
-            number for every session or one per session.
+        smoothing: Input smoothing, Gaussian std in samples (:class:`SmoothedInput`; 0:
+            none), one number for every session or one per session: ``model.input_smoothing``
+            resolved per session (:func:`session_smoothing`).
     """
 
     def __init__(self, name: str, num_neurons: list[int], num_units: int, num_output: int,
-                 input_normalization: str = "none", input_smoothing: float | list[float] = 0.0):
+                 input_normalization: str = "none", smoothing: float | list[float] = 0.0):
         super().__init__()
-        smoothing = (list(input_smoothing) if isinstance(input_smoothing, (list, tuple))
-                     else [input_smoothing] * len(num_neurons))
+        smoothing = list(smoothing) if isinstance(smoothing, (list, tuple)) else [smoothing] * len(num_neurons)
         if len(smoothing) != len(num_neurons):
             raise ConfigError(f"model.input_smoothing: {len(smoothing)} values for {len(num_neurons)} sessions")
         self.encoders = nn.ModuleList(with_input(init_encoder(name, n, num_units, num_output), input_normalization,
