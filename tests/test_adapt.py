@@ -15,7 +15,8 @@ from conftest import TINY_CONFIG, trained_and_new
 from neurocine.cli import main
 from neurocine.data import normalized_splits, training_rows
 from neurocine.errors import ConfigError
-from neurocine.evaluate.adapt import METHODS, TRIAL_METHODS, adapt_protocol, first_repeats, first_trials
+from neurocine.evaluate.adapt import (METHODS, TRIAL_METHODS, adapt_protocol, first_repeats, first_trials, read_adapt,
+                                     read_adapt_trials)
 from neurocine.settings import Config
 
 FRAME = "natural_movie_one.frame"
@@ -78,13 +79,14 @@ def test_adapt_protocol_reports_every_way_with_intervals(base):
     cfg = Config().override({"model.device": "cpu", "model.max_iterations": 30, "model.batch_size": 128,
                              "training.validate_every": 10})
     res, adapted = adapt_protocol(model, splits, new, cfg, k=2, label=FRAME)
-    assert set(res["frame_id"]) == set(METHODS) and res["repeats"] == 2 and res["seconds"] > 0
+    assert set(res.test) == set(METHODS) and res.details["repeats"] == 2 and res.details["seconds"] > 0
     for m in METHODS:
-        lo, hi = res["frame_id"][m]["ci95"]
-        assert lo <= res["frame_id"][m]["accuracy_1s"] <= hi
-    d = res["comparison"]["adapted - template_own"]
-    assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
-    assert "trained sessions" in res["frame_id"]["adapted"]["decoder"]
+        lo, hi = res.score(m).ci95
+        assert lo <= res.value(m) <= hi
+    d = res.margin("adapted", "template_own")
+    assert d.ci95[0] <= d.value <= d.ci95[1]
+    assert "trained sessions" in res.test["adapted"]["decoder"]
+    assert read_adapt(res.to_json()) == res  # the learning curve's entry in metrics.json reads back whole
     assert len(model.model_) == 2  # the base model is not changed: a copy is adapted
 
 
@@ -101,14 +103,15 @@ def test_adapt_protocol_on_trials_decodes_every_grating_label(base):
     assert set(res["classes"]) == {"drifting_gratings.direction", "drifting_gratings.temporal_frequency",
                                    "drifting_gratings.orientation"}
     for label, e in res["classes"].items():
-        assert set(TRIAL_METHODS) <= set(e) and e["n_test_trials"] > 5
+        assert set(TRIAL_METHODS) <= set(e.test) and e.details["n_test_trials"] > 5
         for m in TRIAL_METHODS:
-            lo, hi = e[m]["ci95"]
-            assert 0 <= lo <= e[m]["accuracy"] <= hi <= 1
-        assert e["chance"]["accuracy"] == pytest.approx(1 / e["n_classes"])
-        assert "trained sessions" in e["adapted"]["decoder"]
-        d = e["comparison"]["adapted - logistic_own"]
-        assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
+            lo, hi = e.score(m).ci95
+            assert 0 <= lo <= e.value(m) <= hi <= 1
+        assert e.value("chance") == pytest.approx(1 / e.details["n_classes"])
+        assert "trained sessions" in e.test["adapted"]["decoder"]
+        d = e.margin("adapted", "logistic_own")
+        assert d.ci95[0] <= d.value <= d.ci95[1]
+        assert read_adapt_trials(e.to_json()) == e
     # the adapted encoder saw only K trials per condition of the new animal
     assert adapted.adapted_[0]["sessions"] == [new["train"].session_id]
     with pytest.raises(ValueError, match="unit="):

@@ -50,7 +50,7 @@ def _frame_id(sessions, bin_s, mode):
         entries.append(e)
     res = evaluate_frame_id(entries, 900, window=(model.model_.left, model.model_.right), models={"m": {}},
                             baselines=False, n_boot=10, block_samples=max(1, int(round(1 / bin_s))))
-    return res["m"]["accuracy_1s"], res["chance"]["accuracy_1s"], model.positives_
+    return res.value("m"), res.value("chance"), model.positives_
 
 
 @pytest.mark.parametrize("bin_s", [1.0, 0.1])
@@ -58,7 +58,8 @@ def test_stimulus_aligned_on_binned_data_matches_behavior(raw_sessions, bin_s):
     sessions = [bin_session(s, bin_s) for s in raw_sessions]
     aligned, chance, positives = _frame_id(sessions, bin_s, "stimulus_aligned")
     behavior, _, _ = _frame_id(sessions, bin_s, "behavior")
-    print(f"bin {bin_s} s: stimulus_aligned {aligned:.3f}, behavior {behavior:.3f}, chance {chance:.3f}, fallback {positives['fallback_fraction']:.3f}")
+    print(f"bin {bin_s} s: stimulus_aligned {aligned:.3f}, behavior {behavior:.3f}, chance {chance:.3f}, "
+          f"fallback {positives['fallback_fraction']:.3f}")
     assert positives["fallback_fraction"] < 0.05, positives
     assert aligned > 3 * chance
     assert aligned >= behavior - 0.05, (aligned, behavior)

@@ -45,10 +45,10 @@ def test_every_repeat_and_trial_is_tested_once(sim_sessions):
 def test_repeats_of_binned_movies_and_the_fold_interval():
     assert repeat_ids(np.r_[15, 45, 75, 15, 45, -1, 15]).tolist() == [0, 0, 0, 1, 1, -1, 2]
     narrow = fold_interval([0.5, 0.5, 0.5], 1 / 3)
-    assert narrow["ci95"] == [0.5, 0.5]
+    assert narrow.ci95 == (0.5, 0.5)
     wide = fold_interval([0.2, 0.4, 0.6, 0.3, 0.5], 0.2)
     naive = 0.158 / np.sqrt(5) * 2.776  # sd / sqrt(K) * t: the interval without the overlap correction
-    assert wide["ci95"][1] - wide["mean"] > naive
+    assert wide.ci95[1] - wide.value > naive
 
 
 def test_run_with_folds_writes_cv_entries_and_a_report(tmp_path, sim_dir, capsys):

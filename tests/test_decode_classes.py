@@ -46,18 +46,18 @@ def test_decode_label_scores_models_and_baselines_on_the_same_trials(informative
             entry[split] = {"y": y, "dff": dff, "cebra": emb}
         sessions.append(entry)
     res = decode_label(sessions, ["cebra"], n_neighbors=5, n_classes=4, seed=0, n_boot=200)
-    assert res["n_test_trials"] == 80 and res["chance"]["accuracy"] == 0.25
-    assert res["logistic_dff"]["accuracy"] > 0.9
+    assert res.details["n_test_trials"] == 80 and res.value("chance") == 0.25
+    assert res.value("logistic_dff") > 0.9
     for k in ("cebra", "logistic_dff", "knn_dff"):
-        lo, hi = res[k]["accuracy_ci95"]
-        assert lo <= res[k]["accuracy"] <= hi
-    b = res["strongest_baseline"]
-    assert b in ("logistic_dff", "knn_dff") and set(res["comparison"]) == {f"cebra - {b}"}
-    assert set(res["per_session"]) == {"a", "b"}
+        lo, hi = res.score(k).ci95
+        assert lo <= res.value(k) <= hi
+    b = res.strongest_baseline
+    assert b in ("logistic_dff", "knn_dff") and set(res.margins) == {f"cebra - {b}"}
+    assert set(res.details["per_session"]) == {"a", "b"}
     if informative_model:
-        assert res["cebra"]["accuracy"] > 0.8
+        assert res.value("cebra") > 0.8
     else:  # class-free features: near chance, and clearly below the baseline
-        assert res["cebra"]["accuracy"] < 0.5 and res["comparison"][f"cebra - {b}"]["ci95"][1] < 0
+        assert res.value("cebra") < 0.5 and res.margin("cebra").ci95[1] < 0
 
 
 def test_the_demo_gratings_are_decoded_with_their_supervision(tiny_results):

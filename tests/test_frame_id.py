@@ -12,7 +12,8 @@ from neurocine.evaluate.frame_id import chance_level, evaluate_frame_id
 def test_knn_frame_id_and_chance():
     rng = np.random.default_rng(0)
     frames = np.tile(np.arange(100), 3)
-    feats = np.stack([np.cos(frames / 100 * 2 * np.pi), np.sin(frames / 100 * 2 * np.pi)], 1) + rng.normal(0, 0.01, (300, 2))
+    angle = frames / 100 * 2 * np.pi
+    feats = np.stack([np.cos(angle), np.sin(angle)], 1) + rng.normal(0, 0.01, (300, 2))
     pred = knn_predict_frames(feats[:200], frames[:200], feats[200:], n_neighbors=3)
     assert np.mean(np.abs(pred - frames[200:]) < 3) > 0.95
     ch = chance_level(np.arange(900), 900)
@@ -51,26 +52,29 @@ def _noisy_session(sid, n_frames=60, noise=2.0, seed=0):
         neural = code[frames] + noise * rng.normal(size=(len(frames), 20))
         out[split] = {"neural": neural.astype(np.float32), "segment": np.repeat(np.arange(repeats), n_frames),
                       "index": np.arange(len(frames)), "frame": frames,
-                      "embeddings": {"perfect": np.eye(n_frames)[frames] + 0.01 * rng.normal(size=(len(frames), n_frames))}}
+                      "embeddings": {"perfect": np.eye(n_frames)[frames]
+                                     + 0.01 * rng.normal(size=(len(frames), n_frames))}}
     return out
 
 
 def test_evaluation_on_known_data_ranks_the_decoders_and_names_the_strongest_baseline():
     sessions = [_noisy_session("a", seed=1), _noisy_session("b", seed=2)]
-    res = evaluate_frame_id(sessions, 60, tolerance=3, window=(5, 5), pca_dim=8, models={"perfect": {"supervision": "x"}},
+    res = evaluate_frame_id(sessions, 60, tolerance=3, window=(5, 5), pca_dim=8,
+                            models={"perfect": {"supervision": "x"}},
                             n_boot=200, block_samples=10)
-    assert res["perfect"]["accuracy_1s"] == 1.0 and res["perfect"]["supervision"] == "x"
-    assert res["template"]["accuracy_1s"] > 0.95               # averaging over repeats and 10 samples
-    assert res["raw_window_knn"]["accuracy_1s"] > res["raw_knn"]["accuracy_1s"] + 0.3  # the window helps
-    assert res["chance"]["accuracy_1s"] == pytest.approx(chance_level(np.arange(60), 60, 3)["accuracy_1s"])
-    assert res["strongest_baseline"] in ("template", "linear")
+    assert res.value("perfect") == 1.0 and res.test["perfect"]["supervision"] == "x"
+    assert res.value("template") > 0.95               # averaging over repeats and 10 samples
+    assert res.value("raw_window_knn") > res.value("raw_knn") + 0.3  # the window helps
+    assert res.value("chance") == pytest.approx(chance_level(np.arange(60), 60, 3)["accuracy_1s"])
+    assert res.strongest_baseline in ("template", "linear")
     for m in ("perfect", "raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "chance"):
-        lo, hi = res[m]["accuracy_1s_ci95"]
-        assert lo <= res[m]["accuracy_1s"] <= hi and "mean_abs_frame_error" in res[m]
-        assert m in res["valid"]
-    diff = res["comparison"][f"perfect - {res['strongest_baseline']}"]
-    assert diff["mean"] >= 0 and diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
-    assert set(res["per_session"]) == {"a", "b"}
+        lo, hi = res.score(m).ci95
+        assert lo <= res.value(m) <= hi and res.value(m, "mean_abs_frame_error") is not None
+        assert res.valid_score(m) is not None
+    diff = res.margin("perfect")
+    assert diff.value >= 0 and diff.ci95[0] <= diff.value <= diff.ci95[1]
+    assert set(res.details["per_session"]) == {"a", "b"}
+    assert type(res).from_json(res.to_json(), "accuracy_1s") == res  # what metrics.json holds reads back whole
 
 
 def _poisson_session(sid, n_frames=60, seed=0, every=1):
@@ -92,13 +96,13 @@ def _poisson_session(sid, n_frames=60, seed=0, every=1):
 def test_poisson_bayes_joins_the_baselines_on_counts_only():
     sessions = [_poisson_session("a", seed=1), _poisson_session("b", seed=2)]
     res = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=100, block_samples=10)
-    assert "poisson_bayes" in res and "spike counts" in res["poisson_bayes"]["features"]
-    assert res["poisson_bayes"]["accuracy_1s"] > res["raw_knn"]["accuracy_1s"]  # the right model of the counts
+    assert res.has("poisson_bayes") and "spike counts" in res.test["poisson_bayes"]["features"]
+    assert res.value("poisson_bayes") > res.value("raw_knn")  # the right model of the counts
     for s in sessions:
         for sp in ("train", "valid", "test"):
             s[sp]["counts"] = None  # dF/F: no count decoder
     assert "poisson_bayes" not in evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50,
-                                                    block_samples=10)
+                                                    block_samples=10).baselines
 
 
 def test_smoothed_baselines_read_the_window_as_the_encoder_does():
@@ -110,12 +114,11 @@ def test_smoothed_baselines_read_the_window_as_the_encoder_does():
 
     sessions = [_poisson_session("a", seed=1), _poisson_session("b", seed=2)]
     plain = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50, block_samples=10)
-    assert not set(SMOOTHED_BASELINES) & set(plain)  # no smoothing: no smoothed baselines
+    assert not set(SMOOTHED_BASELINES) & set(plain.baselines)  # no smoothing: no smoothed baselines
     sessions[0]["smoothing"] = 2.0
     res = evaluate_frame_id(sessions, 60, tolerance=3, window=(3, 3), pca_dim=8, n_boot=50, block_samples=10)
-    assert set(SMOOTHED_BASELINES) <= set(res) and "smoothed" in res["template_smoothed"]["features"]
-    assert res["strongest_baseline"] == max([b for b in res if b in res["valid"] and b != "chance"],
-                                            key=lambda b: res["valid"][b]["accuracy_1s"])
+    assert set(SMOOTHED_BASELINES) <= set(res.baselines) and "smoothed" in res.test["template_smoothed"]["features"]
+    assert res.strongest_baseline == max(res.baselines, key=res.valid_score)
     # the numbers a smoothed baseline reads are the encoder's smoothed input, window by window
     encoder = MultiSessionEncoder("offset10-model", [7], 8, 4, smoothing=2.0).encoders[0]
     seen = []
@@ -132,13 +135,13 @@ def test_exact_and_median_metrics_with_intervals():
     sessions = [_noisy_session("a", seed=1)]
     res = evaluate_frame_id(sessions, 60, tolerance=3, window=(5, 5), pca_dim=8,
                             models={"perfect": {"supervision": "x"}}, n_boot=200, block_samples=10)
-    assert res["perfect"]["accuracy_exact"] == 1.0 and res["perfect"]["median_abs_frame_error"] == 0.0
+    assert res.value("perfect", "accuracy_exact") == 1.0 and res.value("perfect", "median_abs_frame_error") == 0.0
     for m in ("raw_knn", "template"):
-        e = res[m]
-        assert e["accuracy_exact"] <= e["accuracy_1s"]
-        assert e["accuracy_exact_ci95"][0] <= e["accuracy_exact"] <= e["accuracy_exact_ci95"][1]
-        assert e["median_abs_frame_error_ci95"][0] <= e["median_abs_frame_error"] <= e["median_abs_frame_error_ci95"][1]
-    other = res["comparison_other_metrics"][f"perfect - {res['strongest_baseline']}"]
+        assert res.value(m, "accuracy_exact") <= res.value(m)
+        for metric in ("accuracy_exact", "median_abs_frame_error"):
+            e = res.score(m, metric)
+            assert e.ci95[0] <= e.value <= e.ci95[1]
+    other = res.details["comparison_other_metrics"][f"perfect - {res.strongest_baseline}"]
     assert other["accuracy_exact"]["mean"] >= 0 and other["mean_abs_frame_error"]["mean"] <= 0
 
 
@@ -147,6 +150,6 @@ def test_chance_is_over_the_frames_a_decoder_can_output():
     is right within 1 s about 1 time in 30, not 59 in 900."""
     sessions = [_poisson_session("a", n_frames=900, every=30)]
     res = evaluate_frame_id(sessions, 900, tolerance=30, window=(1, 1), pca_dim=4, n_boot=50, block_samples=5)
-    assert res["chance"]["accuracy_1s"] == pytest.approx(1 / 30)
-    assert res["chance"]["accuracy_exact"] == pytest.approx(1 / 30) and "30 frames" in res["chance_over"]
+    assert res.value("chance") == pytest.approx(1 / 30)
+    assert res.value("chance", "accuracy_exact") == pytest.approx(1 / 30) and "30 frames" in res.details["chance_over"]
     assert chance_level(np.arange(0, 900, 30), 900)["accuracy_1s"] > 0.06  # over all 900: what was reported

@@ -13,7 +13,8 @@ from neurocine.data import RunData, normalized_splits
 from neurocine.data import load_sessions
 from neurocine.errors import ConfigError
 from neurocine import provenance
-from neurocine.evaluate.adapt import adapt_session, first_repeats, first_trials, summarize_adapt, summarize_adapt_trials
+from neurocine.evaluate.adapt import (adapt_session, curve_json, first_repeats, first_trials, summarize_adapt,
+                                     summarize_adapt_trials)
 from neurocine.evaluate.trials import stimulus_trials
 from neurocine.evaluate.folds import repeat_ids
 from neurocine.report.figures import plot_learning_curve, plot_trials_learning_curve
@@ -21,7 +22,8 @@ from neurocine.embed.estimator import CEBRA
 from neurocine.results import CONFIG, MODEL, Results
 from neurocine.session import SPLITS
 from neurocine.report.html import write_report
-from neurocine.stages import Stage, say
+from neurocine.report.sections import Part
+from neurocine.stages import say
 from neurocine.stimuli import LABELS, STIMULI
 
 
@@ -93,7 +95,7 @@ def run_adapt(results_dir: str | Path, data_dir: str | Path, out: str | Path, re
                                           progress=progress)[0] for p in new_splits]
                 curve.append(summarize_adapt(outcomes, k, init, label, cfg.training.seed))
             plot_learning_curve(curve, target.figure("adapt_curve.png"))
-            metrics.update({**curve[-1], "curve": curve})
+            metrics.update({**curve[-1].to_json(), "curve": curve_json(curve)})
             metrics["figures"].append(["adapt_curve.png", "Frame ID of the new animal(s) against the repeats it was "
                                                           "adapted from, beside its own decoders on dF/F"])
         if kt:
@@ -103,7 +105,7 @@ def run_adapt(results_dir: str | Path, data_dir: str | Path, out: str | Path, re
                                           progress=progress)[0] for p in new_splits]
                 curve.append(summarize_adapt_trials(outcomes, k, init, cfg.training.seed))
             plot_trials_learning_curve(curve, target.figure("adapt_trials_curve.png"))
-            metrics["trials"] = {"curve": curve}
+            metrics["trials"] = {"curve": curve_json(curve)}
             metrics.setdefault("session_ids", curve[-1]["session_ids"])
             metrics["figures"].append(["adapt_trials_curve.png", "Trial decoding of the new animal(s) against the "
                                                                  "trials per condition it was adapted from, beside "
@@ -124,16 +126,9 @@ def run_adapt(results_dir: str | Path, data_dir: str | Path, out: str | Path, re
             cfg.override({"dataset.data_dir": str(data_dir)}), [s.path for s in new], [s.session_id for s in new],
             [s.layout for s in new]))
         target.update("adapt", metrics)
-    write_report(target.out, [AdaptPage()])
+    write_report(target.out, [Part("adapt", "adapt")])
     say(f"adapt: report {target.path('report.html')}")
     return metrics
-
-
-class AdaptPage(Stage):
-    """The adapt folder's one report section (not a stage of ``neurocine run``)."""
-
-    name = "adapt"
-    key = "adapt"
 
 
 __all__ = ["run_adapt"]

@@ -24,6 +24,7 @@ from neurocine.data.dataset import refuse_under_torchrun
 from neurocine.data.discovery import read_options
 from neurocine.embed import distributed
 from neurocine.errors import ConfigError, DataError, NeurocineError
+from neurocine.evaluate.adapt import read_adapt, read_adapt_trials
 from neurocine.io import LAYOUTS, write_brainsets
 from neurocine.io.simulate import DEFAULT_NEURONS, SimulationConfig, simulate_dataset
 from neurocine.io.movies import load_movie_npz, movie_recording, split_units
@@ -32,7 +33,7 @@ from neurocine.results import MARKER, refuse_empty_path
 from neurocine.settings import DatasetConfig
 from neurocine.settings.files import listing, packaged, resolve
 from neurocine.settings.flags import add_setting_flags, setting_flag_values
-from neurocine.stages import STAGES, run_stage
+from neurocine.stages import STAGES, job, run_stage
 from neurocine.stimuli import LABELS, STIMULI
 
 
@@ -132,9 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_skip_bad(p)
 
 
-    run = sub.add_parser("run", help="all stages: " + " -> ".join(STAGES) + " -> report")
+    run = sub.add_parser("run", help="all stages: " + " -> ".join(s.name for s in job()) + " -> report")
     _add_config_options(run)
-    for stage in STAGES.values():
+    for stage in job():
         p = sub.add_parser(stage.name, help=stage.help)
         p.set_defaults(stage=stage.name)
         if stage.takes_config:
@@ -187,7 +188,8 @@ def version_text() -> str:
                 else "CUDA not available")
     except ImportError:  # pragma: no cover
         cuda = "torch not importable"
-    return f"neurocine {v('neurocine')} (torch {v('torch')}, cebra {v('cebra')}, Python {sys.version.split()[0]}; {cuda})"
+    return (f"neurocine {v('neurocine')} (torch {v('torch')}, cebra {v('cebra')}, "
+            f"Python {sys.version.split()[0]}; {cuda})")
 
 
 def parse_settings(items: list[str]) -> dict:
@@ -267,18 +269,20 @@ def cmd_adapt(args) -> int:
     m = run_adapt(args.results, args.data_dir, args.out, args.repeats, args.trials_per_condition, args.init,
                   progress=not args.quiet)
     for c in m.get("curve", []):
-        f, d = c["frame_id"], c["comparison"]["adapted - strongest_own"]
-        print(f"adapt: {c['repeats']} repeat(s): adapted {f['adapted']['accuracy_1s']:.3f} (others' decoders), "
-              f"own strongest baseline ({f['strongest_own']['decoder']}) {f['strongest_own']['accuracy_1s']:.3f}, "
-              f"own template {f['template_own']['accuracy_1s']:.3f}, difference to the strongest {d['mean']:+.3f} "
-              f"[{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; new encoder fitted in {c['seconds']:.1f} s")
+        r = read_adapt(c)
+        d, own = r.margin("adapted", "strongest_own"), r.test["strongest_own"]
+        print(f"adapt: {c['repeats']} repeat(s): adapted {r.value('adapted'):.3f} (others' decoders), "
+              f"own strongest baseline ({own['decoder']}) {r.value('strongest_own'):.3f}, "
+              f"own template {r.value('template_own'):.3f}, difference to the strongest {d.value:+.3f} "
+              f"[{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]; new encoder fitted in {c['seconds']:.1f} s")
     for c in m.get("trials", {}).get("curve", []):
         for label, e in c["classes"].items():
-            d = e["comparison"]["adapted - logistic_own"]
+            r = read_adapt_trials(e)
+            d = r.margin("adapted", "logistic_own")
             print(f"adapt: {c['trials_per_condition']} trial(s) per condition, {label}: adapted "
-                  f"{e['adapted']['accuracy']:.3f} (others' decoders), own logistic on dF/F "
-                  f"{e['logistic_own']['accuracy']:.3f}, own kNN {e['knn_own']['accuracy']:.3f}, difference to "
-                  f"logistic {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+                  f"{r.value('adapted'):.3f} (others' decoders), own logistic on dF/F "
+                  f"{r.value('logistic_own'):.3f}, own kNN {r.value('knn_own'):.3f}, difference to "
+                  f"logistic {d.value:+.3f} [{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]")
     print(f"results in {args.out}")
     return 0
 
@@ -310,7 +314,8 @@ def cmd_import_trials(args) -> int:
         labels = {}
         for item in args.label:
             if "=" not in item:
-                raise ConfigError(f"--label {item!r}: expected LABEL=KEY, e.g. drifting_gratings.direction=orientation_deg")
+                raise ConfigError(f"--label {item!r}: expected LABEL=KEY, "
+                                  "e.g. drifting_gratings.direction=orientation_deg")
             name, key = item.split("=", 1)
             labels[name] = key
     out = session_folder(args.out)
@@ -445,7 +450,7 @@ def describe_stimulus(s, name: str) -> str:
 
 
 def summary_lines(sessions) -> list[str]:
-    """The seed's ``simple_allen_test`` totals."""
+    """The original design's ``simple_allen_test`` totals."""
     n = [s.num_neurons for s in sessions]
     return [f"   Total sessions loaded: {len(sessions)}",
             f"   Total neurons: {sum(n)}",

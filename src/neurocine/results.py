@@ -24,6 +24,7 @@ import os
 import shutil
 import socket
 import time as _time
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,7 +46,9 @@ CHECKPOINT = "checkpoint.pt"
 
 
 def _jsonable(x):
-    if isinstance(x, dict):
+    if hasattr(x, "to_json"):  # a result type (neurocine.scores.Comparison, Interval)
+        return _jsonable(x.to_json())
+    if isinstance(x, Mapping):
         return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_jsonable(v) for v in x]
@@ -375,7 +378,8 @@ class Results:
                         out[sid][split] = {k: g[k][()] for k in ("embedding", "timestamps", "index")}
                         out[sid][split]["labels"] = {n: g["labels"][n][()] for n in g["labels"]}
         except (OSError, KeyError) as exc:
-            raise DataError(p, f"unreadable embeddings ({type(exc).__name__}); re-run 'neurocine train --force'") from None
+            raise DataError(p,
+                            f"unreadable embeddings ({type(exc).__name__}); re-run 'neurocine train --force'") from None
         for sid, splits in out.items():
             for split, d in splits.items():
                 e = d["embedding"]

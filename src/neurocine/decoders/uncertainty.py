@@ -13,13 +13,15 @@ Example:
     >>> scores = {"a": np.r_[np.ones(60), np.zeros(60)], "b": np.zeros(120)}
     >>> blocks = np.repeat(np.arange(4), 30)
     >>> out = block_bootstrap(scores, blocks, n_boot=200, pairs=[("a", "b")])
-    >>> out["a"]["mean"], out["a - b"]["mean"]
+    >>> out["a"].value, out["a - b"].value
     (0.5, 0.5)
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from neurocine.scores import Interval
 
 
 def blocks_of(session_ids: np.ndarray, sample_index: np.ndarray, block_samples: int) -> np.ndarray:
@@ -42,7 +44,7 @@ def _resampled_blocks(blocks, n_boot: int, seed: int) -> tuple[np.ndarray, np.nd
 
 
 def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                    pairs=(), level: float = 0.95) -> dict[str, dict]:
+                    pairs=(), level: float = 0.95) -> dict[str, Interval]:
     """Means of per-sample scores with block-bootstrap confidence intervals.
 
     Args:
@@ -55,7 +57,8 @@ def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: i
         level: Coverage of the interval.
 
     Returns:
-        ``{name: {"mean", "ci95": [lo, hi], "sd"}}`` including each ``"a - b"``.
+        ``{name: Interval}`` (the mean, its interval and the bootstrap sd) including each
+        ``"a - b"``.
     """
     blocks, counts = _resampled_blocks(blocks, n_boot, seed)
     n_blocks = counts.shape[1]
@@ -63,13 +66,12 @@ def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: i
     denom = np.maximum(counts @ size, 1e-12)
     lo_q, hi_q = (1 - level) / 2 * 100, (1 + level) / 2 * 100
 
-    def stats(values: np.ndarray) -> dict:
+    def stats(values: np.ndarray) -> Interval:
         values = np.asarray(values, dtype=np.float64)
         sums = np.bincount(blocks, weights=values, minlength=n_blocks)
         boot = counts @ sums / denom
-        return {"mean": float(values.mean()) if len(values) else float("nan"),
-                "ci95": [float(np.percentile(boot, lo_q)), float(np.percentile(boot, hi_q))],
-                "sd": float(boot.std())}
+        return Interval(float(values.mean()) if len(values) else float("nan"),
+                        (float(np.percentile(boot, lo_q)), float(np.percentile(boot, hi_q))), float(boot.std()))
 
     out = {name: stats(v) for name, v in scores.items()}
     for a, b in pairs:
@@ -78,17 +80,17 @@ def block_bootstrap(scores: dict[str, np.ndarray], blocks: np.ndarray, n_boot: i
 
 
 def block_bootstrap_median(values: dict[str, np.ndarray], blocks: np.ndarray, n_boot: int = 1000, seed: int = 0,
-                           level: float = 0.95) -> dict[str, dict]:
+                           level: float = 0.95) -> dict[str, Interval]:
     """Medians of per-sample values (e.g. |frame error|) with block-bootstrap intervals,
     over the same resamples as :func:`block_bootstrap` with the same ``seed``: each
     resample weighs every sample by how often its block was drawn.
 
     Returns:
-        ``{name: {"median", "ci95": [lo, hi]}}``.
+        ``{name: Interval}`` whose value is the median.
 
     Example:
         >>> r = block_bootstrap_median({"e": np.arange(100.0)}, np.arange(100) // 10, n_boot=200)
-        >>> r["e"]["median"], r["e"]["ci95"][0] < 49.5 < r["e"]["ci95"][1]
+        >>> r["e"].value, r["e"].ci95[0] < 49.5 < r["e"].ci95[1]
         (49.5, True)
     """
     blocks, counts = _resampled_blocks(blocks, n_boot, seed)
@@ -97,7 +99,7 @@ def block_bootstrap_median(values: dict[str, np.ndarray], blocks: np.ndarray, n_
     for name, v in values.items():
         v = np.asarray(v, dtype=np.float64)
         if not len(v):
-            out[name] = {"median": float("nan"), "ci95": [float("nan"), float("nan")]}
+            out[name] = Interval(float("nan"), (float("nan"), float("nan")))
             continue
         order = np.argsort(v, kind="stable")
         sorted_v, sorted_blocks = v[order], blocks[order]
@@ -106,8 +108,8 @@ def block_bootstrap_median(values: dict[str, np.ndarray], blocks: np.ndarray, n_
             w = np.cumsum(counts[lo:lo + 64][:, sorted_blocks], axis=1)
             half = w[:, -1:] / 2.0
             medians[lo:lo + 64] = sorted_v[np.minimum((w < half).sum(1), len(v) - 1)]
-        out[name] = {"median": float(np.median(v)),
-                     "ci95": [float(np.percentile(medians, lo_q)), float(np.percentile(medians, hi_q))]}
+        out[name] = Interval(float(np.median(v)),
+                             (float(np.percentile(medians, lo_q)), float(np.percentile(medians, hi_q))))
     return out
 
 

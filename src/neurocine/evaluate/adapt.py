@@ -44,6 +44,7 @@ from neurocine.evaluate.folds import repeat_ids
 from neurocine.evaluate.frame_id import chance_errors, evaluate_frame_id
 from neurocine.evaluate.trials import stimulus_trials, trial_features
 from neurocine.errors import ConfigError
+from neurocine.scores import CI, Comparison
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
 
@@ -210,7 +211,7 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
     res = evaluate_frame_id([session], n_frames, n_neighbors=nn, tolerance=tol,
                             window=(base.model_.left, base.model_.right), models={"adapted": {}, "scratch": {}},
                             label=label, block_samples=block, seed=cfg.training.seed)
-    pred = res["predictions"][sid]
+    pred = res.details["predictions"][sid]
     true = pred["true"]
     predict, decoder = others_decoders(base, reference, label, nn, tol)
     rows = test.label(label) >= 0
@@ -220,14 +221,14 @@ def _frame_outcome(base: CEBRA, reference: dict, parts: dict, emb: dict, cfg: Co
                "adapted_own": np.abs(pred["adapted"] - true) < tol,
                "scratch": np.abs(pred["scratch"] - true) < tol, "template_own": np.abs(pred["template"] - true) < tol,
                "ridge_own": np.abs(pred["linear"] - true) < tol,
-               "strongest_own": np.abs(pred[res["strongest_baseline"]] - true) < tol}
+               "strongest_own": np.abs(pred[res.strongest_baseline] - true) < tol}
     correct = {m: c.astype(np.float64) for m, c in correct.items()}
     seen = parts["train"].label(label)
     correct["chance"] = chance_errors(true, seen[seen >= 0], tol)[0]  # the frames a decoder fitted here can output
     return {"correct": correct, "index": test.index[rows], "block_samples": block,
             "decoders": {"adapted": f"{decoder} fitted on the trained sessions' embeddings",
-                         "adapted_own": res["adapted"]["decoder"], "scratch": res["scratch"]["decoder"],
-                         "strongest_own": res["strongest_baseline"]}}
+                         "adapted_own": res.test["adapted"]["decoder"], "scratch": res.test["scratch"]["decoder"],
+                         "strongest_own": res.strongest_baseline}}
 
 
 def _chosen(fitted: dict, X_valid, y_valid):
@@ -291,25 +292,46 @@ PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scr
          ("ridge_map", "adapted")]
 
 
-def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int = 0) -> dict:
+#: The methods of the new animal that are ours (the rest are what they are measured against).
+ADAPT_MODELS = ("adapted", "adapted_own", "ridge_map")
+
+
+def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int = 0) -> Comparison:
     """One result from the per-session outcomes of :func:`adapt_protocol` (their test samples
-    pooled, 1-s blocks per session): every method's accuracy with an interval, and the
-    paired differences."""
+    pooled, 1-s blocks per session): every method's accuracy with an interval (under
+    ``"frame_id"`` in its JSON), and the paired differences."""
     correct = {m: np.concatenate([t["correct"][m] for t in trials]) for m in METHODS}
     blocks = blocks_of(np.concatenate([np.full(len(t["index"]), t["session_id"]) for t in trials]),
                        np.concatenate([t["index"] for t in trials]), trials[0]["block_samples"])
     boot = block_bootstrap(correct, blocks, seed=seed, pairs=PAIRS)
-    frame_id = {m: {"accuracy_1s": boot[m]["mean"], "ci95": boot[m]["ci95"]} for m in METHODS}
+    frame_id = {m: boot[m].to_json("accuracy_1s", full=False) for m in METHODS}
     for m in ("adapted", "adapted_own", "scratch", "strongest_own"):
         frame_id[m]["decoder"] = ", ".join(sorted({t["decoders"][m] for t in trials}))
-    return {"repeats": k, "session_ids": [t["session_id"] for t in trials],
-            "seconds": float(sum(t["seconds"] for t in trials)), "steps": [t["steps"] for t in trials],
-            "scratch_seconds": float(sum(t["scratch_seconds"] for t in trials)), "init": init, "label": label,
-            "frame_id": frame_id,
-            "comparison": {f"{a} - {b}": {"mean": boot[f"{a} - {b}"]["mean"], "ci95": boot[f"{a} - {b}"]["ci95"]}
-                           for a, b in PAIRS},
-            "n_test": int(len(correct["chance"])),
-            "per_session": [{k: v for k, v in t.items() if k not in ("correct", "index")} for t in trials]}
+    details = {"repeats": k, "session_ids": [t["session_id"] for t in trials],
+               "seconds": float(sum(t["seconds"] for t in trials)), "steps": [t["steps"] for t in trials],
+               "scratch_seconds": float(sum(t["scratch_seconds"] for t in trials)), "init": init, "label": label,
+               "n_test": int(len(correct["chance"])),
+               "per_session": [{k: v for k, v in t.items() if k not in ("correct", "index")} for t in trials]}
+    return Comparison("accuracy_1s", ADAPT_MODELS, tuple(m for m in METHODS if m not in ADAPT_MODELS + ("chance",)),
+                      frame_id, None, {f"{a} - {b}": boot[f"{a} - {b}"] for a, b in PAIRS}, None,
+                      details, ci_key=CI, section="frame_id")
+
+
+def read_adapt(entry: dict) -> Comparison:
+    """A frame-ID entry of the adapt learning curve (metrics.json) as its Comparison."""
+    return Comparison.from_json(entry, "accuracy_1s", models=ADAPT_MODELS, ci_key=CI, section="frame_id")
+
+
+def read_adapt_trials(entry: dict) -> Comparison:
+    """One class label's entry of the trial learning curve (metrics.json) as its Comparison."""
+    return Comparison.from_json(entry, "accuracy", models=("adapted", "adapted_own"), ci_key=CI)
+
+
+def curve_json(curve: list) -> list[dict]:
+    """The learning curve as metrics.json holds it (:func:`summarize_adapt` and
+    :func:`summarize_adapt_trials` results)."""
+    return [c.to_json() if isinstance(c, Comparison) else
+            {**c, "classes": {label: r.to_json() for label, r in c["classes"].items()}} for c in curve]
 
 
 TRIAL_METHODS = ("adapted", "adapted_own", "scratch", "logistic_own", "knn_own", "chance")
@@ -333,14 +355,13 @@ def summarize_adapt_trials(outcomes: list[dict], k: int, init: str, seed: int = 
         correct = {m: np.concatenate([g["correct"][m] for g in got]) for m in TRIAL_METHODS}
         _, blocks = np.unique(np.concatenate([g["index"] for g in got]), return_inverse=True)
         boot = block_bootstrap(correct, blocks, seed=seed, pairs=TRIAL_PAIRS)
-        entry = {m: {"accuracy": boot[m]["mean"], "ci95": boot[m]["ci95"]} for m in TRIAL_METHODS}
+        entry = {m: boot[m].to_json("accuracy", full=False) for m in TRIAL_METHODS}
         for m in ("adapted", "adapted_own", "scratch"):
             entry[m]["decoder"] = got[0]["decoders"][m]
-        entry["comparison"] = {f"{a} - {b}": {"mean": boot[f"{a} - {b}"]["mean"], "ci95": boot[f"{a} - {b}"]["ci95"]}
-                               for a, b in TRIAL_PAIRS}
-        entry["n_test_trials"] = int(len(correct["chance"]))
-        entry["n_classes"] = LABELS[label].n_classes
-        classes[label] = entry
+        classes[label] = Comparison("accuracy", ("adapted", "adapted_own"), ("scratch", "logistic_own", "knn_own"),
+                                    entry, None, {f"{a} - {b}": boot[f"{a} - {b}"] for a, b in TRIAL_PAIRS},
+                                    details={"n_test_trials": int(len(correct["chance"])),
+                                             "n_classes": LABELS[label].n_classes}, ci_key=CI)
     return {"trials_per_condition": k, "session_ids": [o["session_id"] for o in outcomes],
             "seconds": float(sum(o["seconds"] for o in outcomes)), "steps": [o["steps"] for o in outcomes],
             "scratch_seconds": float(sum(o["scratch_seconds"] for o in outcomes)), "init": init, "classes": classes,
@@ -348,4 +369,5 @@ def summarize_adapt_trials(outcomes: list[dict], k: int, init: str, seed: int = 
 
 
 __all__ = ["adapt_protocol", "adapt_session", "summarize_adapt", "summarize_adapt_trials", "first_repeats",
-           "first_trials", "others_decoders", "METHODS", "PAIRS", "TRIAL_METHODS", "TRIAL_PAIRS", "UNITS"]
+           "first_trials", "others_decoders", "read_adapt", "read_adapt_trials", "curve_json", "ADAPT_MODELS",
+           "METHODS", "PAIRS", "TRIAL_METHODS", "TRIAL_PAIRS", "UNITS"]

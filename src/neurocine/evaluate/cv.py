@@ -21,6 +21,7 @@ from neurocine.evaluate.frame_id import COUNT_BASELINES, SMOOTHED_BASELINES
 from neurocine.evaluate.frame_id import frame_id_protocol
 from neurocine.evaluate.trials import BASELINES as TRIAL_BASELINES
 from neurocine.evaluate.trials import classify_trials
+from neurocine.scores import STRONGEST, Comparison
 from neurocine.session import SPLITS
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, movie_of
@@ -30,24 +31,23 @@ from neurocine.stimuli import LABELS, movie_of
 FRAME_METRICS = ("accuracy_exact", "median_abs_frame_error", "mean_abs_frame_error")
 
 
-def fold_entry(res: dict, key: str, baselines, fold: int, model: str = "cebra", also=()) -> dict:
+def fold_entry(res: Comparison, baselines, fold: int, also=()) -> dict:
     """One fold's numbers from a protocol result: the model, every baseline, the strongest
     baseline (the protocol chose it on the fold's validation data) and the margin; for each
     metric in ``also``, the model, that same baseline and their difference (``"also"``)."""
-    strongest = res["strongest_baseline"]
-    out = {"fold": fold, model: res[model][key], "baselines": {b: res[b][key] for b in baselines if b in res},
-           "strongest_baseline": strongest, "baseline": res[strongest][key]}
+    model, strongest = res.model, res.strongest_baseline
+    out = {"fold": fold, model: res.value(model), "baselines": {b: res.value(b) for b in baselines if res.has(b)},
+           STRONGEST: strongest, "baseline": res.value(strongest)}
     out["margin"] = out[model] - out["baseline"]
-    valid = res.get("valid", {})
-    if model in valid and strongest in valid and valid[strongest].get(key) is not None:
-        out["valid"] = {model: valid[model][key], "baseline": valid[strongest][key],
-                        "margin": valid[model][key] - valid[strongest][key]}
-    if "decoder" in res[model]:
-        out["decoder"] = res[model]["decoder"]
-    metrics = [m for m in also if m in res[model] and m in res[strongest]]
+    valid_model, valid_base = res.valid_score(model), res.valid_score(strongest)
+    if valid_model is not None and valid_base is not None:
+        out["valid"] = {model: valid_model, "baseline": valid_base, "margin": valid_model - valid_base}
+    if "decoder" in res.test[model]:
+        out["decoder"] = res.test[model]["decoder"]
+    metrics = [m for m in also if res.value(model, m) is not None and res.value(strongest, m) is not None]
     if metrics:
-        out["also"] = {m: {model: res[model][m], "baseline": res[strongest][m],
-                           "margin": res[model][m] - res[strongest][m]} for m in metrics}
+        out["also"] = {m: {model: res.value(model, m), "baseline": res.value(strongest, m),
+                           "margin": res.value(model, m) - res.value(strongest, m)} for m in metrics}
     return out
 
 
@@ -97,15 +97,15 @@ def cross_validate(sessions: list, cfg: Config, *, say=None, progress: bool = Fa
                                        n_neighbors=cfg.decoding.n_neighbors, tolerance=cfg.decoding.tolerance_frames,
                                        seed=seed, aligned=False,  # cross-session decoding: the file split's
                                        smoothing=smoothing)
-            if res:
-                entry = fold_entry(res, "accuracy_1s", FRAME_BASELINES + COUNT_BASELINES + SMOOTHED_BASELINES, k,
+            if res is not None:
+                entry = fold_entry(res, FRAME_BASELINES + COUNT_BASELINES + SMOOTHED_BASELINES, k,
                                    also=FRAME_METRICS)
-                entry["chance"] = res["chance"]["accuracy_1s"]
+                entry["chance"] = res.value("chance")
                 frame_folds.setdefault(movie_of(name), []).append(entry)
         trials = classify_trials(splits, embeddings, {"cebra": model.supervision_}, cfg.decoding.n_neighbors, seed)
         for label, res in trials.items():
-            entry = fold_entry(res, "accuracy", TRIAL_BASELINES, k)
-            entry["chance"] = res["chance"]["accuracy"]
+            entry = fold_entry(res, TRIAL_BASELINES, k)
+            entry["chance"] = res.value("chance")
             trial_folds.setdefault(label, []).append(entry)
         runs.append({"fold": k, "steps": model.state_.step, "best_step": model.state_.best_step, "seconds": seconds,
                      "supervision": model.supervision_})

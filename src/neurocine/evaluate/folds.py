@@ -23,7 +23,7 @@ Example:
     >>> repeat_ids(frames).tolist()
     [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, -1, 2, 2, 2, 2, 2]
     >>> out = fold_interval([0.1, 0.2, 0.15, 0.12, 0.18], test_fraction=0.2)
-    >>> round(out["mean"], 3), [round(x, 3) for x in out["ci95"]]
+    >>> round(out.value, 3), [round(x, 3) for x in out.ci95]
     (0.15, [0.066, 0.234])
 """
 
@@ -34,6 +34,7 @@ from dataclasses import replace
 import numpy as np
 from scipy import stats
 
+from neurocine.scores import PER_FOLD, FoldComparison, Interval
 from neurocine.session import SPLITS, Session
 from neurocine.stimuli import LABELS, STIMULI
 
@@ -137,7 +138,7 @@ def usable(session: Session) -> bool:
 
 
 # ------------------------------------------------------------------------- intervals
-def fold_interval(values, test_fraction: float) -> dict:
+def fold_interval(values, test_fraction: float) -> Interval:
     """Mean over folds with a 95 % interval from the between-fold variance, corrected for
     the folds' overlapping training sets (Nadeau & Bengio, 2003).
 
@@ -150,15 +151,16 @@ def fold_interval(values, test_fraction: float) -> dict:
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=np.float64)
     if len(v) < 2:
         mean = float(v.mean()) if len(v) else float("nan")
-        return {"mean": mean, "ci95": [mean, mean], "sd": 0.0, "n_folds": int(len(v))}
+        return Interval(mean, (mean, mean), 0.0, int(len(v)))
     train_fraction = max(1.0 - 2.0 * test_fraction, 1e-6)
     se = v.std(ddof=1) * np.sqrt(1.0 / len(v) + test_fraction / train_fraction)
     half = float(stats.t.ppf(0.975, len(v) - 1) * se)
-    return {"mean": float(v.mean()), "ci95": [float(v.mean() - half), float(v.mean() + half)],
-            "sd": float(v.std(ddof=1)), "n_folds": int(len(v))}
+    return Interval(float(v.mean()), (float(v.mean() - half), float(v.mean() + half)), float(v.std(ddof=1)),
+                    int(len(v)))
 
 
-def summarize(per_fold: list[dict], folds: int, model: str = "cebra", test_fraction: float | None = None) -> dict:
+def summarize(per_fold: list[dict], folds: int, model: str = "cebra", test_fraction: float | None = None,
+              metric: str = "accuracy_1s") -> FoldComparison:
     """``cv`` entry from per-fold results: each fold's model and baselines, the strongest
     baseline chosen on that fold's validation data, the margin; means with intervals.
 
@@ -166,22 +168,24 @@ def summarize(per_fold: list[dict], folds: int, model: str = "cebra", test_fract
         per_fold: One entry per fold run (``{model, "baselines", "baseline", "margin", ...}``).
         folds: Folds the data was cut into (``1 / folds`` of it tested by each, unless
             ``test_fraction`` says otherwise).
-        model: The key of the model's number in each entry."""
+        model: The key of the model's number in each entry.
+        metric: What the numbers are (the result's headline metric)."""
     frac = test_fraction if test_fraction is not None else 1.0 / folds
-    out = {"folds": folds, "per_fold": per_fold, "interval": "t over folds, corrected for overlapping training "
-                                                                "sets (Nadeau & Bengio 2003)"}
-    out[model] = fold_interval([f[model] for f in per_fold], frac)
+    details = {"folds": folds, "per_fold": per_fold, "interval": "t over folds, corrected for overlapping training "
+                                                                    "sets (Nadeau & Bengio 2003)"}
+    test = {model: fold_interval([f[model] for f in per_fold], frac)}
     names = sorted({b for f in per_fold for b in f.get("baselines", {})})
-    out["baselines"] = {b: fold_interval([f["baselines"].get(b) for f in per_fold], frac) for b in names}
-    out["margin"] = fold_interval([f["margin"] for f in per_fold], frac)
-    out["margin"]["over"] = "the strongest baseline of each fold (chosen on its validation data)"
+    test.update({b: fold_interval([f["baselines"].get(b) for f in per_fold], frac) for b in names})
+    margin = fold_interval([f["margin"] for f in per_fold], frac)
     also = sorted({m for f in per_fold for m in f.get("also", {})})
     if also:  # the field's other metrics, each fold's model against the same strongest baseline
-        out["also"] = {m: {k: fold_interval([f["also"][m][k] for f in per_fold if m in f.get("also", {})], frac)
-                           for k in (model, "baseline", "margin")} for m in also}
+        details["also"] = {m: {k: fold_interval([f["also"][m][k] for f in per_fold if m in f.get("also", {})],
+                                                frac).to_json()
+                               for k in (model, "baseline", "margin")} for m in also}
     if all("valid" in f for f in per_fold):  # what choices (and lever sweeps) may look at
-        out["valid_margin"] = fold_interval([f["valid"]["margin"] for f in per_fold], frac)
-    return out
+        details["valid_margin"] = fold_interval([f["valid"]["margin"] for f in per_fold], frac)
+    return FoldComparison(metric, (model,), tuple(names), test, None, {f"{model} - {PER_FOLD}": margin},
+                          PER_FOLD, details)
 
 
 __all__ = ["repeat_ids", "trial_units", "stratified_folds", "fold_session", "usable", "fold_interval", "summarize"]

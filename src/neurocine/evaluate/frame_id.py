@@ -27,6 +27,7 @@ from sklearn.decomposition import PCA
 from neurocine.decoders.frame_id import (FrameTemplates, PoissonBayesFrames, RidgeFrames,  # noqa: F401
                                          knn_predict_frames, smooth_windows, window_counts, window_features)
 from neurocine.decoders.uncertainty import block_bootstrap, block_bootstrap_median, blocks_of
+from neurocine.scores import Comparison
 from neurocine.settings import DEFAULT
 
 N_NEIGHBORS = DEFAULT.decoding.n_neighbors
@@ -106,7 +107,8 @@ def _decoders_for(feats_train, f_train, feats_valid, f_valid, n_neighbors, toler
             "template": template.predict, "linear": ridge.predict}
 
 
-def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int = N_NEIGHBORS, tolerance: int = TOLERANCE,
+def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int = N_NEIGHBORS,
+                      tolerance: int = TOLERANCE,
                       window: tuple[int, int] = (5, 5), pca_dim: int = 32, models: dict | None = None,
                       label: str = "natural_movie_one.frame", block_samples: int = 30, n_boot: int = 1000,
                       seed: int = 0, baselines: bool = True) -> dict:
@@ -125,11 +127,13 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         baselines: False evaluates the models only (no baselines, no comparison).
 
     Returns:
-        ``{method: {accuracy_1s, accuracy_1s_ci95, mean_abs_frame_error,
-        mean_abs_frame_error_ci95, n, supervision, ...}, "valid": {method: {...}},
-        "strongest_baseline", "comparison": {"<model> - <baseline>": {...}},
-        "per_session": {sid: {method: {...}}}, "predictions": {sid: {...}}}``; each
-        model's entry also says which decoder (chosen on valid) it uses.
+        A :class:`~neurocine.scores.Comparison` of ``accuracy_1s`` (None when no test
+        sample shows the movie): each method's ``accuracy_1s``, ``accuracy_exact``, mean
+        and median absolute frame error with intervals, on test and valid; the strongest
+        baseline (valid); each model's paired margin over it; details ``per_session``,
+        ``predictions`` (test, per session), ``comparison_other_metrics`` (the margins in
+        the field's other metrics). Each model's entry also says which decoder (chosen on
+        valid) it uses.
     """
     models = models or {}
     counts = baselines and all(s[sp].get("counts") is not None for s in sessions for sp in ("train", "valid", "test"))
@@ -161,11 +165,13 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
                 feats[sp]["smoothed"] = smooth_windows(feats[sp]["window"], sum(window), s.get("smoothing", 0.0))
             for m in models:
                 feats[sp][m] = d["embeddings"][m][r]
-        pca = PCA(n_components=min(pca_dim, *feats["train"]["window"].shape), random_state=seed).fit(feats["train"]["window"])
+        pca = PCA(n_components=min(pca_dim, *feats["train"]["window"].shape),
+                  random_state=seed).fit(feats["train"]["window"])
         for sp in ("train", "valid", "test"):
             feats[sp]["pca"] = pca.transform(feats[sp]["window"])
         f_va = s["valid"]["frame"][rows["valid"]]
-        win = {} if not baselines else _decoders_for(feats["train"]["window"], f_tr, feats["valid"]["window"], f_va, n_neighbors, tolerance)
+        win = {} if not baselines else _decoders_for(feats["train"]["window"], f_tr, feats["valid"]["window"], f_va,
+                                                     n_neighbors, tolerance)
         bayes = PoissonBayesFrames(feats["train"]["counts"], f_tr) if counts else None
         smooth = {} if not smoothed else _decoders_for(feats["train"]["smoothed"], f_tr, feats["valid"]["smoothed"],
                                                        f_va, n_neighbors, tolerance)
@@ -195,10 +201,11 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
                     if len(rows[sp]):
                         model_choice[m][d][sp].append(fn(feats[sp][m]))
     if not truth["test"]:
-        return {}
+        return None
     true = {sp: np.concatenate(truth[sp]) if truth[sp] else np.zeros(0, np.int64) for sp in ("valid", "test")}
     candidates = candidate_frames(np.concatenate(seen))
-    out = {"valid": {}, "n_frames": n_frames, "tolerance_frames": tolerance, "window": list(window),
+    valid = {}
+    out = {"n_frames": n_frames, "tolerance_frames": tolerance, "window": list(window),
            "chance_over": f"a uniform guess among the {len(candidates)} frames of the train split (what a decoder "
                           "can output)"}
     # each model's decoder: the best on valid
@@ -230,36 +237,35 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         boot_exact = block_bootstrap(ex, blocks, n_boot, seed, pairs=pairs)
         boot_median = block_bootstrap_median({m: er[m] for m in methods}, blocks, n_boot, seed)
         for m in list(sc):
-            entry = {"accuracy_1s": boot_acc[m]["mean"], "accuracy_1s_ci95": boot_acc[m]["ci95"],
-                     "accuracy_exact": boot_exact[m]["mean"], "accuracy_exact_ci95": boot_exact[m]["ci95"],
-                     "mean_abs_frame_error": boot_err[m]["mean"], "mean_abs_frame_error_ci95": boot_err[m]["ci95"],
-                     "n": int(len(true[sp]))}
+            entry = {"accuracy_1s": boot_acc[m].value, "accuracy_1s_ci95": list(boot_acc[m].ci95),
+                     "accuracy_exact": boot_exact[m].value, "accuracy_exact_ci95": list(boot_exact[m].ci95),
+                     "mean_abs_frame_error": boot_err[m].value,
+                     "mean_abs_frame_error_ci95": list(boot_err[m].ci95), "n": int(len(true[sp]))}
             if m in boot_median:
-                entry.update(median_abs_frame_error=boot_median[m]["median"],
-                             median_abs_frame_error_ci95=boot_median[m]["ci95"])
+                entry.update(median_abs_frame_error=boot_median[m].value,
+                             median_abs_frame_error_ci95=list(boot_median[m].ci95))
             if sp == "test":
                 out.setdefault(m, {}).update(entry)
             else:
-                out["valid"][m] = entry
+                valid[m] = entry
         scores[sp] = {"accuracy_1s": boot_acc, "accuracy_exact": boot_exact, "mean_abs_frame_error": boot_err}
     out["chance"]["supervision"] = "none"
+    test = {m: out.pop(m) for m in [*models, "chance", *base_names] if m in out}
+    result = Comparison("accuracy_1s", tuple(models), tuple(base_names), test, valid, details=out)
     if not baselines:
-        out["predictions"] = {}
-        return out
+        return result.replace(predictions={})
     for b in base_names:
-        out[b]["supervision"] = f"{label} (train split)"
-        out[b]["features"] = {"raw_knn": "dF/F, one sample", "raw_window_knn": f"dF/F, {sum(window)}-sample window",
-                              "pca_knn": f"PCA({pca_dim}) of the dF/F window", "linear": "dF/F window",
-                              "template": "dF/F window",
-                              "poisson_bayes": f"spike counts summed over the {sum(window)}-sample window",
-                              **{name: "the window smoothed as the encoder's input (model.input_smoothing)"
-                                 for name in SMOOTHED_BASELINES}}[b]
-    strongest = max(base_names, key=lambda b: out["valid"].get(b, {}).get("accuracy_1s", -1.0))
-    out["strongest_baseline"] = strongest
-    out["comparison"] = {f"{m} - {strongest}": {k: scores["test"]["accuracy_1s"][f"{m} - {strongest}"][k]
-                                                for k in ("mean", "ci95")} for m in models}
+        test[b]["supervision"] = f"{label} (train split)"
+        test[b]["features"] = {"raw_knn": "dF/F, one sample", "raw_window_knn": f"dF/F, {sum(window)}-sample window",
+                               "pca_knn": f"PCA({pca_dim}) of the dF/F window", "linear": "dF/F window",
+                               "template": "dF/F window",
+                               "poisson_bayes": f"spike counts summed over the {sum(window)}-sample window",
+                               **{name: "the window smoothed as the encoder's input (model.input_smoothing)"
+                                  for name in SMOOTHED_BASELINES}}[b]
+    strongest = result.strongest_baseline
+    margins = {f"{m} - {strongest}": scores["test"]["accuracy_1s"][f"{m} - {strongest}"] for m in models}
     out["comparison_other_metrics"] = {  # the field's metrics, same pairs, same resamples
-        f"{m} - {strongest}": {metric: {k: scores["test"][metric][f"{m} - {strongest}"][k] for k in ("mean", "ci95")}
+        f"{m} - {strongest}": {metric: _mean_ci(scores["test"][metric][f"{m} - {strongest}"])
                                for metric in ("accuracy_exact", "mean_abs_frame_error")} for m in models}
     # per session (test), and the predictions for the figure
     per_session, predictions = {}, {}
@@ -278,7 +284,11 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         offset += n
     out["per_session"] = per_session
     out["predictions"] = predictions
-    return out
+    return Comparison("accuracy_1s", tuple(models), tuple(base_names), test, valid, margins, strongest, out)
+
+
+def _mean_ci(interval) -> dict:
+    return interval.to_json(full=False)
 
 
 # ------------------------------------------------------------------- across sessions
@@ -300,7 +310,8 @@ def cross_session_frame_id(train: dict, test: dict, n_neighbors: int = N_NEIGHBO
         nn_X, nn_f = train[si]["embedding"][a], train[si]["frame"][a]
         for j, sj in enumerate(ids):
             b = movie_rows(test[sj]["frame"])
-            err = frame_errors(knn_predict_frames(nn_X, nn_f, test[sj]["embedding"][b], n_neighbors), test[sj]["frame"][b])
+            err = frame_errors(knn_predict_frames(nn_X, nn_f, test[sj]["embedding"][b], n_neighbors),
+                               test[sj]["frame"][b])
             s = summarize(err, tolerance)
             acc[i, j], mae[i, j] = s["accuracy_1s"], s["mean_abs_frame_error"]
     return {"sessions": ids, "accuracy_1s": acc.tolist(), "mean_abs_frame_error": mae.tolist()}
@@ -362,7 +373,7 @@ def movie_sessions(splits: dict, embeddings: dict, label: str, smoothing: dict |
 
 def frame_id_protocol(splits: dict, embeddings: dict, models: dict, label: str, n_frames: int, *,
                       window=(5, 5), n_neighbors: int = N_NEIGHBORS, tolerance: int = TOLERANCE, seed: int = 0,
-                      aligned: bool = False, smoothing: dict | None = None) -> tuple[dict, dict]:
+                      aligned: bool = False, smoothing: dict | None = None) -> tuple[Comparison | None, dict]:
     """Frame ID of one movie on every embedding, beside the baselines; with an aligned
     multi-session model also cross-session decoding and consistency.
 
@@ -375,27 +386,27 @@ def frame_id_protocol(splits: dict, embeddings: dict, models: dict, label: str, 
         smoothing: As :func:`movie_sessions`.
 
     Returns:
-        ``(result, predictions)``: :func:`evaluate_frame_id`'s result (empty when no test
+        ``(result, predictions)``: :func:`evaluate_frame_id`'s result (None when no test
         sample shows the movie) and the test predictions per session.
     """
     sessions = movie_sessions(splits, embeddings, label, smoothing)
     if not sessions:
-        return {}, {}
+        return None, {}
     dim = int(sessions[0]["train"]["embeddings"][next(iter(models))].shape[1])
     rate = splits["test"][0].sampling_rate
     res = evaluate_frame_id(sessions, n_frames, n_neighbors=n_neighbors, tolerance=tolerance, window=tuple(window),
                             pca_dim=dim, models=models, label=label, block_samples=max(int(round(rate)), 1), seed=seed)
-    if not res:
-        return {}, {}
-    predictions = res.pop("predictions")
-    res["label"] = label
+    if res is None:
+        return None, {}
+    details = {k: v for k, v in res.details.items() if k != "predictions"}
+    details["label"] = label
     main = next(iter(models))
     if len(sessions) > 1 and aligned:
         pack = lambda sp: {s["session_id"]: {"embedding": s[sp]["embeddings"][main],  # noqa: E731
                                              "frame": s[sp]["frame"]} for s in sessions}
-        res["cross_session"] = cross_session_frame_id(pack("train"), pack("test"), n_neighbors, tolerance)
-        res["consistency"] = consistency_beside_controls(sessions, main, n_frames, dim, seed)
-    return res, predictions
+        details["cross_session"] = cross_session_frame_id(pack("train"), pack("test"), n_neighbors, tolerance)
+        details["consistency"] = consistency_beside_controls(sessions, main, n_frames, dim, seed)
+    return res.replace(details=details), res.details["predictions"]
 
 
 def consistency_beside_controls(sessions: list[dict], model: str, n_frames: int, dim: int, seed: int) -> dict:
@@ -418,9 +429,9 @@ def consistency_beside_controls(sessions: list[dict], model: str, n_frames: int,
     return out
 
 
-__all__ = ["COUNT_BASELINES", "per_area", "evaluate_frame_id", "frame_id_protocol", "movie_sessions", "cross_session_frame_id", "consistency",
-           "consistency_beside_controls", "chance_level", "chance_errors", "candidate_frames", "summarize", "frame_errors", "BASELINES",
-           "MODEL_DECODERS"]
+__all__ = ["COUNT_BASELINES", "per_area", "evaluate_frame_id", "frame_id_protocol", "movie_sessions",
+           "cross_session_frame_id", "consistency", "consistency_beside_controls", "chance_level", "chance_errors",
+           "candidate_frames", "summarize", "frame_errors", "BASELINES", "MODEL_DECODERS"]
 
 
 def per_area(per_session: dict, areas: dict[str, str], units: dict[str, int]) -> dict:

@@ -31,6 +31,7 @@ from neurocine.decoders.frame_id import FrameTemplates, unit_rows, window_featur
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed import CEBRA
 from neurocine.evaluate.folds import summarize
+from neurocine.scores import CI, COMPARISON, STRONGEST, VALID, Comparison
 from neurocine.settings import Config
 from neurocine.stimuli import movie_of
 
@@ -146,7 +147,8 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
         p, r = fs["train"][i], train_rows[i]
         return FrameTemplates(window_features(p.neural, p.segment, *window)[r], p.label(label)[r])
 
-    out, images_test, weights, alone = {"valid": {}}, {}, {}, {}
+    out, images_test, weights, alone = {}, {}, {}, {}
+    test, valid, margins = {}, {}, {}
     for split in ("valid", "test"):
         idx = eval_sets[split]
         if not sum(map(len, idx)):
@@ -173,21 +175,17 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
         boot = {k: block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=cfg.training.seed,
                                    pairs=PAIRS if k == "ssim" else ())
                 for k in ("ssim", "psnr", "pixel_r")}
-        entry = {m: {k: boot[k][m]["mean"] for k in ("ssim", "psnr", "pixel_r")} for m in METHODS}
+        entry = {m: {k: boot[k][m].value for k in ("ssim", "psnr", "pixel_r")} for m in METHODS}
         for m in METHODS:
-            entry[m].update({f"{k}_ci95": boot[k][m]["ci95"] for k in ("ssim", "psnr", "pixel_r")})
+            entry[m].update({f"{k}_ci95": list(boot[k][m].ci95) for k in ("ssim", "psnr", "pixel_r")})
         if split == "test":
-            out.update(entry)
-            out["comparison"] = {f"{m} - {b}": {k: boot["ssim"][f"{m} - {b}"][k] for k in ("mean", "ci95")}
-                                 for m, b in PAIRS}
+            test = entry
+            margins = {f"{m} - {b}": boot["ssim"][f"{m} - {b}"] for m, b in PAIRS}
             out["n_test_frames"] = int(len(f_ev))
             images_test = {"target": target, "frames": f_ev, "session": where_sid, "index": where_idx, **pred}
         else:
-            out["valid"] = entry
-    ranking = out["valid"] or {m: out[m] for m in BASELINES}
-    out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
-    out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid samples)"
-    out["best_model"] = max(MODELS, key=lambda m: (out["valid"] or out)[m]["ssim"])
+            valid = entry
+    res = _ranked(test, valid, margins, out, "test (no valid samples)")
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
     if pooled and len(fs["train"]) >= 2:
         animals = {"fit": fit, "evaluate": evaluate, "train_rows": train_rows, "eval_rows": eval_sets,
@@ -201,7 +199,17 @@ def reconstruction_protocol(fit: dict, evaluate: dict, movie: np.ndarray, label:
                 "best_valid_loss": decoder.best_valid_loss_, "best_epoch": int(decoder.best_epoch_),
                 "loss_fn": rc.loss_fn, "input_noise": rc.input_noise,
                 "supervision": "HalfUNet, ridge, mean frame and retrieval trained on the train split's movie frames"})
-    return out, images_test, decoder, trained_frames
+    return res.replace(details={**res.details, **out}), images_test, decoder, trained_frames
+
+
+def _ranked(test: dict, valid: dict, margins: dict, details: dict, no_valid: str) -> Comparison:
+    """A reconstruction result: the strongest baseline and the best model chosen on valid
+    SSIM (on test, and said so, when no valid sample was scored)."""
+    ranking = valid or test
+    strongest = max(BASELINES, key=lambda b: ranking[b]["ssim"])
+    details = {**details, "strongest_baseline_chosen_on": "valid" if valid else no_valid,
+               "best_model": max(MODELS, key=lambda m: ranking[m]["ssim"])}
+    return Comparison("ssim", MODELS, BASELINES, test, valid, margins, strongest, details)
 
 
 def occurrence(frames: np.ndarray) -> np.ndarray:
@@ -277,7 +285,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decod
     frames = templates[0].frames
     for t in templates[1:]:
         frames = np.intersect1d(frames, t.frames)
-    out, weights = {"valid": {}}, {}
+    out, weights, test, valid, margins = {}, {}, {}, {}, {}
     for split in ("valid", "test"):
         parts, rows, pos = matched(animals["evaluate"], split, animals["eval_rows"][split])
         if not len(rows[0]):
@@ -301,27 +309,25 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decod
         ssim = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"]["ssim"] for m in METHODS}
         blocks = blocks_of(np.zeros(len(f_ev)), parts[0].index[rows[0]], max(int(round(parts[0].sampling_rate)), 1))
         boot = block_bootstrap(ssim, blocks, seed=seed, pairs=PAIRS)
-        entry = {m: {"ssim": boot[m]["mean"], "ssim_ci95": boot[m]["ci95"]} for m in METHODS}
+        entry = {m: boot[m].to_json("ssim", full=False) for m in METHODS}
+        for m in METHODS:
+            entry[m]["ssim_ci95"] = entry[m].pop(CI)
         if split == "valid":
-            out["valid"] = entry
+            valid = entry
             continue
-        out.update(entry)
-        out["comparison"] = {f"{m} - {b}": {k: boot[f"{m} - {b}"][k] for k in ("mean", "ci95")} for m, b in PAIRS}
+        test = entry
+        margins = {f"{m} - {b}": boot[f"{m} - {b}"] for m, b in PAIRS}
         start = offsets(animals["eval_rows"]["test"])
         out["alone"] = {m: float(np.mean([animals["alone"]["test"][m][o + q] for o, q in zip(start, pos)]))
                         for m in METHODS}
         out["n_test_frames"] = int(len(f_ev))
         images = {"target": target, "frames": f_ev, "session": np.full(len(f_ev), "every animal"),
                   "index": parts[0].index[rows[0]], **pred}
-    ranking = out["valid"] or {m: out[m] for m in METHODS}
-    out["strongest_baseline"] = max(BASELINES, key=lambda b: ranking[b]["ssim"])
-    out["best_model"] = max(MODELS, key=lambda m: ranking[m]["ssim"])
-    out["strongest_baseline_chosen_on"] = "valid" if out["valid"] else "test (no valid sample shown to every session)"
     out["blend_weights"] = {m: weights.get(m, 0.0) for m in BLENDS}
     out.update({"n_sessions": len(fs["train"]), "protocol": "each test sample shown to every session at the same "
                 "moment, read from all animals at once: embeddings averaged in the shared space (single-animal "
                 "HalfUNet and ridge), dF/F concatenated (ridge) or one vote per animal (retrieval)"})
-    return out, images
+    return _ranked(test, valid, margins, out, "test (no valid sample shown to every session)"), images
 
 
 def fold_block(fold: int, folds: int, n_frames: int) -> tuple[int, int]:
@@ -343,9 +349,9 @@ def holdout_splits(splits: dict, label: str, lo: int, hi: int) -> dict:
 
 def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Config, *, window=(5, 5), say=None,
                           progress: bool = False, log_dir=None, name: str = "reconstruct-novel",
-                          run_folds: int | None = None):
+                          run_blocks: int | None = None):
     """Reconstruction of frames never seen in training: for each of the first
-    ``novel_frames.run_folds`` folds, a contiguous block of the movie is removed from every
+    ``novel_frames.run_blocks`` blocks, a contiguous block of the movie is removed from every
     train and valid repeat, a CEBRA model with the run's settings is trained on the rest
     (neither the embedding nor any decoder sees those images or the responses to them), and
     the block is reconstructed from the test repeat (scored) and the valid repeat (used only
@@ -359,7 +365,7 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
         window: The encoder's receptive field.
         say, progress, log_dir, name: As :func:`reconstruction_protocol`; ``log_dir(what)``
             gives a TensorBoard folder per fold model (or None).
-        run_folds: How many blocks to run (default ``novel_frames.run_folds``); with more
+        run_blocks: How many blocks to run (default ``novel_frames.run_blocks``); with more
             than two, the result gains ``cv``: every block's numbers and their mean with an
             interval over blocks.
 
@@ -376,9 +382,9 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
     # the blocks cut the frames shown (the whole movie, unless the sessions show only its start)
     n_frames = int(max(p.label(label).max() for sp in ("train", "test") for p in splits[sp])) + 1
     folds, pooled, leak, animals = [], {}, {}, {"folds": [], "images": {}}
-    n_run = min(run_folds or nf.run_folds, nf.folds)
+    n_run = min(run_blocks or nf.run_blocks, nf.blocks)
     for fold in range(n_run):
-        lo, hi = fold_block(fold, nf.folds, n_frames)
+        lo, hi = fold_block(fold, nf.blocks, n_frames)
         held = holdout_splits(splits, label, lo, hi)
         left = sum(int((p.label(label) >= 0).sum()) for p in held["train"])
         if not left or not any(((p.label(label) >= lo) & (p.label(label) < hi)).any() for p in splits["test"]):
@@ -403,43 +409,46 @@ def novel_frames_protocol(splits: dict, movie: np.ndarray, label: str, cfg: Conf
             log_dir=log_dir(f"halfunet_{name}"), name=name)
         at_once = images.pop("pooled", None)
         if at_once is not None:
-            animals["folds"].append({"fold": fold, **{k: res["pooled"][k] for k in ("valid", "blend_weights", "alone",
-                                                                                   "n_test_frames", "n_sessions")}})
+            at = res.details["pooled"]
+            animals["folds"].append({"fold": fold, "valid": dict(at.valid), **{
+                k: at.details[k] for k in ("blend_weights", "alone", "n_test_frames", "n_sessions")}})
             for k, v in at_once.items():
                 animals["images"].setdefault(k, []).append(v)
         seen.update(decoder_inputs)
         leak[f"fold {fold}"] = {k: int(np.sum((v >= lo) & (v < hi))) for k, v in seen.items()}
+        numbers = res.to_json()
         folds.append({"fold": fold, "frames": [lo, hi], "embedding_steps": model.state_.step,
-                      **{m: res[m] for m in METHODS}, "comparison": res["comparison"], "valid": res["valid"],
-                      "blend_weights": res["blend_weights"]})
+                      **{m: numbers[m] for m in METHODS}, COMPARISON: numbers[COMPARISON], VALID: numbers[VALID],
+                      "blend_weights": numbers["blend_weights"]})
         for k, v in images.items():
             pooled.setdefault(k, []).append(v)
     images = {k: np.concatenate(v) for k, v in pooled.items()}
-    out = pooled_metrics(images, cfg.training.seed, folds)
+    res = pooled_metrics(images, cfg.training.seed, folds)
+    out = {}
     if animals["folds"]:
         out["pooled"] = every_animal_folds(animals, cfg.training.seed)
         images["pooled"] = {k: np.concatenate(v) for k, v in animals["images"].items()}
-    out.update({"folds": folds, "n_folds": nf.folds, "frames_removed_from_training": leak,
+    out.update({"folds": folds, "n_folds": nf.blocks, "frames_removed_from_training": leak,
                 "protocol": "held-out frames: blocks removed from every train/valid repeat for the embedding "
                             "and every decoder; scored on the test repeat",
                 "label": label, "output_shape": list(cfg.reconstruction.output_shape)})
     if len(folds) >= 3:  # "cv": the HalfUNet's (as before); "cv_<model>" for the other models
         for m in MODELS:
             out["cv" if m == "halfunet" else f"cv_{m}"] = summarize(fold_entries(folds, m), len(folds), model=m,
-                                                                    test_fraction=1.0 / nf.folds)
-    return out, images
+                                                                    test_fraction=1.0 / nf.blocks, metric="ssim")
+    return res.replace(**out), images
 
 
 def every_animal_folds(animals: dict, seed: int) -> dict:
     """Every animal at once over the held-out blocks: :func:`pooled_metrics` on every
     block's pooled test images, each animal alone averaged over blocks (weighted by frames)."""
     folds = animals["folds"]
-    out = pooled_metrics({k: np.concatenate(v) for k, v in animals["images"].items()}, seed, folds)
+    res = pooled_metrics({k: np.concatenate(v) for k, v in animals["images"].items()}, seed, folds)
     n = [f["n_test_frames"] for f in folds]
-    out["alone"] = {m: float(np.average([f["alone"][m] for f in folds], weights=n)) for m in METHODS}
-    out.update({"n_sessions": folds[0]["n_sessions"], "protocol": "every held-out block's test samples shown to "
-                "every session at the same moment, read from all animals at once (as reconstruction.pooled)"})
-    return out
+    return res.replace(alone={m: float(np.average([f["alone"][m] for f in folds], weights=n)) for m in METHODS},
+                       n_sessions=folds[0]["n_sessions"],
+                       protocol="every held-out block's test samples shown to every session at the same moment, "
+                                "read from all animals at once (as reconstruction.pooled)")
 
 
 def fold_entries(folds: list[dict], model: str = "halfunet") -> list[dict]:
@@ -451,35 +460,34 @@ def fold_entries(folds: list[dict], model: str = "halfunet") -> list[dict]:
         rank = f.get("valid") or {b: f[b] for b in BASELINES}
         strongest = max(BASELINES, key=lambda b: rank[b]["ssim"])
         out.append({"fold": f["fold"], "frames": f["frames"], model: f[model]["ssim"],
-                    "baselines": {b: f[b]["ssim"] for b in BASELINES}, "strongest_baseline": strongest,
+                    "baselines": {b: f[b]["ssim"] for b in BASELINES}, STRONGEST: strongest,
                     "baseline": f[strongest]["ssim"], "margin": f[model]["ssim"] - f[strongest]["ssim"]})
     return out
 
 
-def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> dict:
-    """Metrics over every fold's test frames (1-s blocks per session)."""
+def pooled_metrics(images: dict, seed: int, folds: list[dict]) -> Comparison:
+    """Metrics over every fold's test frames (1-s blocks per session); the strongest baseline
+    and the best model chosen on the folds' valid SSIM (their mean)."""
     target = images["target"]
     scores = {m: image_metrics(images[m], target, data_range=1.0)["per_frame"] for m in METHODS}
     blocks = blocks_of(images["session"], images["index"], 30)
-    out = {}
+    test, margins = {}, {}
     for k in ("ssim", "psnr", "pixel_r"):
         boot = block_bootstrap({m: scores[m][k] for m in METHODS}, blocks, seed=seed,
                                pairs=PAIRS if k == "ssim" else ())
         for m in METHODS:
-            out.setdefault(m, {})[k] = boot[m]["mean"]
-            out[m][f"{k}_ci95"] = boot[m]["ci95"]
+            test.setdefault(m, {})[k] = boot[m].value
+            test[m][f"{k}_ci95"] = list(boot[m].ci95)
         if k == "ssim":
-            out["comparison"] = {f"{m} - {b}": {x: boot[f"{m} - {b}"][x] for x in ("mean", "ci95")}
-                                 for m, b in PAIRS}
-    valid = [f["valid"] for f in folds if f.get("valid")]
+            margins = {f"{m} - {b}": boot[f"{m} - {b}"] for m, b in PAIRS}
+    valid = [f[VALID] for f in folds if f.get(VALID)]
     ranking = {b: np.mean([v[b]["ssim"] for v in valid]) for b in METHODS} if valid else \
-        {b: out[b]["ssim"] for b in METHODS}
-    out["strongest_baseline"] = max(BASELINES, key=ranking.get)
-    out["best_model"] = max(MODELS, key=ranking.get)
-    out["blend_weights"] = {f"fold {f['fold']}": f["blend_weights"] for f in folds}
-    out["strongest_baseline_chosen_on"] = "valid repeat's held-out block" if valid else "test"
-    out["n_test_frames"] = int(len(target))
-    return out
+        {b: test[b]["ssim"] for b in METHODS}
+    details = {"best_model": max(MODELS, key=ranking.get),
+               "blend_weights": {f"fold {f['fold']}": f["blend_weights"] for f in folds},
+               "strongest_baseline_chosen_on": "valid repeat's held-out block" if valid else "test",
+               "n_test_frames": int(len(target))}
+    return Comparison("ssim", MODELS, BASELINES, test, None, margins, max(BASELINES, key=ranking.get), details)
 
 
 __all__ = ["reconstruction_protocol", "novel_frames_protocol", "pooled_animals", "every_animal_folds",

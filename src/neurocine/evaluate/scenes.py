@@ -18,6 +18,7 @@ from neurocine.decoders import HalfUNet, image_metrics, ridge_reconstruction
 from neurocine.decoders.frame_id import unit_rows
 from neurocine.decoders.uncertainty import block_bootstrap
 from neurocine.evaluate.trials import stimulus_trials
+from neurocine.scores import Comparison
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS
 
@@ -57,7 +58,7 @@ def has_scene_trials(splits: dict) -> bool:
 
 
 def scenes_protocol(splits: dict, emb: dict, images: np.ndarray, cfg: Config, *, say=None, progress: bool = False,
-                    log_dir=None, embedding_supervision=None) -> dict:
+                    log_dir=None, embedding_supervision=None) -> Comparison:
     """Each test trial's image reconstructed from its mean embedding (HalfUNet, ridge) beside
     ridge and retrieval from dF/F and the mean image, and identified among all images.
 
@@ -67,6 +68,12 @@ def scenes_protocol(splits: dict, emb: dict, images: np.ndarray, cfg: Config, *,
         images: ``(118, H, W)`` natural-scene templates in [0, 1].
         cfg: The run's settings (``reconstruction``, ``training.seed``).
         embedding_supervision: The labels that trained the embedding (recorded).
+
+    Returns:
+        A :class:`~neurocine.scores.Comparison` of SSIM (each method's with its interval,
+        pixel r, the true image's median rank and top-1 identification; the HalfUNet's
+        paired margin over each other method). No strongest baseline is named: the
+        protocol has no validation choice of one (retrieval is the fair baseline).
     """
     say = say or (lambda text: None)
     trials = [{sp: scene_trials(splits[sp][i]) for sp in ("train", "valid", "test")}
@@ -109,16 +116,18 @@ def scenes_protocol(splits: dict, emb: dict, images: np.ndarray, cfg: Config, *,
     blocks = np.arange(len(y_te))  # trials are the independent units
     boot = block_bootstrap({m: per[m]["ssim"] for m in METHODS}, blocks, seed=cfg.training.seed,
                            pairs=[("halfunet", b) for b in METHODS if b != "halfunet"])
-    out = {m: {"ssim": boot[m]["mean"], "ssim_ci95": boot[m]["ci95"], "pixel_r": float(per[m]["pixel_r"].mean()),
-               "median_rank": float(np.median(ranks[m])), "top1": float(np.mean(ranks[m] == 1))}
-           for m in METHODS}
-    out["comparison"] = {k: {x: boot[k][x] for x in ("mean", "ci95")} for k in boot if " - " in k}
+    test = {m: {"ssim": boot[m].value, "ssim_ci95": list(boot[m].ci95), "pixel_r": float(per[m]["pixel_r"].mean()),
+                "median_rank": float(np.median(ranks[m])), "top1": float(np.mean(ranks[m] == 1))}
+            for m in METHODS}
+    margins = {k: iv for k, iv in boot.items() if " - " in k}
+    out = {}
     out.update({"n_test_trials": int(len(y_te)), "n_train_trials": int(len(y_tr)), "n_images": n_images,
                 "chance_median_rank": (n_images + 1) / 2, "supervision": "HalfUNet, ridges and retrieval fitted "
                 "on the train split's trials and their images",
                 "embedding_supervision": embedding_supervision,
                 "images": "seen (each test image also in train trials)"})
-    return out
+    return Comparison("ssim", ("halfunet",), tuple(m for m in METHODS if m != "halfunet"), test, None, margins,
+                      details=out)
 
 
 __all__ = ["scene_trials", "nearest_trial", "identification_ranks", "has_scene_trials", "scenes_protocol", "LABEL",

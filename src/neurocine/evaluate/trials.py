@@ -14,6 +14,7 @@ import numpy as np
 
 from neurocine.decoders.classify import KNN, Logistic, trial_rows
 from neurocine.decoders.uncertainty import block_bootstrap
+from neurocine.scores import Comparison
 from neurocine.settings import DEFAULT
 from neurocine.stimuli import LABELS, STIMULI
 
@@ -32,7 +33,7 @@ def stimulus_trials(part, stimulus: str) -> list[np.ndarray]:
 
 
 def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_classes: int, seed: int = 0,
-                 n_boot: int = 1000) -> dict:
+                 n_boot: int = 1000) -> Comparison | None:
     """Decode one class label from per-session trial features.
 
     Args:
@@ -40,6 +41,10 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
         models: Embedding names present in every split dict.
         n_classes: Classes of the label; chance is a uniform guess among the classes a
             decoder can output (those of the session's train trials, at most n_classes).
+
+    Returns:
+        A :class:`~neurocine.scores.Comparison` of ``accuracy`` over test trials (None when
+        no session has test trials), details ``per_session`` and ``n_test_trials``.
     """
     preds = {m: [] for m in [*BASELINES, *models]}
     valid_scores = {m: {"logistic": [], "knn": []} for m in models}
@@ -57,7 +62,8 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
             out[name] = dec.predict(te["dff"])
             vout[name] = dec.predict(va["dff"]) if len(va["y"]) else np.zeros(0, dtype=np.int64)
         for m in models:
-            cands = {"logistic": Logistic(tr[m], tr["y"], va[m], va["y"], seed), "knn": KNN(tr[m], tr["y"], n_neighbors)}
+            cands = {"logistic": Logistic(tr[m], tr["y"], va[m], va["y"], seed),
+                     "knn": KNN(tr[m], tr["y"], n_neighbors)}
             for d, dec in cands.items():
                 valid_scores[m][d].append((dec.predict(va[m]) if len(va["y"]) else np.zeros(0), dec.predict(te[m])))
         for k, v in out.items():
@@ -72,38 +78,35 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
         per_session[s["session_id"]] = {k: float(np.mean(v == te["y"])) for k, v in out.items()}
         per_session[s["session_id"]]["chance"] = float(chance_test[-1].mean())
     if not y_test:
-        return {}
+        return None
     y_test, y_valid = np.concatenate(y_test), np.concatenate(y_valid)
-    res = {"valid": {}}
+    test, valid = {}, {}
     for m in models:
         acc = {d: float(np.mean(np.concatenate([v for v, _ in valid_scores[m][d]]) == y_valid)) if len(y_valid) else 0.0
                for d in ("logistic", "knn")}
         best = max(acc, key=acc.get)
         preds[m] = [t for _, t in valid_scores[m][best]]
-        res[m] = {"decoder": best, "decoder_valid_accuracy": acc}
-        res["valid"][m] = {"accuracy": acc[best]}
+        test[m] = {"decoder": best, "decoder_valid_accuracy": acc}
+        valid[m] = {"accuracy": acc[best]}
     scores = {k: (np.concatenate(v) == y_test).astype(float) for k, v in preds.items()}
     scores["chance"] = np.concatenate(chance_test)
     boot = block_bootstrap(scores, np.arange(len(y_test)), n_boot, seed,
                            pairs=[(m, b) for m in models for b in BASELINES])
     for k in scores:
-        res.setdefault(k, {}).update({"accuracy": boot[k]["mean"], "accuracy_ci95": boot[k]["ci95"]})
+        test.setdefault(k, {}).update({"accuracy": boot[k].value, "accuracy_ci95": list(boot[k].ci95)})
     for k in BASELINES:
-        res["valid"][k] = {"accuracy": float(np.mean(np.concatenate(valid_pred[k]) == y_valid)) if len(y_valid) else None}
-    res["valid"]["chance"] = {"accuracy": float(np.concatenate(chance_valid).mean()) if len(y_valid) else None}
-    strongest = max(BASELINES, key=lambda b: res["valid"][b]["accuracy"] or 0.0)
-    res["strongest_baseline"] = strongest
-    res["comparison"] = {f"{m} - {strongest}": {k: boot[f"{m} - {strongest}"][k] for k in ("mean", "ci95")}
-                         for m in models}
+        valid[k] = {"accuracy": float(np.mean(np.concatenate(valid_pred[k]) == y_valid)) if len(y_valid) else None}
+    valid["chance"] = {"accuracy": float(np.concatenate(chance_valid).mean()) if len(y_valid) else None}
+    strongest = max(BASELINES, key=lambda b: valid[b]["accuracy"] or 0.0)
     offset = 0
     for sid in per_session:
         n = len(next(s for s in sessions if s["session_id"] == sid)["test"]["y"])
         for m in models:
             per_session[sid][m] = float(scores[m][offset:offset + n].mean())
         offset += n
-    res["per_session"] = per_session
-    res["n_test_trials"] = int(len(y_test))
-    return res
+    return Comparison("accuracy", tuple(models), BASELINES, test, valid,
+                      {f"{m} - {strongest}": boot[f"{m} - {strongest}"] for m in models}, strongest,
+                      {"per_session": per_session, "n_test_trials": int(len(y_test))})
 
 
 def trial_features(part, rows: list[np.ndarray], label: str, *arrays: np.ndarray):
@@ -148,8 +151,8 @@ def classify_trials(splits: dict, embeddings: dict, supervision: dict, n_neighbo
         supervision: ``{model: labels that trained it}`` (recorded with the numbers).
 
     Returns:
-        ``{label: decode_label result + n_classes, unit, features, supervision}`` (empty
-        when no session has test trials).
+        ``{label: Comparison}`` (:func:`decode_label`'s, with details n_classes, unit,
+        features, supervision; empty when no session has test trials).
     """
     out = {}
     for stimulus, stim in STIMULI.items():
@@ -164,12 +167,11 @@ def classify_trials(splits: dict, embeddings: dict, supervision: dict, n_neighbo
             sessions = trial_label_sessions(splits, embeddings, label, trials)
             spec = LABELS[label]
             res = decode_label(sessions, list(embeddings), n_neighbors, spec.n_classes, seed)
-            if not res:
+            if res is None:
                 continue
-            res.update({"n_classes": spec.n_classes, "unit": spec.unit,
-                        "features": "mean over each trial's samples (stimulus period)",
-                        "supervision": {**supervision, "baselines": f"{label} (train trials)"}})
-            out[label] = res
+            out[label] = res.replace(n_classes=spec.n_classes, unit=spec.unit,
+                                     features="mean over each trial's samples (stimulus period)",
+                                     supervision={**supervision, "baselines": f"{label} (train trials)"})
     return out
 
 

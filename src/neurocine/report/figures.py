@@ -79,7 +79,9 @@ def plot_embedding(embeddings: dict, path: Path, split: str = "test", max_sessio
             xyz = np.pad(xyz, ((0, 0), (0, 3 - xyz.shape[1])))
         sc = ax.scatter(xyz[:, 0], xyz[:, 1], xyz[:, 2], c=colour, cmap="viridis", s=1.5, vmin=0, vmax=max(top, 1))
         ax.set_title(f"{sid} ({split}, PCs 1-3)", fontsize=8)
-        ax.set_xticks([]); ax.set_yticks([]); ax.set_zticks([])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_zticks([])
     if sc is not None:
         fig.colorbar(sc, ax=fig.axes, shrink=0.6, label="movie frame" if spec.kind == "frame" else f"{label} (class)")
     return save_figure(fig, path)
@@ -115,7 +117,7 @@ def plot_frame_errors(predictions: dict, path: Path, n_frames: int) -> Path:
 
 
 def plot_reconstructions(originals, rows: dict, path: str | Path, n: int = 5, title: str | None = None) -> Path:
-    """The seed's grid: originals on top, then one row per method (e.g. HalfUNet, ridge).
+    """The original design's grid: originals on top, then one row per method (e.g. HalfUNet, ridge).
 
     Args:
         originals: ``(N, C, H, W)`` or ``(N, H, W)``.
@@ -147,10 +149,11 @@ def plot_reconstructions(originals, rows: dict, path: str | Path, n: int = 5, ti
     return save_figure(fig, Path(path))
 
 
-def plot_folds(cv: dict, path: Path, title: str, model: str = "cebra", name: str = "CEBRA embedding") -> Path:
+def plot_folds(cv, path: Path, title: str, model: str = "cebra", name: str = "CEBRA embedding") -> Path:
     """Per fold: the model and the strongest baseline of that fold (left), and the margin
-    with its mean and 95 % interval over folds (right)."""
-    folds = cv["per_fold"]
+    with its mean and 95 % interval over folds (right); ``cv``: a
+    :class:`~neurocine.scores.FoldComparison`."""
+    folds = cv.per_fold
     k = np.arange(1, len(folds) + 1)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.0, 3.2))
     ax.plot(k, [f[model] for f in folds], "o-", color="#08519c", label=name)
@@ -163,7 +166,7 @@ def plot_folds(cv: dict, path: Path, title: str, model: str = "cebra", name: str
     ax.legend(frameon=False, fontsize=7)
     margins = [f["margin"] for f in folds]
     bx.bar(k, margins, color=["#238b45" if m > 0 else "#cb181d" for m in margins])
-    m, (lo, hi) = cv["margin"]["mean"], cv["margin"]["ci95"]
+    m, (lo, hi) = cv.margin(model).value, cv.margin(model).ci95
     bx.axhline(0, color="black", lw=0.8)
     bx.axhspan(lo, hi, color="#9ecae1", alpha=0.4, label=f"mean {m:+.3f} [{lo:+.3f}, {hi:+.3f}]")
     bx.axhline(m, color="#08519c", lw=1.2)
@@ -188,15 +191,16 @@ LEARNING_CURVE_STYLES = {
     "chance": ("chance", "#737373", ":")}
 
 
-def _curve_axes(ax, ks, entries: list[dict], key: str, xlabel: str, ylabel: str, legend: bool = True):
-    """One learning-curve panel: each method of ``entries`` (one dict per K with
-    ``{method: {key, "ci95"}}``) against K, 95 % intervals as bars."""
+def _curve_axes(ax, ks, entries: list, xlabel: str, ylabel: str, legend: bool = True):
+    """One learning-curve panel: each method of ``entries`` (one
+    :class:`~neurocine.scores.Comparison` per K) against K, 95 % intervals as bars."""
     for m, (label, colour, style) in LEARNING_CURVE_STYLES.items():
-        if m not in entries[0]:
+        if not entries[0].has(m):
             continue
-        y = np.array([e[m][key] for e in entries])
-        lo = y - np.array([e[m]["ci95"][0] for e in entries])
-        hi = np.array([e[m]["ci95"][1] for e in entries]) - y
+        scores = [e.score(m) for e in entries]
+        y = np.array([s.value for s in scores])
+        lo = y - np.array([s.ci95[0] for s in scores])
+        hi = np.array([s.ci95[1] for s in scores]) - y
         ax.errorbar(ks, y, yerr=[lo, hi], fmt=style, color=colour, label=label, capsize=2, ms=4)
     ax.set_xscale("log", base=2)
     ax.set_xticks(ks)
@@ -207,13 +211,13 @@ def _curve_axes(ax, ks, entries: list[dict], key: str, xlabel: str, ylabel: str,
         ax.legend(frameon=False, fontsize=7)
 
 
-def plot_learning_curve(curve: list[dict], path: Path) -> Path:
+def plot_learning_curve(curve: list, path: Path) -> Path:
     """Frame ID of a new animal against the number of repeats it was adapted from: the
     adapted model (others' decoders, and its own), a model from scratch, its own template
     and ridge decoders on dF/F, chance; 95 % intervals as bars."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    _curve_axes(ax, [c["repeats"] for c in curve], [c["frame_id"] for c in curve], "accuracy_1s",
-                "repeats of the new animal used", "frame ID within 1 s (test)")
+    _curve_axes(ax, [c.details["repeats"] for c in curve], curve, "repeats of the new animal used",
+                "frame ID within 1 s (test)")
     return save_figure(fig, path)
 
 
@@ -225,6 +229,6 @@ def plot_trials_learning_curve(curve: list[dict], path: Path) -> Path:
     fig, axes = plt.subplots(1, len(labels), figsize=(4.2 * len(labels), 3.8), squeeze=False)
     for i, (ax, label) in enumerate(zip(axes[0], labels)):
         got = [c for c in curve if label in c["classes"]]
-        _curve_axes(ax, [c["trials_per_condition"] for c in got], [c["classes"][label] for c in got], "accuracy",
+        _curve_axes(ax, [c["trials_per_condition"] for c in got], [c["classes"][label] for c in got],
                     "trials per condition used", f"{label} (test trials)", legend=i == 0)
     return save_figure(fig, path)

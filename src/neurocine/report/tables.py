@@ -37,9 +37,16 @@ def ci(x) -> str:
     return "–" if not x else f"[{x[0]:.3f}, {x[1]:.3f}]"
 
 
-def verdict(diff: dict) -> str:
-    """Where a paired difference's interval lies: above, below, or across zero."""
-    lo, hi = diff["ci95"]
+def scored(x, signed: bool = False) -> str:
+    """``0.512 [0.480, 0.545]`` of an :class:`~neurocine.scores.Interval` (``+0.012 [...]``
+    when ``signed``: a margin)."""
+    return f"{x.value:{'+' if signed else ''}.3f} {ci(x.ci95)}"
+
+
+def verdict(diff) -> str:
+    """Where a paired difference's interval (:class:`~neurocine.scores.Interval`) lies:
+    above, below, or across zero."""
+    lo, hi = diff.ci95
     return "above" if lo > 0 else "below" if hi < 0 else "not distinguishable from"
 
 
@@ -48,4 +55,4 @@ def skipped_note(title: str, reason) -> str:
     return f"<h2>{html.escape(title)}</h2><p class='note skipped'>Skipped: {html.escape(str(reason))}</p>"
 
 
-__all__ = ["table", "ci", "verdict", "skipped_note"]
+__all__ = ["table", "ci", "scored", "verdict", "skipped_note"]

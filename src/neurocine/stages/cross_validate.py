@@ -11,7 +11,8 @@ from __future__ import annotations
 from neurocine.evaluate.cv import cross_validate
 from neurocine.report.figures import plot_folds
 from neurocine.report.tables import ci
-from neurocine.stages import Stage, StageContext, register_stage, skipped
+from neurocine.scores import Interval
+from neurocine.stages.base import Stage, StageContext, register_stage, skipped
 
 
 @register_stage
@@ -19,7 +20,10 @@ class CrossValidate(Stage):
     name = "cross-validate"
     key = "cross_validation"
     help = "frame ID and trial decoding over K folds (evaluation.folds), the embedding retrained per fold"
-    requires = (("embeddings.h5", "train"), ("metrics.json", "train"))
+    reads = ("training", "frame_id", "classification")  # it adds "cv" to their entries
+    reads_files = ()  # it retrains per fold
+    writes = ("frame_id.*.cv", "frame_id.cv", "classification.*.cv")
+    position = 50
 
     def enabled(self, config):
         return config.evaluation.folds is not None
@@ -54,11 +58,14 @@ class CrossValidate(Stage):
                 "protocol": "movie repeats in contiguous blocks, trials stratified by condition; each fold tests "
                             "its block, validates on the next, trains on the rest; the embedding is retrained per "
                             "fold; intervals over folds (t, corrected for overlapping training sets)",
-                "summary": {f"{where}.{name}": {"cebra": out[where][name]["cebra"],
-                                                 "margin": out[where][name]["margin"]}
+                "summary": {f"{where}.{name}": {k: v for k, v in out[where][name].to_json().items()
+                                                 if k in ("cebra", "margin")}
                             for where, names in entries.items() for name in names}}
 
     def summary(self, m):
-        parts = [f"{name}: model {d['cebra']['mean']:.3f}, margin over the strongest baseline "
-                 f"{d['margin']['mean']:+.3f} {ci(d['margin']['ci95'])}" for name, d in m.get("summary", {}).items()]
+        parts = []
+        for name, d in m.get("summary", {}).items():
+            model, margin = Interval.from_json(d["cebra"]), Interval.from_json(d["margin"])
+            parts.append(f"{name}: model {model.value:.3f}, margin over the strongest baseline "
+                         f"{margin.value:+.3f} {ci(margin.ci95)}")
         return f"{m['folds']} folds; " + "; ".join(parts)

@@ -8,7 +8,8 @@ trials). Metrics under ``metrics.json["classification"][label]``.
 from __future__ import annotations
 
 from neurocine.evaluate.trials import classify_trials
-from neurocine.stages import Stage, StageContext, register_stage, skipped
+from neurocine.scores import Comparison
+from neurocine.stages.base import Stage, StageContext, register_stage, skipped
 
 
 @register_stage
@@ -16,6 +17,7 @@ class DecodeClasses(Stage):
     name = "decode-classes"
     key = "classification"
     help = "decode grating direction / temporal frequency, static gratings and natural scenes per trial"
+    position = 40
 
     def run(self, ctx: StageContext):
         cfg, results = ctx.config, ctx.results
@@ -24,15 +26,16 @@ class DecodeClasses(Stage):
             embeddings["cebra_label_free"] = ctx.embeddings("embeddings_label_free.h5")
         supervision = {"cebra": results.get("training", {}).get("supervision"), "cebra_label_free": "none"}
         out = classify_trials(ctx.splits(), embeddings, supervision, cfg.decoding.n_neighbors, cfg.training.seed)
-        return out or skipped("no trials of a trial stimulus (gratings, natural scenes) in the test split of any "
-                              "session")
+        return {label: res.to_json() for label, res in out.items()} or skipped(
+            "no trials of a trial stimulus (gratings, natural scenes) in the test split of any session")
 
     def summary(self, res):
         parts = []
         for label, r in res.items():
             if not isinstance(r, dict) or "cebra" not in r:
                 continue
-            b = r["strongest_baseline"]
-            parts.append(f"{label}: CEBRA {r['cebra']['accuracy']:.3f} vs {b} {r[b]['accuracy']:.3f} "
-                         f"(chance {r['chance']['accuracy']:.3f})")
+            c = Comparison.from_json(r, "accuracy")
+            b = c.strongest_baseline
+            parts.append(f"{label}: CEBRA {c.value('cebra'):.3f} vs {b} {c.value(b):.3f} "
+                         f"(chance {c.value('chance'):.3f})")
         return "; ".join(parts)

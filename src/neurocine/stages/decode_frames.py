@@ -13,7 +13,8 @@ from neurocine.evaluate.frame_id import frame_id_protocol, per_area
 from neurocine.report.figures import plot_frame_errors
 from neurocine.report.sections.frame_id import NAMES
 from neurocine.report.tables import ci
-from neurocine.stages import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
+from neurocine.scores import Comparison
+from neurocine.stages.base import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
 from neurocine.stimuli import LABELS, movie_of
 
 
@@ -24,6 +25,7 @@ class DecodeFrames(Stage):
     name = "decode-frames"
     key = "frame_id"
     help = "frame identification of every movie from a results folder (stage 2)"
+    position = 20
 
     def run(self, ctx: StageContext):
         splits = ctx.splits()
@@ -47,37 +49,39 @@ class DecodeFrames(Stage):
                                              n_neighbors=cfg.decoding.n_neighbors,
                                              tolerance=cfg.decoding.tolerance_frames, seed=cfg.training.seed,
                                              aligned=aligned, smoothing=training.get("input_smoothing"))
-        if not res:
+        if res is None:
             return skipped(f"no {movie_of(label)} samples in the test split of a session that shows it in training")
         results.save_arrays(movie_file(f"{self.key}_predictions", label, ".npz"),
                             {f"{sid}/{k}": v for sid, d in predictions.items() for k, v in d.items()})
-        shown = [k for k in NAMES if k in ("cebra", "cebra_label_free", "raw_knn", res["strongest_baseline"])]
+        shown = [k for k in NAMES if k in ("cebra", "cebra_label_free", "raw_knn", res.strongest_baseline)]
         figure = movie_file("frame_id_error", label)
-        plot_frame_errors({sid: {k: v for k, v in d.items() if k in shown or k == "true"} for sid, d in predictions.items()},
+        plot_frame_errors({sid: {k: v for k, v in d.items() if k in shown or k == "true"}
+                           for sid, d in predictions.items()},
                           results.figure(figure), n_frames)
         info = ctx.data.info()
         areas = {f.session_id: f.metadata["unit_areas"][0] for f in info
                  if f.metadata and len(set(f.metadata.get("unit_areas", []))) == 1}
         if areas:  # populations read one per brain area: the same numbers by area
-            res["per_area"] = per_area(res.get("per_session", {}), areas, {f.session_id: f.num_neurons for f in info})
-        res["figures"] = [[figure, f"Frame-identification error along the test repeat of {movie_of(label)}"]]
-        return res
+            res = res.replace(per_area=per_area(res.details.get("per_session", {}), areas,
+                                                {f.session_id: f.num_neurons for f in info}))
+        return res.replace(figures=[[figure, f"Frame-identification error along the test repeat of "
+                                             f"{movie_of(label)}"]]).to_json()
 
     def summary(self, res):
         return "; ".join(self._summary(m, res[m]) for m in res.get("movies", []))
 
     @staticmethod
-    def _summary(movie, res):
-        if "cebra" not in res:
-            return f"{movie}: skipped ({res.get('skipped', '')})"
-        b = res["strongest_baseline"]
-        diff = res["comparison"][f"cebra - {b}"]
+    def _summary(movie, entry):
+        if "cebra" not in entry:
+            return f"{movie}: skipped ({entry.get('skipped', '')})"
+        res = Comparison.from_json(entry, "accuracy_1s")
+        b, diff = res.strongest_baseline, res.margin("cebra")
         other = ""
-        if "accuracy_exact" in res["cebra"]:
-            other = (f"; exact frame {res['cebra']['accuracy_exact']:.3f} vs {res[b]['accuracy_exact']:.3f}, median "
-                     f"|error| {res['cebra']['median_abs_frame_error']:.0f} vs {res[b]['median_abs_frame_error']:.0f} "
-                     "frames")
-        return (f"{movie} accuracy within 1 s (test): CEBRA {res['cebra']['accuracy_1s']:.3f} "
-                f"({res['cebra']['decoder']} decoder); strongest baseline {b} {res[b]['accuracy_1s']:.3f}; "
-                f"difference {diff['mean']:+.3f} {ci(diff['ci95'])}; chance {res['chance']['accuracy_1s']:.3f}"
-                + other)
+        if res.value("cebra", "accuracy_exact") is not None:
+            other = (f"; exact frame {res.value('cebra', 'accuracy_exact'):.3f} vs "
+                     f"{res.value(b, 'accuracy_exact'):.3f}, median |error| "
+                     f"{res.value('cebra', 'median_abs_frame_error'):.0f} vs "
+                     f"{res.value(b, 'median_abs_frame_error'):.0f} frames")
+        return (f"{movie} accuracy within 1 s (test): CEBRA {res.value('cebra'):.3f} "
+                f"({res.test['cebra']['decoder']} decoder); strongest baseline {b} {res.value(b):.3f}; "
+                f"difference {diff.value:+.3f} {ci(diff.ci95)}; chance {res.value('chance'):.3f}" + other)

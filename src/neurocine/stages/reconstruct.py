@@ -12,10 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from neurocine.errors import TemplateNotFound
-from neurocine.evaluate.reconstruction import reconstruction_protocol
+from neurocine.evaluate.reconstruction import MODELS, reconstruction_protocol
 from neurocine.report.figures import plot_reconstructions
 from neurocine.report.tables import ci
-from neurocine.stages import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
+from neurocine.scores import Comparison
+from neurocine.stages.base import Stage, StageContext, movie_file, movie_labels, per_movie, register_stage, skipped
 from neurocine.stimuli import LABELS, movie_of
 
 
@@ -61,23 +62,25 @@ def reconstruction_figures(ctx: StageContext, images: dict, label: str, stem: st
     return figures
 
 
-def movie_summary(movie: str, res: dict, what: str) -> str:
+def movie_summary(movie: str, entry: dict, what: str) -> str:
     """One movie's line of a reconstruction stage's summary."""
-    if "skipped" in res:
-        return f"{movie}: skipped ({res['skipped']})"
-    b, m = res["strongest_baseline"], res.get("best_model", "halfunet")
-    d = res["comparison"][f"{m} - {b}"]
-    model = "" if m == "halfunet" else f"; {m} (chosen on valid) {res[m]['ssim']:.3f}"
-    line = (f"{movie} SSIM (test, {what}): HalfUNet {res['halfunet']['ssim']:.3f}{model}; strongest baseline {b} "
-            f"{res[b]['ssim']:.3f}; mean frame {res['mean_frame']['ssim']:.3f}; difference {d['mean']:+.3f} "
-            f"{ci(d['ci95'])}")
-    pooled = res.get("pooled") or {}
-    if "comparison" in pooled:
-        pm, pb = pooled["best_model"], pooled["strongest_baseline"]
-        pd = pooled["comparison"][f"{pm} - {pb}"]
-        line += (f"; every animal at once ({pooled['n_sessions']} sessions): {pm} {pooled[pm]['ssim']:.3f} (alone "
-                 f"{pooled['alone'][pm]:.3f}), {pb} {pooled[pb]['ssim']:.3f}, difference {pd['mean']:+.3f} "
-                 f"{ci(pd['ci95'])}")
+    if "skipped" in entry:
+        return f"{movie}: skipped ({entry['skipped']})"
+    res = Comparison.from_json(entry, "ssim", models=MODELS)
+    b, m = res.strongest_baseline, entry.get("best_model", "halfunet")
+    d = res.margin(m)
+    model = "" if m == "halfunet" else f"; {m} (chosen on valid) {res.value(m):.3f}"
+    line = (f"{movie} SSIM (test, {what}): HalfUNet {res.value('halfunet'):.3f}{model}; strongest baseline {b} "
+            f"{res.value(b):.3f}; mean frame {res.value('mean_frame'):.3f}; difference {d.value:+.3f} "
+            f"{ci(d.ci95)}")
+    pooled = entry.get("pooled") or {}
+    if "skipped" not in pooled and pooled:
+        at = Comparison.from_json(pooled, "ssim", models=MODELS)
+        pm, pb = pooled["best_model"], at.strongest_baseline
+        pd = at.margin(pm)
+        line += (f"; every animal at once ({pooled['n_sessions']} sessions): {pm} {at.value(pm):.3f} (alone "
+                 f"{pooled['alone'][pm]:.3f}), {pb} {at.value(pb):.3f}, difference {pd.value:+.3f} "
+                 f"{ci(pd.ci95)}")
     return line
 
 
@@ -86,6 +89,7 @@ class Reconstruct(Stage):
     name = "reconstruct"
     key = "reconstruction"
     help = "HalfUNet reconstruction of every movie's frames, held-out repeat (stage 3)"
+    position = 60
 
     def enabled(self, config):
         return config.reconstruction.enabled
@@ -104,11 +108,10 @@ class Reconstruct(Stage):
         res, images, decoder, _ = reconstruction_protocol(data, data, movie, label, ctx.config, window=window,
                                                           say=ctx.say, progress=ctx.progress,
                                                           log_dir=ctx.log_dir(f"halfunet_{self.name}"), name=self.name)
-        res["protocol"] = "held-out repeat: test frames were also training targets (seen images)"
         decoder.save(ctx.results.path(movie_file("halfunet", label, ".pt")))
-        res["figures"] = reconstruction_figures(ctx, images, label, "reconstructions",
-                                                "test repeat (frames seen in training)")
-        return res
+        return res.replace(protocol="held-out repeat: test frames were also training targets (seen images)",
+                           figures=reconstruction_figures(ctx, images, label, "reconstructions",
+                                                          "test repeat (frames seen in training)")).to_json()
 
     def summary(self, res):
         return "; ".join(movie_summary(m, res[m], "seen frames") for m in res.get("movies", []))

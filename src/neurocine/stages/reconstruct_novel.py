@@ -9,7 +9,7 @@ at the top level of ``novel_frames``, as in earlier versions).
 from __future__ import annotations
 
 from neurocine.evaluate.reconstruction import novel_frames_protocol
-from neurocine.stages import Stage, StageContext, movie_labels, per_movie, register_stage, skipped
+from neurocine.stages.base import Stage, StageContext, movie_labels, per_movie, register_stage, skipped
 from neurocine.stages.reconstruct import movie_summary, movie_template, reconstruction_figures
 from neurocine.stimuli import movie_of
 
@@ -19,7 +19,9 @@ class ReconstructNovel(Stage):
     name = "reconstruct-novel"
     key = "reconstruction.novel_frames"
     help = "reconstruction of every movie's frames never seen in training (held-out frames, stage 4)"
-    requires = (("embeddings.h5", "train"), ("metrics.json", "reconstruct"))
+    reads = ("training", "reconstruction")
+    reads_files = ()  # it trains an embedding per held-out block
+    position = 70
 
     def enabled(self, config):
         return config.reconstruction.enabled and config.novel_frames.enabled
@@ -34,15 +36,15 @@ class ReconstructNovel(Stage):
             return skipped(why)
         window = tuple(ctx.results.metrics().get("training", {}).get("receptive_field", (5, 5)))
         cfg = ctx.config
-        run_folds = min(cfg.evaluation.folds, cfg.novel_frames.folds) if cfg.evaluation.folds else None
+        run_blocks = min(cfg.evaluation.folds, cfg.novel_frames.blocks) if cfg.evaluation.folds else None
         out, images = novel_frames_protocol(ctx.splits(), movie, label, cfg, window=window, say=ctx.say,
                                             progress=ctx.progress, log_dir=ctx.log_dir, name=self.name,
-                                            run_folds=run_folds)
+                                            run_blocks=run_blocks)
         if images is None:
             return out
-        out["figures"] = reconstruction_figures(ctx, images, label, "reconstructions_novel",
-                                                "held-out frames (never seen in training), test repeat")
-        return out
+        return out.replace(figures=reconstruction_figures(ctx, images, label, "reconstructions_novel",
+                                                          "held-out frames (never seen in training), test "
+                                                          "repeat")).to_json()
 
     def summary(self, res):
         return "; ".join(movie_summary(m, res[m], "novel frames") for m in res.get("movies", []))

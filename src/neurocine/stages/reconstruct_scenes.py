@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from neurocine.errors import TemplateNotFound
 from neurocine.evaluate.scenes import LABEL, has_scene_trials, scenes_protocol
-from neurocine.stages import Stage, StageContext, register_stage, skipped
+from neurocine.scores import Comparison
+from neurocine.stages.base import Stage, StageContext, register_stage, skipped
 from neurocine.stimuli import LABELS
 
 
@@ -20,6 +21,7 @@ class ReconstructScenes(Stage):
     name = "reconstruct-scenes"
     key = "scenes"
     help = "natural scenes per trial: reconstruction from the template and identification among all scenes"
+    position = 80
 
     def enabled(self, config):
         return config.reconstruction.enabled
@@ -34,10 +36,12 @@ class ReconstructScenes(Stage):
             return skipped(str(exc))
         return scenes_protocol(splits, ctx.embeddings(), images, ctx.config, say=ctx.say, progress=ctx.progress,
                                log_dir=ctx.log_dir("halfunet_scenes"),
-                               embedding_supervision=ctx.results.get("training", {}).get("supervision"))
+                               embedding_supervision=ctx.results.get("training", {}).get("supervision")).to_json()
 
-    def summary(self, res):
-        return (f"SSIM HalfUNet {res['halfunet']['ssim']:.3f}, ridge (dF/F) {res['ridge_dff']['ssim']:.3f}, retrieval "
-                f"(dF/F) {res['retrieval_dff']['ssim']:.3f}, mean image "
-                f"{res['mean_image']['ssim']:.3f}; median rank of the true image {res['halfunet']['median_rank']:.0f} "
-                f"of {res['n_images']} (chance {res['chance_median_rank']:.1f})")
+    def summary(self, entry):
+        res = Comparison.from_json(entry, "ssim", models=("halfunet",))
+        return (f"SSIM HalfUNet {res.value('halfunet'):.3f}, ridge (dF/F) {res.value('ridge_dff'):.3f}, retrieval "
+                f"(dF/F) {res.value('retrieval_dff'):.3f}, mean image "
+                f"{res.value('mean_image'):.3f}; median rank of the true image "
+                f"{res.value('halfunet', 'median_rank'):.0f} of {entry['n_images']} "
+                f"(chance {entry['chance_median_rank']:.1f})")

@@ -15,7 +15,8 @@ import numpy as np
 from neurocine.data import training_rows
 from neurocine.embed import CEBRA
 from neurocine.evaluate.frame_id import evaluate_frame_id, movie_sessions
-from neurocine.stages import Stage, StageContext, register_stage, skipped
+from neurocine.scores import Comparison
+from neurocine.stages.base import Stage, StageContext, register_stage, skipped
 from neurocine.stimuli import LABELS
 
 
@@ -24,7 +25,8 @@ class SeedRepeats(Stage):
     name = "seed-repeats"
     key = "frame_id.seed_variation"
     help = "refit the embedding with K seeds and report the frame ID's spread (training.seed_repeats)"
-    requires = (("embeddings.h5", "train"), ("metrics.json", "decode-frames"))
+    reads = ("training", "frame_id")
+    position = 30
 
     def enabled(self, config):
         return config.training.seed_repeats > 1
@@ -38,7 +40,8 @@ class SeedRepeats(Stage):
         label = main["label"]  # the first movie shown (natural_movie_one when shown)
         splits = ctx.splits()
         window = tuple(ctx.results.get("training", {}).get("receptive_field", (5, 5)))
-        test, valid = [main["cebra"]["accuracy_1s"]], [main["valid"]["cebra"]["accuracy_1s"]]
+        first = Comparison.from_json(main, "accuracy_1s")
+        test, valid = [first.value("cebra")], [first.valid_score("cebra")]
         seeds = [cfg.training.seed]
         for k in range(1, cfg.training.seed_repeats):
             seed = cfg.training.seed + k
@@ -53,8 +56,8 @@ class SeedRepeats(Stage):
             res = evaluate_frame_id(sessions, LABELS[label].n_values, n_neighbors=cfg.decoding.n_neighbors,
                                     tolerance=cfg.decoding.tolerance_frames, window=window, models={"cebra": {}},
                                     label=label, n_boot=100, seed=seed, baselines=False)
-            test.append(res["cebra"]["accuracy_1s"])
-            valid.append(res["valid"]["cebra"]["accuracy_1s"])
+            test.append(res.value("cebra"))
+            valid.append(res.valid_score("cebra"))
             seeds.append(seed)
         return {"label": label, "seeds": seeds, "test_accuracy_1s": test, "valid_accuracy_1s": valid,
                 "test_mean": float(np.mean(test)), "test_sd": float(np.std(test, ddof=1)),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 
-from neurocine.report.sections import section
-from neurocine.report.tables import ci, table, verdict
+from neurocine.evaluate.adapt import read_adapt, read_adapt_trials
+from neurocine.report.sections.base import section
+from neurocine.report.tables import scored, table, verdict
 
 NAMES = {"adapted": "adapted model, other animals' decoders (no label of the new animal)",
          "adapted_own": "adapted model, its own decoders", "scratch": "model from scratch on its repeats",
@@ -29,18 +30,18 @@ def adapt(m: dict) -> str:
         parts.append("<p class='note'>From their first K movie repeats. Test: their test repeat; frame ID within 1 s, "
                      "95 % block-bootstrap intervals.</p>")
         rows = []
-        for c in m["curve"]:
-            f = c["frame_id"]
+        curve = [(c, read_adapt(c)) for c in m["curve"]]
+        for c, r in curve:
             rows.append([str(c["repeats"]), f"{c['seconds']:.1f}"]
-                        + [f"{f[k]['accuracy_1s']:.3f} {ci(f[k]['ci95'])}" if k in f else "-" for k in NAMES])
+                        + [scored(r.score(k)) if r.has(k) else "-" for k in NAMES])
         parts.append(table(["repeats", "fit (s)"] + list(NAMES.values()), rows, "adapt-curve"))
-        for c in m["curve"]:
-            key = "strongest_own" if "adapted - strongest_own" in c["comparison"] else "template_own"
-            d = c["comparison"][f"adapted - {key}"]
-            what = (f"its strongest baseline ({c['frame_id'][key].get('decoder', '')})" if key == "strongest_own"
+        for c, r in curve:
+            key = "strongest_own" if r.has_margin("adapted", "strongest_own") else "template_own"
+            d = r.margin("adapted", key)
+            what = (f"its strongest baseline ({r.test[key].get('decoder', '')})" if key == "strongest_own"
                     else "its template on dF/F")
             parts.append(f"<p class='comparison'>K = {c['repeats']}: adapted (others' decoders) - {html.escape(what)} "
-                         f"{d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
+                         f"{scored(d, signed=True)}: {verdict(d)} it.</p>")
     if "trials" in m:
         curve = m["trials"]["curve"]
         parts.append("<p class='note'>From their first K trials of each condition. Test: their test trials; accuracy "
@@ -49,20 +50,20 @@ def adapt(m: dict) -> str:
             rows = []
             for c in curve:
                 if label in c["classes"]:
-                    e = c["classes"][label]
+                    e = read_adapt_trials(c["classes"][label])
                     rows.append([str(c["trials_per_condition"]), f"{c['seconds']:.1f}"]
-                                + [f"{e[k]['accuracy']:.3f} {ci(e[k]['ci95'])}" for k in TRIAL_NAMES])
+                                + [scored(e.score(k)) for k in TRIAL_NAMES])
             parts.append(f"<h3>{html.escape(label)}</h3>")
             parts.append(table(["trials per condition", "fit (s)"] + list(TRIAL_NAMES.values()), rows,
                                f"adapt-trials-{label}"))
             for c in curve:
                 if label not in c["classes"]:
                     continue
-                e = c["classes"][label]
+                e = read_adapt_trials(c["classes"][label])
                 for b in ("logistic_own", "knn_own"):
-                    d = e["comparison"][f"adapted - {b}"]
+                    d = e.margin("adapted", b)
                     parts.append(f"<p class='comparison'>K = {c['trials_per_condition']}: adapted (others' decoders) "
-                                 f"- {TRIAL_NAMES[b]} {d['mean']:+.3f} {ci(d['ci95'])}: {verdict(d)} it.</p>")
+                                 f"- {TRIAL_NAMES[b]} {scored(d, signed=True)}: {verdict(d)} it.</p>")
     return "\n".join(parts)
 
 

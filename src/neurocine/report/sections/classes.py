@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 
-from neurocine.report.sections import section
+from neurocine.report.sections.base import section
 from neurocine.report.sections.cv import cv_table
-from neurocine.report.tables import ci, table
+from neurocine.report.tables import ci, scored, table
+from neurocine.scores import Comparison
 
 NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free",
          "logistic_dff": "logistic regression on dF/F", "knn_dff": "kNN on dF/F", "chance": "chance (uniform guess)"}
@@ -22,13 +23,13 @@ def classification(res: dict) -> str:
     for label, r in res.items():
         if not isinstance(r, dict) or "cebra" not in r:
             continue
-        b = r["strongest_baseline"]
+        c = Comparison.from_json(r, "accuracy")
+        b = c.strongest_baseline
         rows = []
-        for k in [m for m in ("cebra", "cebra_label_free") if m in r] + ["logistic_dff", "knn_dff", "chance"]:
-            name = NAMES[k] + (f" ({r[k]['decoder']})" if "decoder" in r[k] else "")
+        for k in [m for m in ("cebra", "cebra_label_free") if c.has(m)] + ["logistic_dff", "knn_dff", "chance"]:
+            name = NAMES[k] + (f" ({c.test[k]['decoder']})" if "decoder" in c.test[k] else "")
             name += " ← strongest baseline" if k == b else ""
-            rows.append([name, r["valid"].get(k, {}).get("accuracy"), r[k]["accuracy"],
-                         ci(r[k]["accuracy_ci95"])])
+            rows.append([name, c.valid_score(k), c.value(k), ci(c.score(k).ci95)])
         parts.append(f"<h3>{html.escape(label)} ({r['n_classes']} classes, {r['n_test_trials']} test trials)</h3>")
         parts.append(table(["method", "valid accuracy", "test accuracy", "95 % CI"], rows,
                            f"classes-{label.replace('.', '-')}", 2))
@@ -36,8 +37,8 @@ def classification(res: dict) -> str:
         parts.append(f"<p class='note'>Labels that trained each model: CEBRA embedding "
                      f"{html.escape(str(sup.get('cebra') or 'unknown'))}; label-free embedding none; "
                      f"baselines {html.escape(str(sup.get('baselines', label)))}.</p>")
-        for name, d in r["comparison"].items():
-            parts.append(f"<p class='comparison'>{html.escape(name)}: {d['mean']:+.3f} {ci(d['ci95'])}</p>")
+        for name, d in c.margins.items():
+            parts.append(f"<p class='comparison'>{html.escape(name)}: {scored(d, signed=True)}</p>")
         if r.get("cv"):
             parts.append(cv_table(f"{label}: {r['cv']['folds']}-fold cross-validation", r["cv"],
                                   f"cv-{label.replace('.', '-')}"))

@@ -6,9 +6,10 @@ import html
 
 import numpy as np
 
-from neurocine.report.sections import section
+from neurocine.report.sections.base import section
 from neurocine.report.sections.cv import cv_table
-from neurocine.report.tables import ci, skipped_note, table, verdict
+from neurocine.report.tables import ci, scored, skipped_note, table, verdict
+from neurocine.scores import Comparison, ResultError
 
 NAMES = {"cebra": "CEBRA embedding", "cebra_label_free": "CEBRA embedding, label-free (time-contrastive)",
          "raw_knn": "kNN on dF/F (one sample)", "raw_window_knn": "kNN on dF/F (encoder's window)",
@@ -26,12 +27,15 @@ def frame_id(fid: dict) -> str:
     return "\n".join(movie_frame_id(fid[m], m) for m in fid.get("movies", []))
 
 
-def _with_ci(d: dict, key: str, fmt: str) -> str:
+def _with_ci(res: Comparison, method: str, key: str, fmt: str) -> str:
     """``0.123 [0.100, 0.150]`` (or ``-`` where a result from an earlier version lacks it)."""
-    if d.get(key) is None:
+    if res.value(method, key) is None:
         return "-"
-    lo_hi = d.get(f"{key}_ci95")
-    return fmt.format(d[key]) + (f" [{fmt.format(lo_hi[0])}, {fmt.format(lo_hi[1])}]" if lo_hi else "")
+    try:
+        lo, hi = res.score(method, key).ci95
+    except ResultError:  # an earlier version's result: the number without its interval
+        return fmt.format(res.value(method, key))
+    return fmt.format(res.value(method, key)) + f" [{fmt.format(lo)}, {fmt.format(hi)}]"
 
 
 def movie_frame_id(fid: dict, movie: str) -> str:
@@ -39,7 +43,8 @@ def movie_frame_id(fid: dict, movie: str) -> str:
     sessions, consistency."""
     if "cebra" not in fid:
         return skipped_note(f"Frame identification: {movie}", fid.get("skipped", ""))
-    b = fid["strongest_baseline"]
+    res = Comparison.from_json(fid, "accuracy_1s")
+    b = res.strongest_baseline
     tid = "" if movie == "natural_movie_one" else f"-{movie}"  # earlier versions' ids for natural_movie_one
     parts = [f"<h2>Frame identification: {html.escape(fid.get('label', movie))}</h2>",
              f"<p class='note'>A test sample counts as identified when the decoded frame is within "
@@ -50,21 +55,21 @@ def movie_frame_id(fid: dict, movie: str) -> str:
     rows = []
     methods = ["raw_knn", "raw_window_knn", "pca_knn", "linear", "template", "poisson_bayes", "window_knn_smoothed",
                "linear_smoothed", "template_smoothed", "chance"]
-    for k in [m for m in ("cebra", "cebra_label_free") if m in fid] + [m for m in methods if m in fid]:
-        d, v = fid[k], fid.get("valid", {}).get(k, {})
+    for k in [m for m in ("cebra", "cebra_label_free") if res.has(m)] + [m for m in methods if res.has(m)]:
+        d = res.test[k]
         name = NAMES[k] + (f" ({d['decoder']} decoder)" if "decoder" in d else "")
         name += " ← strongest baseline" if k == b else ""
-        rows.append([name, html.escape(str(d.get("supervision", ""))), v.get("accuracy_1s"),
-                     d.get("accuracy_1s"), ci(d.get("accuracy_1s_ci95")),
-                     _with_ci(d, "accuracy_exact", "{:.3f}"), _with_ci(d, "median_abs_frame_error", "{:.0f}"),
-                     d.get("mean_abs_frame_error")])
+        rows.append([name, html.escape(str(d.get("supervision", ""))), res.valid_score(k),
+                     res.value(k), ci(res.score(k).ci95),
+                     _with_ci(res, k, "accuracy_exact", "{:.3f}"), _with_ci(res, k, "median_abs_frame_error", "{:.0f}"),
+                     res.value(k, "mean_abs_frame_error")])
     parts.append(table(["method", "trained with labels", "valid accuracy", "test accuracy (within 1 s)", "95 % CI",
                         "exact frame [95 % CI]", "median |error| (frames) [95 % CI]", "mean |error| (frames)"],
                        rows, f"frame-id{tid}", 3))
     if fid.get("chance_over"):
         parts.append(f"<p class='note'>Chance: {html.escape(fid['chance_over'])}.</p>")
-    for name, diff in fid.get("comparison", {}).items():
-        parts.append(f"<p class='comparison'>{html.escape(name)}: {diff['mean']:+.3f} {ci(diff['ci95'])} "
+    for name, diff in res.margins.items():
+        parts.append(f"<p class='comparison'>{html.escape(name)}: {scored(diff, signed=True)} "
                      f"(test): the model is {verdict(diff)} the strongest baseline.</p>")
     if fid.get("cv"):
         parts.append(cv_table(f"{movie}: {fid['cv']['folds']}-fold cross-validation", fid["cv"], f"cv-{movie}"))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import html
 import json
 
-from neurocine.report.sections import section
+from neurocine.report.sections.base import section
 from neurocine.report.sections.cv import cv_table
-from neurocine.report.tables import ci, skipped_note, table, verdict
+from neurocine.report.tables import ci, scored, skipped_note, table, verdict
+from neurocine.scores import Comparison
 
 from neurocine.evaluate.reconstruction import METHODS, MODELS
 
@@ -17,21 +18,21 @@ NAMES = {"halfunet": "HalfUNet", "halfunet_retrieval": "retrieval corrected by t
 
 def report_table(rec: dict, table_id: str, heading: str) -> str:
     parts = [heading]
-    b = rec.get("strongest_baseline")
+    res = Comparison.from_json(rec, "ssim", models=MODELS)
+    b = res.strongest_baseline
     rows = []
     for m, name in METHODS.items():
-        if m not in rec:
+        if not res.has(m):
             continue
-        d, v = rec[m], rec.get("valid", {}).get(m, {})
-        rows.append([name + (" ← strongest baseline" if m == b else ""), v.get("ssim"), d["ssim"],
-                     ci(d.get("ssim_ci95")), d["psnr"], d["pixel_r"]])
+        rows.append([name + (" ← strongest baseline" if m == b else ""), res.valid_score(m), res.value(m),
+                     ci(res.score(m).ci95), res.value(m, "psnr"), res.value(m, "pixel_r")])
     parts.append(table(["method", "valid SSIM", "test SSIM", "95 % CI", "PSNR (dB)", "pixel r"], rows, table_id, 2))
     for m in MODELS:
-        diff = rec.get("comparison", {}).get(f"{m} - {b}")
-        if diff:
+        if res.has_margin(m):
+            diff = res.margin(m)
             best = " (the model chosen on valid)" if rec.get("best_model") == m and len(MODELS) > 1 else ""
             parts.append(f"<p class='comparison'>{NAMES[m]}{best} - {html.escape(str(b))} (SSIM, test): "
-                         f"{diff['mean']:+.3f} {ci(diff['ci95'])}: {verdict(diff)} the strongest baseline.</p>")
+                         f"{scored(diff, signed=True)}: {verdict(diff)} the strongest baseline.</p>")
     if rec.get("blend_weights"):
         parts.append("<p class='note'>Blend weights w (chosen on valid): "
                      + html.escape(json.dumps(rec["blend_weights"])) + "</p>")
@@ -42,10 +43,10 @@ def pooled_table(pooled: dict, table_id: str, movie: str) -> str:
     """Every animal at once beside each animal alone, on the test samples every session saw."""
     if "skipped" in pooled:
         return skipped_note(f"Every animal at once: {movie}", pooled["skipped"])
-    b = pooled["strongest_baseline"]
-    rows = [[name + (" ← strongest baseline" if m == b else ""), pooled["alone"][m],
-             pooled.get("valid", {}).get(m, {}).get("ssim"),
-             pooled[m]["ssim"], ci(pooled[m]["ssim_ci95"])] for m, name in METHODS.items() if m in pooled]
+    res = Comparison.from_json(pooled, "ssim", models=MODELS)
+    b = res.strongest_baseline
+    rows = [[name + (" ← strongest baseline" if m == b else ""), pooled["alone"][m], res.valid_score(m),
+             res.value(m), ci(res.score(m).ci95)] for m, name in METHODS.items() if res.has(m)]
     parts = [f"<h3>{html.escape(movie)}: every animal at once ({pooled['n_sessions']} sessions, "
              f"{pooled['n_test_frames']} test frames shown to every one)</h3>",
              "<p class='note'>Embeddings averaged in the shared space (the single-animal HalfUNet and ridge), "
@@ -54,10 +55,10 @@ def pooled_table(pooled: dict, table_id: str, movie: str) -> str:
              table(["method", "each animal alone (test SSIM)", "all at once, valid SSIM", "all at once, test SSIM",
                     "95 % CI"], rows, table_id, 3)]
     for m in MODELS:
-        diff = pooled["comparison"].get(f"{m} - {b}")
-        if diff:
+        if res.has_margin(m):
+            diff = res.margin(m)
             parts.append(f"<p class='comparison'>{NAMES[m]}, all at once - {html.escape(str(b))} (SSIM, test): "
-                         f"{diff['mean']:+.3f} {ci(diff['ci95'])}: {verdict(diff)} the strongest baseline.</p>")
+                         f"{scored(diff, signed=True)}: {verdict(diff)} the strongest baseline.</p>")
     return "\n".join(parts)
 
 

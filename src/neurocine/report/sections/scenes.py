@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 
-from neurocine.report.sections import section
-from neurocine.report.tables import table
+from neurocine.report.sections.base import section
+from neurocine.report.tables import ci, table
+from neurocine.scores import Comparison
 
 METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge from the embedding",
            "ridge_dff": "ridge from dF/F", "retrieval_dff": "retrieval: image of the nearest train trial (dF/F)",
@@ -15,8 +16,9 @@ METHODS = {"halfunet": "HalfUNet from the embedding", "ridge_embedding": "ridge 
 @section("scenes")
 def scenes(res: dict) -> str:
     """Natural scenes: reconstruction and identification."""
-    rows = [[name, res[m]["ssim"], f"[{res[m]['ssim_ci95'][0]:.3f}, {res[m]['ssim_ci95'][1]:.3f}]",
-             res[m]["pixel_r"], res[m]["median_rank"], res[m]["top1"]] for m, name in METHODS.items()]
+    c = Comparison.from_json(res, "ssim", models=("halfunet",))
+    rows = [[name, c.value(m), ci(c.score(m).ci95), c.value(m, "pixel_r"), c.value(m, "median_rank"),
+             c.value(m, "top1")] for m, name in METHODS.items()]
     return (f"<h2>Natural scenes ({res['n_test_trials']} test trials)</h2>"
             + table(["method", "SSIM", "95 % CI", "pixel r", "median rank of the true image", "top-1"], rows,
                     "scenes", 1)
