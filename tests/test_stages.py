@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from neurocine import load_dataset
 from neurocine.embed.sampling import valid_centers
-from neurocine.stages import STAGES
+from neurocine.errors import DataError
+from neurocine.results import Results
+from neurocine.stages import STAGES, Stage, job, job_order, run_stage, writers
 from neurocine.evaluate.reconstruction import (BASELINES, MODELS, PAIRS, aligned_samples, blend_weight, fold_block,
                                                holdout_splits, reconstruction_protocol)
 
@@ -16,9 +19,59 @@ FRAME = "natural_movie_one.frame"
 
 
 def test_the_job_order_and_keys():
-    assert list(STAGES)[:2] == ["train", "decode-frames"]
+    assert [s.name for s in job()] == ["train", "decode-frames", "seed-repeats", "decode-classes", "cross-validate",
+                                       "reconstruct", "reconstruct-novel", "reconstruct-scenes"]
     assert STAGES["reconstruct-novel"].key == "reconstruction.novel_frames"
     assert len({s.key for s in STAGES.values()}) == len(STAGES)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.permutations(list(STAGES.values())))
+def test_any_order_of_registration_gives_the_same_run(stages):
+    """The order comes from what each stage reads and writes (then its position), never from
+    the order the stages were registered in; every stage runs after the writers of what it
+    reads."""
+    order = job_order(stages)
+    assert [s.name for s in order] == [s.name for s in job()]
+    made_by = writers(stages)
+    for i, stage in enumerate(order):
+        for entry in tuple(stage.reads) + tuple(stage.reads_files):
+            assert made_by[entry] in order[:i], (stage.name, entry)
+
+
+def test_a_reader_runs_after_its_writer_whatever_its_position():
+    class Early(Stage):
+        name, key, position, reads = "early-reader", "early", -5, ("frame_id",)
+
+    class Late(Stage):
+        name, key, position, reads = "late-writer-free", "late", 1000, ("training",)
+
+    names = [s.name for s in job_order([Early(), Late(), *STAGES.values()])]
+    assert names.index("early-reader") > names.index("decode-frames") and names[-1] == "late-writer-free"
+    assert names[0] == "train"
+
+    class A(Stage):
+        name, key, reads = "a", "a", ("b",)
+
+    class B(Stage):
+        name, key, reads = "b", "b", ("a",)
+
+    with pytest.raises(ValueError, match="cycle"):
+        job_order([A(), B()])
+
+
+def test_a_stage_before_the_stages_it_reads_says_which_to_run(tiny_results, tmp_path):
+    """cross-validate reads decode-frames' entry: run before it, it used to attach nothing
+    silently; now it refuses, naming the stage to run first."""
+    import shutil
+
+    out = tmp_path / "r"
+    shutil.copytree(tiny_results, out)
+    results = Results(out)
+    results.drop(["frame_id"])
+    cfg = results.config().override({"evaluation.folds": 3})
+    with pytest.raises(DataError, match="cross-validate reads metrics.json's 'frame_id', which decode-frames writes"):
+        run_stage("cross-validate", out, cfg, force=True)
 
 
 def test_fold_blocks_tile_the_movie():
@@ -102,14 +155,15 @@ def test_every_animal_at_once_reads_a_shared_frame_better_than_each_alone(sim_di
     movie = load_template(sim_dir / "natural_movie_one.npy", (16, 32))
     data = {"splits": splits, "emb": emb}
     res, *_ = reconstruction_protocol(data, data, movie, FRAME, cfg)
-    pooled = res["pooled"]
-    assert pooled["n_sessions"] == 3 and 0 < pooled["n_test_frames"] <= min(
+    pooled = res.details["pooled"]
+    alone = pooled.details["alone"]
+    assert pooled.details["n_sessions"] == 3 and 0 < pooled.details["n_test_frames"] <= min(
         int((p.label(FRAME) >= 0).sum()) for p in splits["test"])
-    assert pooled["retrieval"]["ssim"] > pooled["alone"]["retrieval"] + 0.02
-    assert pooled["ridge_dff"]["ssim"] > pooled["alone"]["ridge_dff"] + 0.02
-    assert pooled["strongest_baseline"] in BASELINES and pooled["best_model"] in MODELS
+    assert pooled.value("retrieval") > alone["retrieval"] + 0.02
+    assert pooled.value("ridge_dff") > alone["ridge_dff"] + 0.02
+    assert pooled.strongest_baseline in BASELINES and pooled.details["best_model"] in MODELS
     for m, b in PAIRS:
-        d = pooled["comparison"][f"{m} - {b}"]
-        assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
-        assert abs(d["mean"] - (pooled[m]["ssim"] - pooled[b]["ssim"])) < 1e-6
-    assert abs(pooled["alone"]["mean_frame"] - pooled["mean_frame"]["ssim"]) < 1e-6  # the same samples
+        d = pooled.margin(m, b)
+        assert d.ci95[0] <= d.value <= d.ci95[1]
+        assert abs(d.value - (pooled.value(m) - pooled.value(b))) < 1e-6
+    assert abs(alone["mean_frame"] - pooled.value("mean_frame")) < 1e-6  # the same samples  # the same samples

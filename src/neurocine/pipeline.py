@@ -1,4 +1,5 @@
-"""``neurocine run``: every registered stage in order over one results folder, then the
+"""``neurocine run``: every registered stage in job order (:func:`neurocine.stages.job`) over
+one results folder, then the
 report (see :mod:`neurocine.stages` for the stages and :mod:`neurocine.results` for the
 folder).
 """
@@ -15,7 +16,7 @@ from neurocine.io.simulate import simulate_dataset
 from neurocine.report.html import write_report
 from neurocine.results import Results
 from neurocine.settings import Config
-from neurocine.stages import STAGES, run_stage, say
+from neurocine.stages import STAGES, job, run_stage, say
 
 
 def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, resume: bool = False,
@@ -31,9 +32,9 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
     results = Results(out)
     results.check_owned(cfg.dataset.data_dir)  # before anything is simulated, read or written
     ensure_data(cfg, progress)
-    data = RunData(cfg.dataset, progress=progress, keep_raw=cfg.evaluation.folds is not None)
+    data = RunData.for_config(cfg, progress=progress)
     timings = {}
-    for stage in STAGES.values():
+    for stage in job():
         if not stage.enabled(cfg):
             continue
         t = time.perf_counter()
@@ -47,10 +48,10 @@ def run_all(cfg: Config, out: str | Path | None = None, force: bool = False, res
                 return timings
         results.update("wall_time_s", {**results.metrics().get("wall_time_s", {}), stage.name: timings[stage.name]})
     t = time.perf_counter()
-    path = write_report(out, list(STAGES.values()))
+    path = write_report(out, job())
     timings["report"] = time.perf_counter() - t
     results.update("wall_time_s", timings)
-    write_report(out, list(STAGES.values()))  # again, with the final wall times
+    write_report(out, job())  # again, with the final wall times
     say(f"report: {path}")
     say("wall time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
     return timings
@@ -80,7 +81,7 @@ def ensure_data(cfg: Config, progress: bool = True) -> None:
 def stage_report(out: str | Path) -> Path:
     """report.html with every stage's numbers and figures."""
     Results(out).check_owned()
-    path = write_report(out, list(STAGES.values()))
+    path = write_report(out, job())
     say(f"report: {path}")
     return path
 

@@ -1,5 +1,5 @@
 """A run's data: the sessions of a data folder read once, normalised once, cut into splits
-(:func:`prepare_splits`), the seed's :func:`load_dataset`, and a distributed rank's lazy
+(:func:`prepare_splits`), the original design's :func:`load_dataset`, and a distributed rank's lazy
 view (:func:`sharded_splits`)."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _dataset_config(config) -> DatasetConfig:
 
 
 def load_dataset(config, split: str = "train", sessions: list[Session] | None = None) -> list[SplitData]:
-    """The seed's ``load_dataset``: load, normalise and cut one split.
+    """The original design's ``load_dataset``: load, normalise and cut one split.
 
     Args:
         config: :class:`Config`, its ``dataset`` section, or the same as a dict.
@@ -122,6 +122,12 @@ class RunData:
         self.files: list[FileInfo] = []
         self.skipped: list = []
         self._templates: dict = {}
+
+    @classmethod
+    def for_config(cls, config, progress: bool = False) -> "RunData":
+        """The run's data as the run's settings need it: the raw sessions kept only when
+        cross-validation (``evaluation.folds``) will re-split them (decided here, once)."""
+        return cls(config.dataset, progress=progress, keep_raw=config.evaluation.folds is not None)
 
     def _load(self) -> None:
         sessions, self._splits = prepare_splits(self.dataset, self.progress, checksums=True)

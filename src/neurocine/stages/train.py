@@ -30,7 +30,7 @@ from neurocine.report.figures import plot_embedding, plot_loss_curves
 from neurocine.embed.models import MultiSessionEncoder, session_smoothing
 from neurocine.results import CHECKPOINT, EMBEDDINGS, MODEL, Results, embedding_record
 from neurocine.torchio import check_state, load_checkpoint
-from neurocine.stages import Stage, StageContext, register_stage, say
+from neurocine.stages.base import Stage, StageContext, register_stage, say
 
 
 def check_checkpoints(results: Results, cfg, num_neurons: list[int], modalities: list[str]) -> None:
@@ -106,7 +106,10 @@ class Train(Stage):
     name = "train"
     key = "training"
     help = "train CEBRA embeddings (stage 1)"
-    requires = ()
+    reads = ()
+    reads_files = ()
+    writes_files = ("model.pt", "embeddings.h5", "config.yaml")
+    position = 0
     takes_config = True
     figures = (("loss_curve.png", "CEBRA training: InfoNCE on train and validation data"),
                ("embedding.png", "Test-split embeddings of stimulus samples (first three principal components), "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from neurocine.report.sections import section
+from neurocine.report.sections.base import section
 
 
 @section("training")
