@@ -59,25 +59,3 @@ def write_docs_section(name: str, output: str, docs: Path = DOCS) -> None:
     docs.write_text(text)
 
 
-def gabor_energy(images, frequencies, grid: tuple[int, int]):
-    """``(n, len(frequencies) * 4 * gy * gx)`` float64: the energy of a fixed Gabor bank
-    (scikit-image kernels, 4 orientations per frequency, reflected borders), averaged over
-    a ``grid = (gy, gx)`` of blocks of each ``(H, W)`` image (rows and columns beyond a
-    multiple of the grid are dropped)."""
-    import numpy as np
-    from scipy.ndimage import convolve
-    from skimage.filters import gabor_kernel
-
-    ims = np.asarray(images, dtype=np.float64)
-    n, H, W = ims.shape
-    gy, gx = grid
-    by, bx = H // gy, W // gx
-    out = []
-    for freq in frequencies:
-        for theta in np.arange(4) * np.pi / 4:
-            k = gabor_kernel(freq, theta=theta)
-            energy = np.hypot(np.stack([convolve(im, np.real(k), mode="reflect") for im in ims]),
-                              np.stack([convolve(im, np.imag(k), mode="reflect") for im in ims]))
-            blocks = energy[:, :gy * by, :gx * bx].reshape(n, gy, by, gx, bx)
-            out.append(blocks.mean((2, 4)).reshape(n, -1))
-    return np.hstack(out)

@@ -34,11 +34,12 @@ REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "allen_2p_drift
 
 
 def line(name, cv):
-    m, v = cv["margin"], cv.get("valid_margin", {"mean": float("nan"), "ci95": [float("nan")] * 2})
-    per = " ".join(f"{f['cebra']:.3f}/{f['baseline']:.3f}" for f in cv["per_fold"])
-    return (f"  {name:38s} model {cv['cebra']['mean']:.3f} [{cv['cebra']['ci95'][0]:.3f}, {cv['cebra']['ci95'][1]:.3f}]"
-            f"  valid margin {v['mean']:+.3f}  test margin {m['mean']:+.3f} [{m['ci95'][0]:+.3f}, {m['ci95'][1]:+.3f}]"
-            f"  per fold model/baseline {per}")
+    """One cross-validated result (a :class:`neurocine.scores.FoldComparison`)."""
+    model, margin, v = cv.score("cebra"), cv.margin(), cv.valid_margin
+    per = " ".join(f"{f['cebra']:.3f}/{f['baseline']:.3f}" for f in cv.per_fold)
+    return (f"  {name:38s} model {model.value:.3f} [{model.ci95[0]:.3f}, {model.ci95[1]:.3f}]"
+            f"  valid margin {v.value if v else float('nan'):+.3f}  test margin {margin.value:+.3f} "
+            f"[{margin.ci95[0]:+.3f}, {margin.ci95[1]:+.3f}]  per fold model/baseline {per}")
 
 
 def run(data_dir: Path, overrides: dict, folds: int, steps: int, say, device: str = "cpu"):

@@ -31,7 +31,8 @@ def measure(latent: int, H: int, W: int, batch: int, steps: int, device: str, ck
     rss0 = peak_rss_mb()
 
     def step():
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else torch.autocast("cpu", enabled=False)
+        ctx = (torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda"
+               else torch.autocast("cpu", enabled=False))
         with ctx:
             loss = torch.nn.functional.mse_loss(dec(z).float(), y)
         opt.zero_grad(set_to_none=True)

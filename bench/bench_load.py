@@ -87,7 +87,8 @@ def main() -> None:
         seed = run_child("seed_dataloader", d)
         fast = run_child("tensor_sampler", d)
         print(f"\n{name} ({d}): {load['sessions']} sessions, {load['samples']} train samples")
-        print(f"  load_dataset (read + z-score + split): {load['seconds']:7.2f} s, peak RSS {load['peak_rss_mb']:7.0f} MB "
+        print(f"  load_dataset (read + z-score + split): {load['seconds']:7.2f} s, "
+              f"peak RSS {load['peak_rss_mb']:7.0f} MB "
               f"(after imports: {load['start_rss_mb']:.0f} MB)")
         print(f"  seed DataLoader, batch 4, one pass:    {seed['seconds']:7.2f} s "
               f"({seed['samples'] / seed['seconds']:,.0f} samples/s), peak RSS {seed['peak_rss_mb']:7.0f} MB")

@@ -22,6 +22,8 @@ from pathlib import Path
 import yaml
 from _common import docs_section
 
+from neurocine.scores import Comparison
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
@@ -66,24 +68,23 @@ def main() -> int:
           f"{''.join(', ' + kv for kv in args.set)}): {time.perf_counter() - t:.0f} s")
     m = json.loads((root / "results" / "metrics.json").read_text())
     print(f"signal: {m['provenance']['signal']}")
-    fid = m["frame_id"]["natural_movie_one"]
-    b = fid["strongest_baseline"]
-    d = fid["comparison"][f"cebra - {b}"]
-    lo, hi = fid["cebra"]["accuracy_1s_ci95"]
-    print(f"frame ID within 1 s (test repeat): CEBRA {fid['cebra']['accuracy_1s']:.3f} [{lo:.3f}, {hi:.3f}] "
-          f"vs {b} on spikes {fid[b]['accuracy_1s']:.3f}; margin {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, "
-          f"{d['ci95'][1]:+.3f}]; label-free {fid['cebra_label_free']['accuracy_1s']:.3f}; chance "
-          f"{fid['chance']['accuracy_1s']:.3f}")
-    print(f"exact frame: CEBRA {fid['cebra']['accuracy_exact']:.3f} vs {b} {fid[b]['accuracy_exact']:.3f}; median "
-          f"|error| {fid['cebra']['median_abs_frame_error']:.0f} vs {fid[b]['median_abs_frame_error']:.0f} frames")
+    entry = m["frame_id"]["natural_movie_one"]
+    fid = Comparison.from_json(entry, "accuracy_1s")
+    b, d, cebra = fid.strongest_baseline, fid.margin("cebra"), fid.score("cebra")
+    print(f"frame ID within 1 s (test repeat): CEBRA {cebra.value:.3f} [{cebra.ci95[0]:.3f}, {cebra.ci95[1]:.3f}] "
+          f"vs {b} on spikes {fid.value(b):.3f}; margin {d.value:+.3f} [{d.ci95[0]:+.3f}, {d.ci95[1]:+.3f}]; "
+          f"label-free {fid.value('cebra_label_free'):.3f}; chance {fid.value('chance'):.3f}")
+    print(f"exact frame: CEBRA {fid.value('cebra', 'accuracy_exact'):.3f} vs {b} "
+          f"{fid.value(b, 'accuracy_exact'):.3f}; median |error| {fid.value('cebra', 'median_abs_frame_error'):.0f} "
+          f"vs {fid.value(b, 'median_abs_frame_error'):.0f} frames")
     for label, r in m.get("classification", {}).items():
         if "cebra" in r:
-            bb = r.get("strongest_baseline", "logistic_dff")
-            print(f"{label}: CEBRA {r['cebra']['accuracy']:.3f} vs {bb} {r[bb]['accuracy']:.3f} "
-                  f"(chance {r['chance']['accuracy']:.3f})")
+            c = Comparison.from_json(r, "accuracy")
+            bb = c.strongest_baseline
+            print(f"{label}: CEBRA {c.value('cebra'):.3f} vs {bb} {c.value(bb):.3f} (chance {c.value('chance'):.3f})")
     print("per area (mean over sessions, test accuracy within 1 s):")
     print(f"  {'area':6s} {'sessions':>8s} {'units':>6s} {'CEBRA':>6s} {b:>10s} {'chance':>7s}")
-    for area, r in fid.get("per_area", {}).items():
+    for area, r in entry.get("per_area", {}).items():
         print(f"  {area:6s} {len(r['sessions']):8d} {r['units']:6d} {r['cebra']['accuracy_1s']:6.3f} "
               f"{r[b]['accuracy_1s']:10.3f} {r['chance']['accuracy_1s']:7.3f}")
     return 0

@@ -19,7 +19,9 @@ components), both fitted on the training frames only. ``--image-features D`` doe
 with continuous ``(T, D)`` labels, as CEBRA's DINO-feature experiment: the shown frame's
 pixel PCA scores (``--features pca``) or a fixed Gabor-energy bank reduced by PCA
 (``--features gabor``); ``--with-alignment`` adds that feature sampler to stimulus
-alignment (both losses summed each step). ``--seed`` sets the training seed (embedding and
+alignment (both losses summed each step): the protocol is
+:func:`neurocine.evaluate.image_features.image_feature_block`, the mode
+:func:`neurocine.embed.modes.image_features.aligned_image_features`. ``--seed`` sets the training seed (embedding and
 decoders), to see the spread between trainings on the same simulated data.
 
     python bench/bench_reconstruction.py [--size 32 64] [--epochs 1] [--folds 6] [--run-folds 5] [--seen-only]
@@ -38,160 +40,52 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import docs_section, gabor_energy
+from _common import docs_section
 
 FRAME = "natural_movie_one.frame"
 DEMO = Path(__file__).resolve().parents[1] / "src" / "neurocine" / "configs" / "demo.yaml"
 
 
-def line(name: str, res: dict, method: str) -> str:
-    e = res[method]
-    valid = res.get("valid", {}).get(method, {}).get("ssim")
+def interval(x, signed: bool = False) -> str:
+    fmt = "+.3f" if signed else ".3f"
+    return f"{x.value:{fmt}} [{x.ci95[0]:{fmt}}, {x.ci95[1]:{fmt}}]"
+
+
+def line(name: str, res, method: str) -> str:
+    valid = res.valid_score(method)
     v = f"{valid:.3f}" if valid is not None else "  -  "
-    return (f"  {name:22s} valid {v}  test SSIM {e['ssim']:.3f} [{e['ssim_ci95'][0]:.3f}, {e['ssim_ci95'][1]:.3f}]"
-            f"  pixel r {e['pixel_r']:.3f}")
+    return (f"  {name:22s} valid {v}  test SSIM {interval(res.score(method))}  "
+            f"pixel r {res.value(method, 'pixel_r'):.3f}")
 
 
-def show(title: str, res: dict) -> None:
+def show(title: str, res) -> None:
     from neurocine.evaluate.reconstruction import METHODS, MODELS
 
-    b, best = res["strongest_baseline"], res["best_model"]
-    print(f"{title}: {res['n_test_frames']} test frames; strongest baseline (valid): {b}; model chosen on valid: "
-          f"{best}; blend weights {res.get('blend_weights')}")
+    d = res.details
+    b, best = res.strongest_baseline, d["best_model"]
+    print(f"{title}: {d['n_test_frames']} test frames; strongest baseline (valid): {b}; model chosen on valid: "
+          f"{best}; blend weights {d.get('blend_weights')}")
     for m in METHODS:
         print(line(m, res, m))
     for m in MODELS:
-        d = res["comparison"][f"{m} - {b}"]
-        print(f"  {m} - {b}: {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
-    pooled = res.get("pooled")
-    if pooled and "skipped" not in pooled:
-        pb = pooled["strongest_baseline"]
-        print(f"  every animal at once ({pooled['n_sessions']} sessions, {pooled['n_test_frames']} test frames shown "
-              f"to all): strongest baseline (valid) {pb}; blend weights {pooled['blend_weights']}")
+        print(f"  {m} - {b}: {interval(res.margin(m), signed=True)}")
+    pooled = d.get("pooled")
+    if pooled is not None and not isinstance(pooled, dict):  # a dict: skipped
+        pb = pooled.strongest_baseline
+        print(f"  every animal at once ({pooled.details['n_sessions']} sessions, {pooled.details['n_test_frames']} "
+              f"test frames shown to all): strongest baseline (valid) {pb}; blend weights "
+              f"{pooled.details['blend_weights']}")
         for m in METHODS:
-            e = pooled[m]
-            print(f"    {m:22s} each animal alone {pooled['alone'][m]:.3f}  all at once {e['ssim']:.3f} "
-                  f"[{e['ssim_ci95'][0]:.3f}, {e['ssim_ci95'][1]:.3f}]")
+            print(f"    {m:22s} each animal alone {pooled.details['alone'][m]:.3f}  all at once "
+                  f"{interval(pooled.score(m))}")
         for m in MODELS:
-            d = pooled["comparison"][f"{m} - {pb}"]
-            print(f"    {m} - {pb} (all at once): {d['mean']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
-    for key in [k for k in res if k.startswith("cv")]:
-        cv = res[key]
+            print(f"    {m} - {pb} (all at once): {interval(pooled.margin(m), signed=True)}")
+    for key in [k for k in d if k.startswith("cv")]:
+        cv = d[key]
         model = "halfunet" if key == "cv" else key[3:]
-        mg = cv["margin"]
-        print(f"  {key}: {model} {cv[model]['mean']:.3f}, margin over each block's strongest baseline "
-              f"{mg['mean']:+.3f} [{mg['ci95'][0]:+.3f}, {mg['ci95'][1]:+.3f}] over {len(cv['per_fold'])} blocks")
+        print(f"  {key}: {model} {cv.score(model).value:.3f}, margin over each block's strongest baseline "
+              f"{interval(cv.margin(), signed=True)} over {len(cv.per_fold)} blocks")
     sys.stdout.flush()
-
-
-def frame_features(movie, seen, kind: str, dims: int):
-    """``(K, dims)`` float64 features of every frame, fitted on the ``seen`` frames only:
-    ``pca`` (pixel PCA scores: distances are pixel distances in the subspace) or ``gabor``
-    (a fixed Gabor-energy bank, 4 orientations x 2 frequencies, averaged on a 4x8 grid, then
-    PCA). Held-out frames get features too, but no training sample shows them."""
-    import numpy as np
-    from sklearn.decomposition import PCA
-
-    if kind == "pca":
-        flat = movie.reshape(len(movie), -1)
-    elif kind == "gabor":
-        flat = gabor_energy(movie, (0.1, 0.25), (4, 8))
-    else:
-        raise SystemExit(f"--features {kind!r}: expected 'pca' or 'gabor'")
-    return PCA(dims, random_state=0).fit(flat[seen]).transform(flat).astype(np.float64)
-
-
-def receptive_field_of(cfg) -> tuple[int, int]:
-    """``(left, right)`` of the configured encoder, before any fit."""
-    import cebra.models
-
-    from neurocine.embed.models import receptive_field
-
-    return receptive_field(cebra.models.init(cfg.model.model_architecture, num_neurons=1, num_units=4, num_output=2))
-
-
-def aligned_with_features(feats, window: tuple[int, int]):
-    """A learning mode for this bench: stimulus alignment (its sampler unchanged) plus a
-    continuous sampler on the image features of the frame each sample shows, their losses
-    summed as hybrid sums its samplers'. Registered as ``aligned_image_features``."""
-    from neurocine.embed.modes import MODES
-    from neurocine.embed.modes.stimulus_aligned import StimulusAligned
-    from neurocine.embed.sampling import ContinuousSampler, build_session_tensors
-    from neurocine.session import placeholder_traces
-
-    class AlignedImageFeatures(StimulusAligned):
-        name = "aligned_image_features"
-
-        def __init__(self, settings=None):
-            super().__init__(settings)
-            self.pending = []  # feature tensors of the parts read since the last samplers() call
-
-        def sampler_labels(self, part):
-            import numpy as np
-
-            f = np.asarray(part.table[FRAME])
-            y = np.where((f >= 0)[:, None], feats[np.maximum(f, 0)], np.nan)
-            # the same centres as the alignment tensors (same segments and window); no dF/F copy
-            self.pending.append(build_session_tensors(placeholder_traces(len(y), 1), part.segment, *window,
-                                                      self.settings.time_offsets, y, "cpu"))
-            return super().sampler_labels(part)
-
-        def samplers(self, tensors, seed, device, reduce=None):
-            feature_t, self.pending = self.pending, []
-            gen = self.generator(device, seed + 2)
-            return super().samplers(tensors, seed, device, reduce) + [
-                ContinuousSampler(feature_t, self.settings.time_offsets, gen, reduce,
-                                  conditional=self.settings.conditional, delta=self.settings.delta)]
-
-        def supervision(self, facts):
-            return super().supervision(facts) + " + image features of the frame shown"
-
-    if AlignedImageFeatures.name in MODES:
-        del MODES[AlignedImageFeatures.name]
-    MODES.register(AlignedImageFeatures.name, AlignedImageFeatures)
-    return AlignedImageFeatures.name
-
-
-def image_feature_block(splits: dict, movie, cfg, folds: int, clusters: int | None = None,
-                        features: tuple[str, int] | None = None, with_alignment: bool = False) -> dict:
-    """The first held-out block reconstructed from an embedding trained on image labels of
-    the frame shown: a discrete cluster (``clusters``) or continuous ``(T, D)`` features,
-    alone or added to stimulus alignment (``with_alignment``)."""
-    import numpy as np
-    from sklearn.cluster import KMeans
-    from sklearn.decomposition import PCA
-
-    import neurocine
-    from neurocine.data import training_rows
-    from neurocine.evaluate.reconstruction import fold_block, holdout_splits, reconstruction_protocol
-
-    lo, hi = fold_block(0, folds, len(movie))
-    held = holdout_splits(splits, FRAME, lo, hi)
-    seen = np.setdiff1d(np.arange(len(movie)), np.arange(lo, hi))
-    rows = {sp: training_rows(held[sp]) for sp in ("train", "valid")}
-    model = neurocine.CEBRA.from_config(cfg).set_params(learning_mode="behavior")
-    if features:
-        feats = frame_features(movie, seen, *features)
-        ys = {sp: [feats[p.label(FRAME)] for p in rows[sp]] for sp in rows}
-        if with_alignment:  # the labels come from the mode's own sampler instead of y
-            model.set_params(learning_mode=aligned_with_features(feats, receptive_field_of(cfg)))
-            ys = {"train": None, "valid": None}
-    else:
-        flat = movie.reshape(len(movie), -1)
-        pca = PCA(16, random_state=0).fit(flat[seen])
-        kmeans = KMeans(clusters, n_init=4, random_state=0).fit(pca.transform(flat[seen]))
-        cluster_of = kmeans.predict(pca.transform(flat))  # only training frames' clusters are used
-        ys = {sp: [cluster_of[p.label(FRAME)].astype(np.int64) for p in rows[sp]] for sp in rows}
-    model.fit(rows["train"], ys["train"], valid=rows["valid"], valid_y=ys["valid"])
-    print(f"  embedding: {model.supervision_}, positives {model.positives_}")
-    fit = {"splits": held, "emb": {p.session_id: {sp: model.transform(held[sp][i], session_id=i)
-                                                   for sp in ("train", "valid")} for i, p in enumerate(held["train"])}}
-    ev = {"splits": splits, "emb": {p.session_id: {sp: model.transform(splits[sp][i], session_id=i)
-                                                    for sp in ("valid", "test")}
-                                    for i, p in enumerate(splits["train"])}}
-    res, *_ = reconstruction_protocol(fit, ev, movie, FRAME, cfg, eval_rows=lambda f: (f >= lo) & (f < hi),
-                                      window=(model.model_.left, model.model_.right))
-    return res
 
 
 def main() -> int:
@@ -219,6 +113,7 @@ def main() -> int:
     import neurocine
     from neurocine.data import normalized_splits, training_rows
     from neurocine.data.templates import load_template
+    from neurocine.evaluate.image_features import image_feature_block
     from neurocine.evaluate.reconstruction import novel_frames_protocol, reconstruction_protocol
     from neurocine.io.simulate import simulate_dataset
     from neurocine.settings import Config
@@ -226,7 +121,7 @@ def main() -> int:
     data = Path(tempfile.mkdtemp()) / "demo"
     simulate_dataset(data, progress=False, seed=0)
     over = {"dataset.data_dir": str(data), "model.device": "cpu", "reconstruction.output_shape": list(args.size),
-            "novel_frames.folds": args.folds, "novel_frames.run_folds": args.run_folds}
+            "novel_frames.blocks": args.folds, "novel_frames.run_blocks": args.run_folds}
     if args.epochs:
         over["reconstruction.num_epochs"] = args.epochs
     if args.steps:
@@ -249,7 +144,8 @@ def main() -> int:
         what = f"{args.features} features, {args.image_features} dims" if feats else f"{args.image_clusters} clusters"
         what += " + stimulus alignment" if args.with_alignment else ""
         show(f"novel frames, first block, image-feature space ({what})",
-             image_feature_block(splits, movie, cfg, args.folds, args.image_clusters, feats, args.with_alignment))
+             image_feature_block(splits, movie, cfg, args.folds, label=FRAME, clusters=args.image_clusters,
+                                 features=feats, with_alignment=args.with_alignment, say=print))
         return 0
     t0 = time.perf_counter()
     model = neurocine.CEBRA.from_config(cfg).fit(training_rows(splits["train"]), valid=training_rows(splits["valid"]))

@@ -2,7 +2,7 @@
 from the simulator's ground truth, beside the mean frame (the strongest baseline on novel
 frames in ``bench_reconstruction.py``) and the same decoder on the recorded dF/F.
 
-For each of the movie's 6 blocks (as ``novel_frames.folds: 6``), decoders are fitted on the
+For each of the movie's 6 blocks (as ``novel_frames.blocks: 6``), decoders are fitted on the
 other 750 frames and score the block's frames at 32x64 (SSIM, pixel r):
 
 * **noise-free**: each neuron's response to each frame

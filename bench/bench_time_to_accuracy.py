@@ -215,7 +215,8 @@ def main():
     ref = curves["cebra"][-1]
     target, budget = ref[2], ref[1]
     print(f"\ncebra.CEBRA after {ref[0]} steps: valid frame ID {target:.3f} in {budget:.1f} s")
-    print(f"{'run':22s} {'time to ' + format(target, '.3f'):>14s} {'vs cebra':>9s} {'acc at ' + format(budget, '.0f') + ' s':>12s} "
+    print(f"{'run':22s} {'time to ' + format(target, '.3f'):>14s} {'vs cebra':>9s} "
+          f"{'acc at ' + format(budget, '.0f') + ' s':>12s} "
           f"{'final acc':>10s}")
     for name, pts in curves.items():
         t = time_to(pts, target)

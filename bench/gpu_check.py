@@ -73,7 +73,8 @@ def check_fp32(args):
     model, s = fit("cuda", mixed_precision=False)
     first, last = losses(model)
     ok = np.isfinite(last) and last < first - 0.05
-    return ("PASS" if ok else "FAIL"), f"200 steps fp32 in {s:.1f} s ({200 / s:.0f} steps/s), loss {first:.3f} -> {last:.3f}"
+    return ("PASS" if ok else "FAIL"), (f"200 steps fp32 in {s:.1f} s ({200 / s:.0f} steps/s), "
+                                        f"loss {first:.3f} -> {last:.3f}")
 
 
 def check_bf16(args):
@@ -143,13 +144,15 @@ def check_nccl(args):
     dist.destroy_process_group()
     if rank != 0:
         return None, None
-    return ("PASS" if ok else "FAIL"), f"nccl all_reduce over {world} process(es): {float(x[0]):g} (expected {expected:g})"
+    return ("PASS" if ok else "FAIL"), (f"nccl all_reduce over {world} process(es): {float(x[0]):g} "
+                                        f"(expected {expected:g})")
 
 
 def check_cpu_reference(args):
     model, s = fit("cpu", steps=30)
     first, last = losses(model)
-    return "PASS", f"30 steps on the CPU in {s:.1f} s (loss {first:.3f} -> {last:.3f}): the code path the GPU checks use"
+    return "PASS", (f"30 steps on the CPU in {s:.1f} s (loss {first:.3f} -> {last:.3f}): "
+                    "the code path the GPU checks use")
 
 
 CHECKS = {"cuda": check_cuda, "fp32": check_fp32, "bf16": check_bf16, "grouped": check_grouped,
@@ -166,7 +169,8 @@ def main() -> int:
     try:
         status, detail = CHECKS[args.name](args)
     except Exception as exc:  # noqa: BLE001 - a check that breaks is a failed check, said in one line
-        status, detail = "FAIL", f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        first_line = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        status, detail = "FAIL", f"{type(exc).__name__}: {first_line}"
     if status is None:
         return 0
     print(f"{status} {args.name}: {detail}", flush=True)

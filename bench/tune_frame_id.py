@@ -65,10 +65,10 @@ def main():
             sessions.append(entry)
         res = evaluate_frame_id(sessions, 900, models={"cebra": {}}, pca_dim=model.output_dimension, n_boot=200,
                                 window=(model.model_.left, model.model_.right))
-        dec = res["cebra"]["decoder_valid_accuracy_1s"]
+        dec = res.test["cebra"]["decoder_valid_accuracy_1s"]
         print(f"{name:48s} {seconds:6.0f} s  steps {model.state_.step:5d}  valid: knn {dec['knn']:.3f} "
               f"template {dec['template']:.3f} linear {dec['linear']:.3f} | baseline template "
-              f"{res['valid']['template']['accuracy_1s']:.3f}", flush=True)
+              f"{res.valid_score('template'):.3f}", flush=True)
 
 
 if __name__ == "__main__":
