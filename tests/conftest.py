@@ -29,10 +29,15 @@ def kirby_arrays(T=600, N=7, seed=0):
     g_end = g_start + 1.0
     orientation = np.array([0, 2, 5, 7], dtype=np.int64)  # x45 deg
     temp_freq = np.array([0, 1, 3, 4], dtype=np.int64)  # 1, 2, 8, 15 Hz
-    train = np.zeros(T, bool); valid = np.zeros(T, bool); test = np.zeros(T, bool)
+    train = np.zeros(T, bool)
+    valid = np.zeros(T, bool)
+    test = np.zeros(T, bool)
     train[100:160] = True   # movie repeat 0
     test[160:220] = True    # movie repeat 1
-    train[300:330] = True; train[350:380] = True; valid[400:430] = True; test[450:480] = True
+    train[300:330] = True
+    train[350:380] = True
+    valid[400:430] = True
+    test[450:480] = True
     return dict(traces=traces, ts=ts, f_start=f_start, f_end=f_end, frame_number=frame_number,
                 g_start=g_start, g_end=g_end, orientation=orientation, temp_freq=temp_freq,
                 train=train, valid=valid, test=test, T=T, N=N)
@@ -57,19 +62,26 @@ def write_kirby_fixture(path: Path, a: dict, *, drop=(), traces=None, extra=None
         u.create_dataset("id", data=np.array([f"allen_brain_observatory_calcium/123/{i}" for i in range(a["N"])], "S"))
         nm = f.create_group("natural_movie_one")
         nm.attrs["object"] = "Interval"
-        nm.create_dataset("start", data=a["f_start"]); nm.create_dataset("end", data=a["f_end"])
+        nm.create_dataset("start", data=a["f_start"])
+        nm.create_dataset("end", data=a["f_end"])
         nm.create_dataset("timestamps", data=(a["f_start"] + a["f_end"]) / 2)
         nm.create_dataset("frame_number", data=a["frame_number"])
         ep = f.create_group("natural_movie_one_epochs")
-        ep.create_dataset("start", data=a["f_start"][[0, 60]]); ep.create_dataset("end", data=a["f_end"][[59, 119]])
+        ep.create_dataset("start", data=a["f_start"][[0, 60]])
+        ep.create_dataset("end", data=a["f_end"][[59, 119]])
         ep.create_dataset("repeat_num", data=np.array([0, 1], dtype=np.int64))
         dg = f.create_group("drifting_gratings")
-        dg.create_dataset("start", data=a["g_start"]); dg.create_dataset("end", data=a["g_end"])
-        dg.create_dataset("orientation", data=a["orientation"]); dg.create_dataset("temp_freq", data=a["temp_freq"])
+        dg.create_dataset("start", data=a["g_start"])
+        dg.create_dataset("end", data=a["g_end"])
+        dg.create_dataset("orientation", data=a["orientation"])
+        dg.create_dataset("temp_freq", data=a["temp_freq"])
         s = f.create_group("subject")
-        s.attrs["id"] = "mouse-1"; s.attrs["cre_line"] = "CUX2_CREERT2"; s.attrs["target_area"] = "VIS_P"
+        s.attrs["id"] = "mouse-1"
+        s.attrs["cre_line"] = "CUX2_CREERT2"
+        s.attrs["target_area"] = "VIS_P"
         d = f.create_group("domain")
-        d.create_dataset("start", data=[T0]); d.create_dataset("end", data=[T0 + (a["T"] - 1) / RATE])
+        d.create_dataset("start", data=[T0])
+        d.create_dataset("end", data=[T0 + (a["T"] - 1) / RATE])
         if extra:
             extra(f)
     return path
@@ -161,7 +173,7 @@ TINY_CONFIG = {"model": {"batch_size": 128, "max_iterations": 40, "device": "cpu
                "training": {"validate_every": 20, "checkpoint_every": 20},
                "reconstruction": {"num_epochs": 2, "max_train_samples": 300, "output_shape": [16, 32],
                                   "batch_size": 32},
-               "novel_frames": {"folds": 6, "run_folds": 1}}
+               "novel_frames": {"blocks": 6, "run_blocks": 1}}
 
 
 @pytest.fixture(scope="session")

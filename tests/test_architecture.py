@@ -18,7 +18,7 @@ LAYERS = [
     ("settings", "config", "torchio"),
     ("session",),
     ("io",),
-    ("data", "provenance", "calibration", "results"),
+    ("data", "provenance", "calibration", "results", "scores"),
     ("embed", "decoders"),
     ("evaluate",),
     ("report",),
@@ -152,11 +152,13 @@ def test_learning_modes_and_the_training_loop_read_the_table():
 PUBLIC = ["neurocine.data", "neurocine.data.splits", "neurocine.data.templates", "neurocine.embed.sampling",
           "neurocine.embed.trainer", "neurocine.evaluate.frame_id", "neurocine.evaluate.trials",
           "neurocine.evaluate.reconstruction", "neurocine.evaluate.scenes", "neurocine.decoders.frame_id",
-          "neurocine.decoders.classify"]
+          "neurocine.decoders.classify", "neurocine.decoders.halfunet", "neurocine.decoders.image_features",
+          "neurocine.evaluate.images", "neurocine.evaluate.cebra_adapt", "neurocine.evaluate.image_features",
+          "neurocine.evaluate.adapt", "neurocine.evaluate.cv", "neurocine.evaluate.folds"]
 #: Parameter names of functions that mean a setting under another name.
 ALIASES = {"time_offset": "model.time_offsets", "tolerance": "decoding.tolerance_frames",
            "n_neighbors": "decoding.n_neighbors"}
-#: The seed's own API keeps the seed's defaults (documented in its docstring).
+#: The original design's own API keeps the original design's defaults (documented in its docstring).
 SEED_API = {"halfunet_decoding"}
 #: Parameters that share a setting's name but mean where one call runs, not the setting.
 NOT_SETTINGS = {"device"}

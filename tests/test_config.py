@@ -100,3 +100,16 @@ def test_every_setting_has_help_and_the_files_in_configs_load():
     assert all(text for _, _, text in help_table())
     for path in sorted((Path(__file__).parents[1] / "configs").glob("*.yaml")):
         Config.load(path)
+
+
+def test_a_renamed_setting_is_refused_naming_its_new_name(tmp_path):
+    """novel_frames.folds (held-out blocks, not cross-validation folds) is now
+    novel_frames.blocks: an old config is refused, in one line that says the new name."""
+    old = tmp_path / "old.yaml"
+    old.write_text("novel_frames:\n  folds: 6\n")
+    with pytest.raises(ConfigError, match=r"unknown config key 'novel_frames.folds'; it was renamed "
+                                          r"'novel_frames.blocks'"):
+        Config.load(old)
+    with pytest.raises(ConfigError, match="it was renamed 'novel_frames.run_blocks'"):
+        Config().override({"novel_frames.run_folds": 2})
+    assert Config().override({"novel_frames.blocks": 5}).novel_frames.blocks == 5

@@ -1,4 +1,4 @@
-"""Loaders over a split: the seed's batch-4 DataLoader and the on-device fast path."""
+"""Loaders over a split: the original design's batch-4 DataLoader and the on-device fast path."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from neurocine.data.splits import SplitData
 
 class SplitDataset(torch.utils.data.Dataset):
     """Map-style dataset over one :class:`SplitData`: item ``i`` is
-    ``(neural (N,) float32, time () float32)``, as the seed's DataLoader yields."""
+    ``(neural (N,) float32, time () float32)``, as the original design's DataLoader yields."""
 
     def __init__(self, data: SplitData):
         self.neural = torch.from_numpy(data.neural)
@@ -24,7 +24,7 @@ class SplitDataset(torch.utils.data.Dataset):
 
 def make_dataloader(data: SplitData, batch_size: int = 4, shuffle: bool = False, seed: int = 0,
                     num_workers: int = 0) -> torch.utils.data.DataLoader:
-    """The seed's per-session DataLoader: batches of ``(neural [B, N], time [B])``.
+    """The original design's per-session DataLoader: batches of ``(neural [B, N], time [B])``.
 
     Convenient for inspection; training uses :class:`TensorSampler`, which is much faster.
     """

@@ -167,7 +167,8 @@ class LazySplits:
         i = i % len(self)
         if i in self.held:
             return self.held[i]
-        return session_split(read_session(self.files[i], traces=False, **self.options), self.split, self.time_normalized, i)
+        return session_split(read_session(self.files[i], traces=False, **self.options), self.split,
+                             self.time_normalized, i)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))

@@ -90,7 +90,8 @@ def template_frames(movie: np.ndarray, output_shape=None, n_frames: int | None =
     scale = 255.0 if movie.dtype == np.uint8 or movie.max() > 1.5 else 1.0
     frames = movie.astype(np.float32) / scale
     if output_shape is not None and tuple(frames.shape[1:]) != tuple(output_shape):
-        frames = torch.nn.functional.interpolate(torch.from_numpy(frames)[:, None], size=tuple(output_shape), mode="area")[:, 0].numpy()
+        frames = torch.nn.functional.interpolate(torch.from_numpy(frames)[:, None], size=tuple(output_shape),
+                                                 mode="area")[:, 0].numpy()
     return frames
 
 

@@ -1,6 +1,6 @@
 """HalfUNet: decode images (movie frames) from embedding vectors.
 
-Two architectures, chosen by the latent size (the seed's rule):
+Two architectures, chosen by the latent size (the original design's rule):
 
 * :class:`UNetDecoderOnly` (``latent_dim < 1024``): the latent is projected to a small
   feature map and upsampled by 5 blocks (x2 each); every block concatenates a *skip*
@@ -33,6 +33,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+from neurocine.settings import DEFAULT
+
+#: The settings table's ``reconstruction.output_shape``: what every decoder here outputs unless told.
+OUTPUT_SHAPE = tuple(DEFAULT.reconstruction.output_shape)
 
 COMPLEX_THRESHOLD = 1024
 N_UPSAMPLE = 5
@@ -82,7 +87,7 @@ class UNetDecoderOnly(nn.Module):
         gradient_checkpointing: Recompute block activations in backward to save memory.
     """
 
-    def __init__(self, latent_dim: int, output_channels: int = 1, output_shape=(64, 128), width: int = 256,
+    def __init__(self, latent_dim: int, output_channels: int = 1, output_shape=OUTPUT_SHAPE, width: int = 256,
                  skip_channels: int = 8, gradient_checkpointing: bool = False):
         super().__init__()
         self.output_shape = tuple(output_shape)
@@ -160,7 +165,8 @@ class _ShuffleUp(nn.Module):
 
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
-        self.up = nn.Sequential(nn.Conv2d(c_in, 4 * c_out, 3, padding=1), nn.PixelShuffle(2), nn.LeakyReLU(0.2, inplace=True))
+        self.up = nn.Sequential(nn.Conv2d(c_in, 4 * c_out, 3, padding=1), nn.PixelShuffle(2),
+                                nn.LeakyReLU(0.2, inplace=True))
         self.refine = nn.Sequential(nn.Conv2d(c_out, c_out, 3, padding=1), nn.LeakyReLU(0.2, inplace=True),
                                     nn.Conv2d(c_out, c_out, 3, padding=1), ChannelAttention(c_out))
 
@@ -181,7 +187,7 @@ class ComplexLargeUNetDecoderOnly(nn.Module):
         gradient_checkpointing: Recompute trunk and stage activations in backward.
     """
 
-    def __init__(self, latent_dim: int, output_channels: int = 1, output_shape=(128, 256), width: int = 64,
+    def __init__(self, latent_dim: int, output_channels: int = 1, output_shape=OUTPUT_SHAPE, width: int = 64,
                  n_rrdb: int = 2, gradient_checkpointing: bool = False):
         super().__init__()
         self.output_shape = tuple(output_shape)
@@ -221,7 +227,8 @@ class HalfUNetDecoder(nn.Module):
         gradient_checkpointing: Trade compute for activation memory.
     """
 
-    def __init__(self, input_dim: int, output_channels: int = 1, output_shape=(128, 256), latent_dim: int | None = None,
+    def __init__(self, input_dim: int, output_channels: int = 1, output_shape=OUTPUT_SHAPE,
+                 latent_dim: int | None = None,
                  gradient_checkpointing: bool = False):
         super().__init__()
         if input_dim < 1:
@@ -234,7 +241,8 @@ class HalfUNetDecoder(nn.Module):
         self.output_channels = int(output_channels)
         self.output_shape = (int(output_shape[0]), int(output_shape[1]))
         self.latent_dim = int(latent_dim if latent_dim is not None else input_dim)
-        self.project = nn.Sequential(nn.Linear(self.input_dim, self.latent_dim), nn.LayerNorm(self.latent_dim), nn.SiLU())
+        self.project = nn.Sequential(nn.Linear(self.input_dim, self.latent_dim), nn.LayerNorm(self.latent_dim),
+                                     nn.SiLU())
         if self.latent_dim >= COMPLEX_THRESHOLD:
             self.decoder = ComplexLargeUNetDecoderOnly(self.latent_dim, self.output_channels, self.output_shape,
                                                        gradient_checkpointing=gradient_checkpointing)

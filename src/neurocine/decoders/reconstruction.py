@@ -1,4 +1,4 @@
-"""Reconstructing images from embeddings: the :class:`HalfUNet` estimator and the seed's
+"""Reconstructing images from embeddings: the :class:`HalfUNet` estimator and the original design's
 ``halfunet_decoding`` function over it.
 
 ``HalfUNet`` is an sklearn-style estimator like ``neurocine.CEBRA``: its parameters,
@@ -217,7 +217,8 @@ class HalfUNet(RegressorMixin, BaseEstimator):
                 raise ValueError(f"X_valid has {len(x_va)} samples but y_valid {len(y_va)}")
             if y_va.shape[1] != y_tr.shape[1]:
                 raise ValueError(f"y has {y_tr.shape[1]} channels but y_valid {y_va.shape[1]}")
-        if self.loss_fn == "bce" and (y_tr.min() < 0 or y_tr.max() > 1 or (has_valid and (y_va.min() < 0 or y_va.max() > 1))):
+        outside = lambda y: bool(y.min() < 0 or y.max() > 1)  # noqa: E731
+        if self.loss_fn == "bce" and (outside(y_tr) or (has_valid and outside(y_va))):
             raise ValueError("loss_fn='bce' needs targets in [0, 1]; scale them (e.g. uint8 / 255) or use 'mse'")
 
         dev = resolve_device(self.device)
@@ -230,14 +231,16 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         if self.loss_fn == "bce":
             self.target_mean_, self.target_std_ = 0.0, 1.0
         elif self.target_normalization == "pixel":  # the mean training frame; one scale
-            self.target_mean_, self.target_std_ = y_tr.mean(0).to(dev), float((y_tr - y_tr.mean(0)).std().clamp(min=1e-8))
+            self.target_mean_ = y_tr.mean(0).to(dev)
+            self.target_std_ = float((y_tr - y_tr.mean(0)).std().clamp(min=1e-8))
         else:
             self.target_mean_, self.target_std_ = float(y_tr.mean()), float(y_tr.std().clamp(min=1e-8))
         self.data_range_ = float(y_tr.max() - y_tr.min()) or 1.0
 
         steps_per_epoch = math.ceil(len(x_tr) / self.batch_size)
         optimizer = torch.optim.AdamW(self.decoder_.parameters(), lr=self.lr, weight_decay=self.weight_decay)
-        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.num_epochs * steps_per_epoch))
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=max(1, self.num_epochs * steps_per_epoch))
         g = torch.Generator().manual_seed(self.seed)
         noise_std = float(self.input_noise) * float(x_tr.std())
         best = (math.inf, None, None)
@@ -334,9 +337,9 @@ class HalfUNet(RegressorMixin, BaseEstimator):
         return est
 
 
-# ------------------------------------------------------------------ the seed's API
+# ------------------------------------------------------------------ the original design's API
 def _select_run(x, n_run, name: str):
-    """The seed's multi-session dict input ``{key: [run tensors]}``: take run ``n_run`` of
+    """The original design's multi-session dict input ``{key: [run tensors]}``: take run ``n_run`` of
     every key and concatenate the keys (in sorted order)."""
     if not isinstance(x, dict):
         return x
@@ -369,11 +372,11 @@ def halfunet_decoding(embedding_train, embedding_valid, label_train, label_valid
                       loss_fn: str = "mse", *, patience: int | None = 10, seed: int = 0, weight_decay: float = 1e-4,
                       gradient_checkpointing: bool = False, mixed_precision: bool = True, progress: bool = True,
                       return_decoder: bool = False, input_noise: float = 0.0):
-    """The seed's function: train a :class:`HalfUNet` from embeddings to images, with the
-    seed's defaults (``mse``, 100 epochs, batch 32, 128x256, no input noise).
+    """The original design's function: train a :class:`HalfUNet` from embeddings to images, with the
+    original design's defaults (``mse``, 100 epochs, batch 32, 128x256, no input noise).
 
     Args:
-        embedding_train, embedding_valid: ``(N, D)`` tensors/arrays, or the seed's dict
+        embedding_train, embedding_valid: ``(N, D)`` tensors/arrays, or the original design's dict
             ``{session: [run tensors]}`` (with ``n_run``).
         label_train, label_valid: Target images ``(N, C, H, W)`` or ``(N, H, W)`` (or dicts).
         num_epochs: See :class:`HalfUNet`, as ``lr``, ``batch_size``, ``device``

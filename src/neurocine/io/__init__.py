@@ -3,7 +3,7 @@
 trial-array import and the simulator.
 
 Layouts of processed Allen Visual Coding sessions (see the formats page of the
-documentation, ``docs/formats.md``): Allen's NWB 1.0 files, the seed's *kirby* (POYO-CAP)
+documentation, ``docs/formats.md``): Allen's NWB 1.0 files, the original design's *kirby* (POYO-CAP)
 files, read with h5py, and *brainsets* files, read through temporaldata.
 :func:`read_session` detects the layout of each file (:data:`LAYOUTS`) and returns a
 :class:`neurocine.Session`.

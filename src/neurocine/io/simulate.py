@@ -98,7 +98,7 @@ class SimulationConfig:
         sampling_rate: Imaging rate, Hz.
         grating_repeats: Trials per (direction, temporal frequency); Allen used 15.
         spontaneous_s: Length of each of the three spontaneous epochs, s.
-        layout: ``"kirby"`` (the seed's files) or ``"brainsets"``.
+        layout: ``"kirby"`` (the original design's files) or ``"brainsets"``.
     """
 
     sessions: int = 4
@@ -370,7 +370,8 @@ def _session_schedule(cfg: SimulationConfig, rng: np.random.Generator, t0: float
     epochs["spontaneous"][1].append(t)
     g = np.array(g_rows, dtype=np.float64).reshape(-1, 4)
     return dict(frame_start=frame_start, frame_end=frame_end, frame=k % MOVIE_FRAMES,
-                repeat=k // MOVIE_FRAMES, grating=g, epochs={key: (np.array(a), np.array(b)) for key, (a, b) in epochs.items()},
+                repeat=k // MOVIE_FRAMES, grating=g,
+                epochs={key: (np.array(a), np.array(b)) for key, (a, b) in epochs.items()},
                 end=t)
 
 
@@ -500,7 +501,8 @@ def simulate_dataset(out_dir: str | Path, cfg: SimulationConfig | None = None, p
     cfg.validate()
     out = Path(out_dir)
     ids = session_ids(cfg)
-    targets = [out / f"{sid}.h5" for sid in ids] + [out / f"{sid}_truth.npz" for sid in ids] + [out / MOVIE_FILE, out / "simulation.json"]
+    targets = ([out / f"{sid}.h5" for sid in ids] + [out / f"{sid}_truth.npz" for sid in ids]
+               + [out / MOVIE_FILE, out / "simulation.json"])
     if out.exists() and not out.is_dir():
         raise DataError(out, "is a file, expected a folder for the simulated sessions (--out)")
     existing = [p for p in targets if p.exists()]

@@ -150,5 +150,5 @@ def table_splits(tables: dict, timestamps: np.ndarray) -> dict[str, np.ndarray]:
     return masks
 
 
-__all__ = ["showing_repeats", "table_splits", "repeat_split", "stratified_trial_split", "shuffled_trial_split", "split_epochs_by_time",
-           "TRIAL_SPLIT_SEED"]
+__all__ = ["showing_repeats", "table_splits", "repeat_split", "stratified_trial_split", "shuffled_trial_split",
+           "split_epochs_by_time", "TRIAL_SPLIT_SEED"]

@@ -69,7 +69,8 @@ def trials_recording(dff: np.ndarray, labels: dict[str, np.ndarray], time_s: np.
         raise DataError(where, f"dF/F has shape {dff.shape}, expected at least 1 cell, 1 trial and 2 samples per "
                                "trial (cells, trials, samples)")
     if not np.isfinite(dff).all():
-        raise DataError(where, f"dF/F contains {int((~np.isfinite(dff)).sum())} NaN/inf values, expected finite numbers")
+        raise DataError(where,
+                        f"dF/F contains {int((~np.isfinite(dff)).sum())} NaN/inf values, expected finite numbers")
     time_s = real_numbers(time_s, "time", where).astype(np.float64).ravel()
     if time_s.shape != (S,):
         raise DataError(where, f"time has {time_s.shape[0]} entries for {S} samples per trial")

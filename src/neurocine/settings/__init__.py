@@ -14,7 +14,7 @@ from neurocine.settings.table import (DEFAULT, MODES, Config, DatasetConfig, Dec
                                       rows, setting)
 
 __all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
-           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "ConfigError", "DEFAULT", "MODES", "setting", "help_table", "rows",
-           "keys_where", "estimator_params", "estimator_fields", "estimator_signature", "make_estimator_init",
-           "validate_estimator_params", "estimator_doc", "settings_class", "CebraSettings", "CEBRA_RUNTIME",
-           "CEBRA_RUNTIME_HELP"]
+           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "ConfigError", "DEFAULT", "MODES",
+           "setting", "help_table", "rows", "keys_where", "estimator_params", "estimator_fields",
+           "estimator_signature", "make_estimator_init", "validate_estimator_params", "estimator_doc",
+           "settings_class", "CebraSettings", "CEBRA_RUNTIME", "CEBRA_RUNTIME_HELP"]

@@ -13,6 +13,15 @@ from typing import Literal
 from neurocine.errors import ConfigError
 
 
+#: Settings that were renamed: ``{old dotted key: new}`` (an old config is refused naming the new one).
+RENAMED = {"novel_frames.folds": "novel_frames.blocks", "novel_frames.run_folds": "novel_frames.run_blocks"}
+
+
+def renamed_hint(key: str) -> str:
+    """``"; it was renamed 'new'"`` when ``key`` is a setting's old name, else ``""``."""
+    return f"; it was renamed '{RENAMED[key]}'" if key in RENAMED else ""
+
+
 def build(cls, data: dict, prefix: str):
     if not isinstance(data, dict):
         raise ConfigError(f"'{prefix.rstrip('.') or 'config'}' must be a mapping, got {type(data).__name__}")
@@ -20,7 +29,9 @@ def build(cls, data: dict, prefix: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names, key=str)
     if unknown:
-        raise ConfigError(f"unknown config key '{prefix}{unknown[0]}' (known in this section: {', '.join(sorted(names))})")
+        key = f"{prefix}{unknown[0]}"
+        raise ConfigError(f"unknown config key '{key}'{renamed_hint(key)} (known in this section: "
+                          f"{', '.join(sorted(names))})")
     kwargs = {}
     for key, value in data.items():
         hint = hints[key]

@@ -1,8 +1,8 @@
 """The one settings table: every knob, its type, allowed values, default and help.
 
-Each YAML section (the seed's ``allen_config.yaml`` sections plus ``decoding`` and
-``reconstruction``) is a dataclass whose fields are declared with :func:`setting`. That one
-declaration feeds
+Each YAML section (the ``allen_config.yaml`` sections of the original design, the notes
+neurocine grew from, plus ``decoding`` and ``reconstruction``) is a dataclass whose fields
+are declared with :func:`setting`. That one declaration feeds
 
 * loading: unknown keys, wrong types, values outside their range or choices are refused
   when the config is loaded (before any data is read), with one line naming the key;
@@ -44,7 +44,7 @@ import yaml
 from neurocine.atomic import atomic_write
 from neurocine.errors import ConfigError
 from neurocine.registry import LEARNING_MODES
-from neurocine.settings.build import build, check_fields, walk
+from neurocine.settings.build import build, check_fields, walk, renamed_hint
 
 
 MODES = ("separate", "pad", "first_only")
@@ -113,7 +113,8 @@ class DatasetConfig:
                                     "one folder per session)", flag=("--data_dir", "--data-dir"))
     file_pattern: str = setting("*.h5 *.nwb", "globs (space-separated) for session files under data_dir: "
                                               "kirby/brainsets .h5, Allen NWB 1 and 2 .nwb")
-    exclude: str = setting("probe_*_lfp.nwb *_truth.npz", "globs (space-separated) of files under data_dir that are not "
+    exclude: str = setting("probe_*_lfp.nwb *_truth.npz",
+                           "globs (space-separated) of files under data_dir that are not "
                                                           "sessions (Neuropixels LFP files of an AllenSDK cache)")
     max_sessions: int | None = setting(None, "read at most this many files (sorted by name); null for all", ge=1,
                                        flag=("--max_sessions", "--max-sessions"))
@@ -173,7 +174,8 @@ class ModelConfig:
     delta: float = setting(0.1, "label jitter std for conditional: delta", gt=0, cebra=True)
     max_iterations: int = setting(5000, "optimizer steps", ge=1, cebra=True, run_length=True,
                                   flag=("--max_iterations", "--max-iterations"))
-    batch_size: int = setting(512, "references per session per step (also the negatives); the seed's 4 gives "
+    batch_size: int = setting(512,
+                              "references per session per step (also the negatives); the original design's 4 gives "
                                    "3 negatives and a noisy, biased InfoNCE", ge=1, le=1 << 20, cebra=True,
                                    flag=("--batch_size", "--batch-size"))
     learning_rate: float = setting(3e-3, "Adam learning rate (cebra's 3e-4 reaches the same validation frame ID "
@@ -283,15 +285,15 @@ class EvaluationConfig:
 @dataclass(frozen=True)
 class NovelFramesConfig:
     """``novel_frames:``: reconstruction of movie frames never seen in training. The movie
-    is cut into ``folds`` contiguous blocks; for a fold its block is removed from every
+    is cut into ``blocks`` contiguous blocks; for each block run it is removed from every
     train and valid repeat (for the embedding and for every decoder) and reconstructed
     from the test repeat."""
 
     enabled: bool = setting(True, "run the held-out-frames protocol (stage reconstruct-novel)")
-    folds: int = setting(6, "contiguous blocks the movie is cut into (6: 150-frame blocks of natural_movie_one)",
-                         ge=2)
-    run_folds: int = setting(1, "how many of the folds to run (the first ones); each trains its own embedding",
-                             ge=1)
+    blocks: int = setting(6, "contiguous blocks the movie is cut into (6: 150-frame blocks of natural_movie_one); "
+                             "named blocks, not folds: evaluation.folds is cross-validation", ge=2)
+    run_blocks: int = setting(1, "how many of the blocks to hold out in turn (the first ones); each trains its own "
+                                 "embedding", ge=1)
 
 
 @dataclass(frozen=True)
@@ -303,7 +305,7 @@ class ReconstructionConfig:
     lr: float = setting(1e-3, "peak AdamW learning rate (cosine schedule)", gt=0, halfunet=True)
     batch_size: int = setting(64, "images per step", ge=1, le=1 << 16, halfunet=True)
     loss_fn: Literal["mse", "l1", "bce", "l1_ssim", "l1_ssim_edges"] = setting(
-        "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the seed's mse gives blurrier frames; "
+        "l1_ssim", "0.84 (1 - SSIM) + 0.16 L1 (Zhao et al. 2017); the original design's mse gives blurrier frames; "
         "l1_ssim_edges adds Sobel-edge and contrast matching terms (docs/numbers.md)", halfunet=True)
     input_noise: float = setting(1.0, "Gaussian noise on the training embeddings, in their std (0 disables)",
                                  ge=0, halfunet=True)
@@ -378,7 +380,7 @@ class Config:
                     raise ConfigError(f"unknown config key '{key}'")
                 node = node[p]
             if parts[-1] not in node:
-                raise ConfigError(f"unknown config key '{key}'")
+                raise ConfigError(f"unknown config key '{key}'" + renamed_hint(key))
             if isinstance(node[parts[-1]], dict):
                 first = next(iter(node[parts[-1]]), "KEY")
                 raise ConfigError(f"config key '{key}' is a section; set its settings one by one, e.g. "
@@ -416,5 +418,5 @@ def keys_where(flag: str) -> tuple[str, ...]:
 
 
 __all__ = ["Config", "DatasetConfig", "ModelConfig", "TrainingConfig", "EarlyStoppingConfig", "DecodingConfig",
-           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "MODES", "DEFAULT", "setting", "help_table", "rows",
-           "keys_where"]
+           "ReconstructionConfig", "NovelFramesConfig", "EvaluationConfig", "MODES", "DEFAULT", "setting",
+           "help_table", "rows", "keys_where"]

@@ -1,4 +1,4 @@
-"""The kirby / POYO-CAP layout: the seed's own session files, read and written with h5py.
+"""The kirby / POYO-CAP layout: the original design's own session files, read and written with h5py.
 
 temporaldata 0.1.6 cannot open these files (they lack ``absolute_start``), so they are
 parsed key by key as ``docs/formats.md`` ("kirby / POYO-CAP") lists them.

@@ -54,7 +54,8 @@ MOVIE_COLUMNS = {"frame": "frame", "movie_frame_index": "frame", "movie_repeat":
 COLUMNS = {"natural_movie_one": MOVIE_COLUMNS, "natural_movie_two": MOVIE_COLUMNS,
            "natural_movie_three": MOVIE_COLUMNS,
            "drifting_gratings": {"orientation": "direction", "temporal_frequency": "temporal_frequency",
-                                 "orientation_in_degrees": "direction", "temporal_frequency_in_hz": "temporal_frequency"},
+                                 "orientation_in_degrees": "direction",
+                                 "temporal_frequency_in_hz": "temporal_frequency"},
            "static_gratings": {"orientation": "orientation", "spatial_frequency": "spatial_frequency",
                                "phase": "phase", "orientation_in_degrees": "orientation",
                                "spatial_frequency_in_cycles_per_degree": "spatial_frequency"},
@@ -415,7 +416,8 @@ def read_ophys(path: str | Path, traces: bool = True, handle=None, **_) -> Sessi
             raise DataError(path, f"dF/F has {data.shape[0]} samples but {len(timestamps)} timestamps")
         rois = series.rois.table
         cols = set(rois.colnames)
-        valid = np.asarray(rois["valid_roi"].data[:], dtype=bool) if "valid_roi" in cols else np.ones(data.shape[1], bool)
+        valid = (np.asarray(rois["valid_roi"].data[:], dtype=bool) if "valid_roi" in cols
+                 else np.ones(data.shape[1], bool))
         roi_ids = np.asarray(rois["cell_specimen_id"].data[:] if "cell_specimen_id" in cols else rois.id.data[:])
         keep = np.flatnonzero(valid[series.rois.data[:]] if len(valid) != data.shape[1] else valid)
         values = np.asarray(data[:], dtype=np.float32)[:, keep] if traces else placeholder_traces(len(timestamps),
