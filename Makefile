@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.neurocine-installed
 
-.PHONY: install demo test test-all bench bench-docs docs clean browser
+.PHONY: install demo test test-all lint bench bench-docs docs clean browser
 
 install: $(STAMP)
 
@@ -61,3 +61,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) results demo_data site build dist
+
+# pyflakes and pycodestyle (pyproject's [tool.ruff]: 120 columns); CI runs it too
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .

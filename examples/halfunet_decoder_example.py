@@ -62,7 +62,8 @@ def main():
         m = image_metrics(imgs, y_te, data_range=1.0)
         print(f"{name:8s} SSIM {m['ssim']:.3f}  PSNR {m['psnr']:.2f} dB  pixel r {m['pixel_r']:.3f}")
     plot_reconstructions(y_te[:900], {"HalfUNet": pred[:900], "ridge": ridge[:900]}, out / "reconstruction_results.png")
-    print(f"train loss {train_loss:.4f}, best valid loss {valid_loss:.4f}; figure: {out / 'reconstruction_results.png'}; "
+    print(f"train loss {train_loss:.4f}, best valid loss {valid_loss:.4f}; "
+          f"figure: {out / 'reconstruction_results.png'}; "
           f"{time.perf_counter() - t0:.0f} s")
 
 

@@ -19,7 +19,8 @@ def test_separate_mode_gives_one_array_per_session(sim_dir, sim_sessions):
     assert [p.neural.shape for p in parts] == [(int(s.train_mask.sum()), s.num_neurons) for s in sim_sessions]
     assert all(p.neural.dtype == np.float32 for p in parts)
     for p, s in zip(parts, sim_sessions):
-        np.testing.assert_array_equal(p.label("natural_movie_one.frame"), s.label("natural_movie_one.frame")[s.train_mask])
+        np.testing.assert_array_equal(p.label("natural_movie_one.frame"),
+                                      s.label("natural_movie_one.frame")[s.train_mask])
         assert set(p.labels) == set(s.labels)
 
 

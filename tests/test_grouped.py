@@ -36,7 +36,8 @@ def test_training_with_grouped_encoders_follows_the_same_losses():
 def test_any_session_positives_include_the_own_session(sim_dir):
     parts = load_dataset({"data_dir": str(sim_dir)}, "train")
     keys = [np.where(p.label("natural_movie_one.frame") >= 0, p.label("natural_movie_one.frame"), -1) for p in parts]
-    tensors = [build_session_tensors(p.neural, p.segment, 5, 5, 10, k, torch.device("cpu")) for p, k in zip(parts, keys)]
+    tensors = [build_session_tensors(p.neural, p.segment, 5, 5, 10, k, torch.device("cpu"))
+               for p, k in zip(parts, keys)]
     other = DiscreteSampler(tensors, 10, torch.Generator().manual_seed(0)).sample(512)
     any_ = DiscreteSampler(tensors, 10, torch.Generator().manual_seed(0), any_session=True).sample(512)
     found = lambda b: b.pos != b.ref + 10  # noqa: E731 - label positives, not time fallbacks

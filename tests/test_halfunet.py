@@ -13,7 +13,8 @@ from neurocine.decoders import ComplexLargeUNetDecoderOnly, HalfUNetDecoder, UNe
 @pytest.mark.parametrize("output_shape", [(64, 128), (128, 256), (256, 512), (50, 70)])
 @pytest.mark.parametrize("latent_dim", [None, 256, 1024])
 def test_output_shape_is_exact(output_channels, output_shape, latent_dim):
-    dec = HalfUNetDecoder(input_dim=32, output_channels=output_channels, output_shape=output_shape, latent_dim=latent_dim)
+    dec = HalfUNetDecoder(input_dim=32, output_channels=output_channels, output_shape=output_shape,
+                          latent_dim=latent_dim)
     with torch.no_grad():
         out = dec(torch.randn(2, 32))
     assert out.shape == (2, output_channels) + output_shape
@@ -22,7 +23,8 @@ def test_output_shape_is_exact(output_channels, output_shape, latent_dim):
 def test_architecture_switch_at_1024():
     assert isinstance(HalfUNetDecoder(16, latent_dim=1023, output_shape=(32, 64)).decoder, UNetDecoderOnly)
     assert isinstance(HalfUNetDecoder(16, latent_dim=1024, output_shape=(32, 64)).decoder, ComplexLargeUNetDecoderOnly)
-    assert isinstance(HalfUNetDecoder(2048, output_shape=(32, 64)).decoder, ComplexLargeUNetDecoderOnly)  # None -> input_dim
+    assert isinstance(HalfUNetDecoder(2048, output_shape=(32, 64)).decoder,
+                      ComplexLargeUNetDecoderOnly)  # None -> input_dim
     assert HalfUNetDecoder(16, output_shape=(32, 64)).latent_dim == 16
 
 

@@ -166,7 +166,8 @@ def test_import_movie_spikes_at_one_second_bins(tmp_path, capsys):
     ({"data": np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 0.0}, "expected a finite number > 0"),
     ({"data": np.ones((2, 4)), "frame": np.arange(4), "rate": 1.0}, "expected \\(units, repeats, samples\\)"),
     ({"data": np.ones((2, 3, 4)), "frame": np.arange(4)}, "missing arrays \\['rate'\\]"),
-    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 1.0, "movie": "natural_scenes"}, "not a registered movie"),
+    ({"data": np.ones((2, 3, 4)), "frame": np.arange(4), "rate": 1.0, "movie": "natural_scenes"},
+     "not a registered movie"),
 ])
 def test_import_movie_refuses_bad_arrays_in_one_line(tmp_path, capsys, arrays, expected):
     np.savez(tmp_path / "bad.npz", **arrays)

@@ -1,4 +1,4 @@
-"""The HalfUNet estimator and the seed's halfunet_decoding: losses, dict/n_run input,
+"""The HalfUNet estimator and the original design's halfunet_decoding: losses, dict/n_run input,
 every error message, save/load, scikit-learn's checks, and a real learning test against
 ridge."""
 

@@ -71,7 +71,8 @@ READER_CASES = {
     "no frame_number": (_kirby(_delete("natural_movie_one/frame_number")), "natural_movie_one/frame_number"),
     "no movie start": (_kirby(_delete("natural_movie_one/start")), "natural_movie_one/start"),
     "no grating start": (_kirby(_delete("drifting_gratings/start")), "drifting_gratings/start"),
-    "frame_number shorter than start": (_kirby(_replace("natural_movie_one/frame_number", np.zeros((50, 1), np.float32))),
+    "frame_number shorter than start": (_kirby(_replace("natural_movie_one/frame_number",
+                                                        np.zeros((50, 1), np.float32))),
                                         "natural_movie_one/frame_number' has 50 rows, expected 120"),
     "temp_freq id 7": (_kirby(_replace("drifting_gratings/temp_freq", np.array([0, 1, 7, 4]))),
                        "drifting_gratings/temp_freq has id 7, expected 0..4"),
@@ -217,7 +218,8 @@ def test_a_second_run_into_a_folder_in_use_is_refused(trained, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("change, key", [({"training": {"seed": 7}}, "training.seed"),
-                                         ({"model": {"model_architecture": "offset5-model"}}, "model.model_architecture"),
+                                         ({"model": {"model_architecture": "offset5-model"}},
+                                          "model.model_architecture"),
                                          ({"model": {"temperature": 0.5}}, "model.temperature")])
 def test_resume_or_reuse_with_other_settings_names_the_keys(trained, sim_dir, capsys, change, key):
     root, _ = trained

@@ -56,7 +56,8 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path, sim_sessions):
     (a,), (b,) = load_sessions(tmp_path / "a"), load_sessions(tmp_path / "b")
     np.testing.assert_array_equal(a.traces, sim_sessions[0].traces)
     assert a.session_id == sim_sessions[0].session_id and a.session_id != b.session_id
-    assert not np.array_equal(np.load(tmp_path / "a/natural_movie_one.npy"), np.load(tmp_path / "b/natural_movie_one.npy"))
+    assert not np.array_equal(np.load(tmp_path / "a/natural_movie_one.npy"),
+                              np.load(tmp_path / "b/natural_movie_one.npy"))
 
 
 def test_refuses_to_overwrite(sim_dir):

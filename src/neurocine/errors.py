@@ -74,7 +74,8 @@ class OutputError(NeurocineError, OSError):
         self.path = Path(path)
         if isinstance(exc, OSError):
             custom = exc.strerror and exc.errno is not None and exc.strerror != os.strerror(exc.errno)
-            reason = exc.strerror if custom else _OS_REASONS.get(exc.errno, (exc.strerror or type(exc).__name__).lower())
+            fallback = (exc.strerror or type(exc).__name__).lower()
+            reason = exc.strerror if custom else _OS_REASONS.get(exc.errno, fallback)
         else:
             reason = str(exc)
         self.reason = reason

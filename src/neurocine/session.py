@@ -250,8 +250,10 @@ def check_label(name: str, values: np.ndarray, T: int, where) -> None:
     if spec.classes is not None:
         here = spec.present(values)
         table = np.asarray(spec.classes, dtype=np.float64)
-        off = np.min(np.abs(values[here].astype(np.float64)[:, None] - table[None]), axis=1) > 1e-3 * (1 + np.abs(table).max())
+        distance = np.min(np.abs(values[here].astype(np.float64)[:, None] - table[None]), axis=1)
+        off = distance > 1e-3 * (1 + np.abs(table).max())
         if off.any():
             bad = values[here][off][0]
             raise DataError(where, f"label {name} has value {bad:g}, expected one of "
-                                   f"{', '.join(f'{c:g}' for c in spec.classes[:8])}{' ...' if len(spec.classes) > 8 else ''}")
+                                   f"{', '.join(f'{c:g}' for c in spec.classes[:8])}"
+                                   f"{' ...' if len(spec.classes) > 8 else ''}")

@@ -270,7 +270,8 @@ register_label(LabelSpec("natural_scenes.image", "class", "int64", classes=tuple
 register_stimulus(Stimulus("natural_scenes", "trials", ("natural_scenes.image",), template="natural_scenes"))
 
 register_label(LabelSpec("locally_sparse_noise.frame", "class", "int64", template="locally_sparse_noise",
-                         stimulus="locally_sparse_noise", description="locally sparse noise frame shown (template index)"))
+                         stimulus="locally_sparse_noise",
+                         description="locally sparse noise frame shown (template index)"))
 register_stimulus(Stimulus("locally_sparse_noise", "other", ("locally_sparse_noise.frame",),
                            template="locally_sparse_noise"))
 register_label(LabelSpec("spontaneous.on", "class", "int64", classes=(1,), stimulus="spontaneous",

@@ -278,8 +278,8 @@ class CEBRA(TransformerMixin, BaseEstimator):
         """
         settings = CebraSettings.from_params(self._params())  # checked against the table, then frozen
         if settings.batch_size < 64:
-            warnings.warn(f"batch_size={settings.batch_size}: InfoNCE uses the other samples of the batch as negatives, "
-                          "so a small batch gives a noisy, biased loss; 512 or more is recommended",
+            warnings.warn(f"batch_size={settings.batch_size}: InfoNCE uses the other samples of the batch as "
+                          "negatives, so a small batch gives a noisy, biased loss; 512 or more is recommended",
                           UserWarning, stacklevel=2)
         parts = _Parts(X, y)
         facts = parts.facts()

@@ -349,9 +349,9 @@ class DiscreteSampler(_LabelSampler):
             (jittered) one; farther counts as no partner.
     """
 
-    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
-                 jitter: Callable | None = None, any_session: bool = False, nearest: Callable | None = None,
-                 max_distance: int = 0):
+    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None,
+                 cross_session=True, jitter: Callable | None = None, any_session: bool = False,
+                 nearest: Callable | None = None, max_distance: int = 0):
         self.jitter = jitter
         self.nearest = nearest
         self.max_distance = int(max_distance)
@@ -452,8 +452,8 @@ class ContinuousSampler(_LabelSampler):
     #: edge in many dimensions). 0: always distance blocks.
     tree_max_dim = 8
 
-    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None, cross_session=True,
-                 conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
+    def __init__(self, sessions, time_offset=DEFAULT.model.time_offsets, generator=None, reduce=None,
+                 cross_session=True, conditional: str = "time_delta", delta: float = 0.1, any_session: bool = False):
         if conditional not in ("time_delta", "delta"):
             raise ValueError(f"unknown conditional {conditional!r}; expected 'time_delta' or 'delta'")
         self.conditional = conditional

@@ -81,7 +81,8 @@ def embed_batch(model: MultiSessionEncoder, sessions: list[SessionTensors], batc
         embs = grouped_forward([model.encoders[j] for j in owned],
                                [windows(sessions[j].neural, idx[m])
                                 for j, m in zip(owned, rows)])
-        out = torch.zeros((parts * n, model.num_output), device=idx.device, dtype=embs[0].dtype if embs else torch.float)
+        out = torch.zeros((parts * n, model.num_output), device=idx.device,
+                          dtype=embs[0].dtype if embs else torch.float)
         for m, emb in zip(rows, embs):
             out = out.index_copy(0, m, emb.to(out.dtype))
         if distributed:
@@ -331,9 +332,9 @@ def train_contrastive(model: MultiSessionEncoder, criterion: torch.nn.Module, tr
             loss = align = uniform = 0.0
             for b in batches:
                 ref, pos, neg = embed_batch(model, train_sessions, b, encoders, dist_ctx, with_neg, grouped, augment)
-                l, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives,
-                                           negative_blocks(len(train_sessions), block, opts.seed, state.step + 1))
-                loss, align, uniform = loss + l, align + a, uniform + u
+                part, a, u = contrastive_loss(criterion, ref, pos, neg, len(train_sessions), loss_sessions, negatives,
+                                              negative_blocks(len(train_sessions), block, opts.seed, state.step + 1))
+                loss, align, uniform = loss + part, align + a, uniform + u
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         logged = torch.stack([loss.detach().float(), torch.as_tensor(align).detach().float().to(loss.device),

@@ -14,12 +14,14 @@ from neurocine.results import Results
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1000px;color:#222}
-h1{font-size:1.6em;margin-bottom:.2em} h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
+h1{font-size:1.6em;margin-bottom:.2em}
+h2{font-size:1.2em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0} th,td{border:1px solid #ccc;padding:.3em .7em;text-align:right}
 th:first-child,td:first-child{text-align:left} th{background:#f3f3f3} td.best{font-weight:bold}
 figure{margin:1em 0} figure img{max-width:100%;border:1px solid #eee} figcaption{color:#555;font-size:.9em}
 .note{color:#555;font-size:.9em}
-.warn{background:#fff4e5;border:1px solid #f0b25a;padding:.4em .8em} .info{background:#eef5fb;border:1px solid #9cc3e6;padding:.4em .8em}
+.warn{background:#fff4e5;border:1px solid #f0b25a;padding:.4em .8em}
+.info{background:#eef5fb;border:1px solid #9cc3e6;padding:.4em .8em}
 .comparison{font-weight:bold}
 """
 
@@ -44,7 +46,8 @@ def header(prov: dict, training: dict) -> str:
                 f"{len(files)} sessions in {e(prov.get('data_dir', ''))}. These numbers are not from recordings.")
     elif prov.get("data") == "mixed":
         sim = [f["session_id"] for f in files if f.get("simulated")]
-        data = (f"<b>MIXED data: {len(sim)} of {len(files)} sessions are SIMULATED</b> ({e(', '.join(map(str, sim[:8])))}"
+        data = (f"<b>MIXED data: {len(sim)} of {len(files)} sessions are SIMULATED</b> "
+                f"({e(', '.join(map(str, sim[:8])))}"
                 f"{' ...' if len(sim) > 8 else ''}; neurocine simulator) in {e(prov.get('data_dir', ''))}. These "
                 "numbers are not from recordings alone.")
     else:
