@@ -213,3 +213,14 @@ def test_load_dataset_reads_with_the_tables_dataset_defaults(sim_dir):
     assert dataclasses.is_dataclass(parts[0]) and len(parts) == len(expected)
     np.testing.assert_array_equal(parts[0].neural, expected[0].neural)
     np.testing.assert_array_equal(parts[0].time, expected[0].time)
+
+
+@pytest.mark.parametrize("package", ["neurocine.stages", "neurocine.report.sections", "neurocine.embed.modes"])
+def test_no_plugin_module_imports_the_package_that_imports_it(package):
+    """A stage, a report section or a learning mode imports the machinery it needs from
+    ``base`` (never the package's ``__init__``, which imports every plug-in at its end: a
+    cycle that works only by import order)."""
+    folder = SRC.parent / package.replace(".", "/")
+    offenders = [(module_name(p), m) for p in sorted(folder.glob("*.py")) if p.name != "__init__.py"
+                 for m, _ in imports(p) if m == package]
+    assert not offenders, offenders
