@@ -115,8 +115,8 @@ class Comparison:
             valid by :attr:`metric`).
         details: Everything else of the protocol's JSON (kept as it is).
         ci_key: ``"{metric}_ci95"`` or ``"ci95"``: how each method names its interval.
-        section: Where the numbers sit inside the JSON (``"frame_id"`` for adapt; ``""``:
-            at the top level).
+        section: Where the methods sit inside the JSON (``"frame_id"`` for adapt, with the
+            margins beside it at the top level; ``""``: the methods at the top level).
     """
 
     metric: str
