@@ -309,9 +309,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decod
         ssim = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"]["ssim"] for m in METHODS}
         blocks = blocks_of(np.zeros(len(f_ev)), parts[0].index[rows[0]], max(int(round(parts[0].sampling_rate)), 1))
         boot = block_bootstrap(ssim, blocks, seed=seed, pairs=PAIRS)
-        entry = {m: boot[m].to_json("ssim", full=False) for m in METHODS}
-        for m in METHODS:
-            entry[m]["ssim_ci95"] = entry[m].pop(CI)
+        entry = {m: {"ssim": boot[m].value, f"ssim_{CI}": list(boot[m].ci95)} for m in METHODS}
         if split == "valid":
             valid = entry
             continue
