@@ -69,11 +69,6 @@ class Interval:
     sd: float | None = None
     n_folds: int | None = None
 
-    @property
-    def excludes_zero(self) -> bool:
-        """The interval lies wholly above or wholly below zero (a margin that is not a tie)."""
-        return bool(self.ci95[0] > 0 or self.ci95[1] < 0)
-
     def to_json(self, value_key: str = "mean", full: bool = True) -> dict:
         """``{value_key, "ci95"}`` and, when ``full``, the sd and folds when known."""
         out = {value_key: self.value, CI: [float(self.ci95[0]), float(self.ci95[1])]}
@@ -258,15 +253,6 @@ class Comparison:
             baselines = tuple(m for m in test if m not in models and m not in chance)
         strongest = data.get(STRONGEST)
         return cls(metric, models, tuple(baselines), test, valid, margins, strongest, details, ci_key, section)
-
-    @classmethod
-    def read(cls, metrics: Mapping, key: str, metric: str, **kw) -> "Comparison | None":
-        """``metrics[key]`` as a Comparison, or None when the entry is absent or skipped."""
-        entry = metrics.get(key) if isinstance(metrics, Mapping) else None
-        if not isinstance(entry, Mapping) or "skipped" in entry:
-            return None
-        return cls.from_json(entry, metric, **kw)
-
 
 #: The margin of a fold summary is over each fold's own strongest baseline.
 PER_FOLD = "strongest"
