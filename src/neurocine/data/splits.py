@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurocine.data.normalise import fit_zscore, normalize_time
+from neurocine.data.normalise import as_counts, fit_zscore, normalize_time
 from neurocine.io import read_session
 from neurocine.session import Session, placeholder_traces
 from neurocine.stimuli import LABELS, label_spec, spec_for
@@ -58,10 +58,7 @@ class SplitData:
         """``(T_split, N) float32`` spike counts as the file holds them, or None when the
         data are not non-negative integers (dF/F)."""
         raw = self.neural if self.zscore is None else self.neural * self.zscore[1] + self.zscore[0]
-        rounded = np.round(raw)
-        if raw.size == 0 or (rounded < 0).any() or np.abs(raw - rounded).max() > 1e-3:
-            return None
-        return rounded.astype(np.float32)
+        return as_counts(raw, tolerance=1e-3)
 
     @property
     def shape(self) -> tuple[int, int]:

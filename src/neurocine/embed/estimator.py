@@ -30,6 +30,7 @@ from sklearn.exceptions import NotFittedError
 from neurocine.settings import (CEBRA_RUNTIME, CEBRA_RUNTIME_HELP, CebraSettings, Config, estimator_doc,
                                 estimator_fields, estimator_params, keys_where, make_estimator_init)
 from neurocine.data import SplitData, normalized_splits, pad_splits
+from neurocine.data.normalise import as_counts
 from neurocine.embed.distributed import make_context, sum_across_ranks
 from neurocine.embed import modes
 from neurocine.embed.adapt import adapt_encoders, key_table
@@ -85,7 +86,7 @@ class _Part:
 
 def _signal_of(arr: np.ndarray) -> str:
     """``"spikes"`` for an array of non-negative integers (counts), else ``"dff"``."""
-    return "spikes" if arr.size and arr.min() >= 0 and np.array_equal(arr, np.round(arr)) else "dff"
+    return "spikes" if as_counts(arr) is not None else "dff"
 
 
 def _as_array(x, i: int) -> np.ndarray:
