@@ -45,22 +45,22 @@ def smoothing_matrix(width: int, sigma: float) -> np.ndarray:
     return (taps / taps.sum(1, keepdims=True)).astype(np.float32)
 
 
-def as_counts(values: np.ndarray, tolerance: float = 0.0) -> np.ndarray | None:
+def as_counts(values: np.ndarray, atol: float = 0.0) -> np.ndarray | None:
     """``values`` as ``float32`` spike counts when they are finite non-negative integers
-    (within ``tolerance``: a z-score undone in floating point is off by ~1e-6), else None
+    (within ``atol``: a z-score undone in floating point is off by ~1e-6), else None
     (dF/F).
     The one test of "are these counts?" (a split's count decoder, an array's signal).
 
     Example:
         >>> as_counts(np.array([[0.0, 2.0], [1.0, 3.0]])).tolist(), as_counts(np.array([0.5, 1.0]))
         ([[0.0, 2.0], [1.0, 3.0]], None)
-        >>> as_counts(np.array([0.9999999, 2.0]), tolerance=1e-3).tolist(), as_counts(np.array([-1.0, 2.0]))
+        >>> as_counts(np.array([0.9999999, 2.0]), atol=1e-3).tolist(), as_counts(np.array([-1.0, 2.0]))
         ([1.0, 2.0], None)
     """
     values = np.asarray(values)
     rounded = np.round(values)
     if values.size == 0 or not np.isfinite(values).all() or (rounded < 0).any() \
-            or np.abs(values - rounded).max() > tolerance:
+            or np.abs(values - rounded).max() > atol:
         return None
     return rounded.astype(np.float32)
 

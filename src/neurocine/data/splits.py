@@ -58,7 +58,7 @@ class SplitData:
         """``(T_split, N) float32`` spike counts as the file holds them, or None when the
         data are not non-negative integers (dF/F)."""
         raw = self.neural if self.zscore is None else self.neural * self.zscore[1] + self.zscore[0]
-        return as_counts(raw, tolerance=1e-3)
+        return as_counts(raw, atol=1e-3)
 
     @property
     def shape(self) -> tuple[int, int]:
