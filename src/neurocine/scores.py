@@ -69,6 +69,11 @@ class Interval:
     sd: float | None = None
     n_folds: int | None = None
 
+    def entry(self, metric: str, ci_key: str = "{metric}_ci95") -> dict:
+        """``{metric: value, "<metric>_ci95": [lo, hi]}``: one number of a method's entry in
+        a :class:`Comparison` (``ci_key="ci95"``: the adapt layouts)."""
+        return {metric: self.value, ci_key.format(metric=metric): [float(self.ci95[0]), float(self.ci95[1])]}
+
     def to_json(self, value_key: str = "mean", full: bool = True) -> dict:
         """``{value_key, "ci95"}`` and, when ``full``, the sd and folds when known."""
         out = {value_key: self.value, CI: [float(self.ci95[0]), float(self.ci95[1])]}

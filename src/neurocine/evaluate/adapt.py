@@ -304,7 +304,7 @@ def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int
     blocks = blocks_of(np.concatenate([np.full(len(t["index"]), t["session_id"]) for t in trials]),
                        np.concatenate([t["index"] for t in trials]), trials[0]["block_samples"])
     boot = block_bootstrap(correct, blocks, seed=seed, pairs=PAIRS)
-    frame_id = {m: boot[m].to_json("accuracy_1s", full=False) for m in METHODS}
+    frame_id = {m: boot[m].entry("accuracy_1s", CI) for m in METHODS}
     for m in ("adapted", "adapted_own", "scratch", "strongest_own"):
         frame_id[m]["decoder"] = ", ".join(sorted({t["decoders"][m] for t in trials}))
     details = {"repeats": k, "session_ids": [t["session_id"] for t in trials],
@@ -355,7 +355,7 @@ def summarize_adapt_trials(outcomes: list[dict], k: int, init: str, seed: int = 
         correct = {m: np.concatenate([g["correct"][m] for g in got]) for m in TRIAL_METHODS}
         _, blocks = np.unique(np.concatenate([g["index"] for g in got]), return_inverse=True)
         boot = block_bootstrap(correct, blocks, seed=seed, pairs=TRIAL_PAIRS)
-        entry = {m: boot[m].to_json("accuracy", full=False) for m in TRIAL_METHODS}
+        entry = {m: boot[m].entry("accuracy", CI) for m in TRIAL_METHODS}
         for m in ("adapted", "adapted_own", "scratch"):
             entry[m]["decoder"] = got[0]["decoders"][m]
         classes[label] = Comparison("accuracy", ("adapted", "adapted_own"), ("scratch", "logistic_own", "knn_own"),

@@ -174,7 +174,7 @@ def leave_one_animal_out(sessions: list, cfg: Config, ks=(1, 2, 4, 8), *, unit: 
 def _with_method(res, correct: np.ndarray, blocks: np.ndarray, seed: int):
     """``res`` with :data:`CEBRA_ADAPT`'s accuracy (and interval) among its baselines."""
     score = block_bootstrap({CEBRA_ADAPT: correct}, blocks, seed=seed)[CEBRA_ADAPT]
-    test = {**res.test, CEBRA_ADAPT: score.to_json(res.metric, full=False)}
+    test = {**res.test, CEBRA_ADAPT: score.entry(res.metric, res.ci_key)}
     return res.replace(test=test, baselines=res.baselines + (CEBRA_ADAPT,))
 
 

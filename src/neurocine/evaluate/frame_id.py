@@ -237,13 +237,10 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
         boot_exact = block_bootstrap(ex, blocks, n_boot, seed, pairs=pairs)
         boot_median = block_bootstrap_median({m: er[m] for m in methods}, blocks, n_boot, seed)
         for m in list(sc):
-            entry = {"accuracy_1s": boot_acc[m].value, "accuracy_1s_ci95": list(boot_acc[m].ci95),
-                     "accuracy_exact": boot_exact[m].value, "accuracy_exact_ci95": list(boot_exact[m].ci95),
-                     "mean_abs_frame_error": boot_err[m].value,
-                     "mean_abs_frame_error_ci95": list(boot_err[m].ci95), "n": int(len(true[sp]))}
+            entry = {**boot_acc[m].entry("accuracy_1s"), **boot_exact[m].entry("accuracy_exact"),
+                     **boot_err[m].entry("mean_abs_frame_error"), "n": int(len(true[sp]))}
             if m in boot_median:
-                entry.update(median_abs_frame_error=boot_median[m].value,
-                             median_abs_frame_error_ci95=list(boot_median[m].ci95))
+                entry.update(boot_median[m].entry("median_abs_frame_error"))
             if sp == "test":
                 out.setdefault(m, {}).update(entry)
             else:
@@ -265,7 +262,7 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
     strongest = result.strongest_baseline
     margins = {f"{m} - {strongest}": scores["test"]["accuracy_1s"][f"{m} - {strongest}"] for m in models}
     out["comparison_other_metrics"] = {  # the field's metrics, same pairs, same resamples
-        f"{m} - {strongest}": {metric: _mean_ci(scores["test"][metric][f"{m} - {strongest}"])
+        f"{m} - {strongest}": {metric: scores["test"][metric][f"{m} - {strongest}"].to_json(full=False)
                                for metric in ("accuracy_exact", "mean_abs_frame_error")} for m in models}
     # per session (test), and the predictions for the figure
     per_session, predictions = {}, {}
@@ -286,9 +283,6 @@ def evaluate_frame_id(sessions: list[dict], n_frames: int, *, n_neighbors: int =
     out["predictions"] = predictions
     return Comparison("accuracy_1s", tuple(models), tuple(base_names), test, valid, margins, strongest, out)
 
-
-def _mean_ci(interval) -> dict:
-    return interval.to_json(full=False)
 
 
 # ------------------------------------------------------------------- across sessions

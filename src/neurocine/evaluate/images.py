@@ -185,8 +185,7 @@ def scene_arrays_protocol(x_train: np.ndarray, y_train: np.ndarray, x_test: np.n
     test = {}
     for m, p in preds.items():
         ranks = identification_ranks(p[:, 0], every.reshape(len(every), side, side), true_idx)
-        test[m] = {"ssim": boot["ssim"][m].value, "ssim_ci95": list(boot["ssim"][m].ci95),
-                   "pixel_r": boot["pixel_r"][m].value, "pixel_r_ci95": list(boot["pixel_r"][m].ci95),
+        test[m] = {**boot["ssim"][m].entry("ssim"), **boot["pixel_r"][m].entry("pixel_r"),
                    "median_rank_of_true_image": float(np.median(ranks)),
                    "median_rank_of_true_image_ci95": median_rank_ci(ranks, seed),
                    "top1": float(np.mean(np.array(ranks) == 1)), "top10": float(np.mean(np.array(ranks) <= 10))}

@@ -31,7 +31,7 @@ from neurocine.decoders.frame_id import FrameTemplates, unit_rows, window_featur
 from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
 from neurocine.embed import CEBRA
 from neurocine.evaluate.folds import summarize
-from neurocine.scores import CI, COMPARISON, STRONGEST, VALID, Comparison
+from neurocine.scores import COMPARISON, STRONGEST, VALID, Comparison
 from neurocine.settings import Config
 from neurocine.stimuli import movie_of
 
@@ -309,7 +309,7 @@ def pooled_animals(animals: dict, movie: np.ndarray, label: str, embedding_decod
         ssim = {m: image_metrics(pred[m], target, data_range=1.0)["per_frame"]["ssim"] for m in METHODS}
         blocks = blocks_of(np.zeros(len(f_ev)), parts[0].index[rows[0]], max(int(round(parts[0].sampling_rate)), 1))
         boot = block_bootstrap(ssim, blocks, seed=seed, pairs=PAIRS)
-        entry = {m: {"ssim": boot[m].value, f"ssim_{CI}": list(boot[m].ci95)} for m in METHODS}
+        entry = {m: boot[m].entry("ssim") for m in METHODS}
         if split == "valid":
             valid = entry
             continue

@@ -116,7 +116,7 @@ def scenes_protocol(splits: dict, emb: dict, images: np.ndarray, cfg: Config, *,
     blocks = np.arange(len(y_te))  # trials are the independent units
     boot = block_bootstrap({m: per[m]["ssim"] for m in METHODS}, blocks, seed=cfg.training.seed,
                            pairs=[("halfunet", b) for b in METHODS if b != "halfunet"])
-    test = {m: {"ssim": boot[m].value, "ssim_ci95": list(boot[m].ci95), "pixel_r": float(per[m]["pixel_r"].mean()),
+    test = {m: {**boot[m].entry("ssim"), "pixel_r": float(per[m]["pixel_r"].mean()),
                 "median_rank": float(np.median(ranks[m])), "top1": float(np.mean(ranks[m] == 1))}
             for m in METHODS}
     margins = {k: iv for k, iv in boot.items() if " - " in k}

@@ -93,7 +93,7 @@ def decode_label(sessions: list[dict], models: list[str], n_neighbors: int, n_cl
     boot = block_bootstrap(scores, np.arange(len(y_test)), n_boot, seed,
                            pairs=[(m, b) for m in models for b in BASELINES])
     for k in scores:
-        test.setdefault(k, {}).update({"accuracy": boot[k].value, "accuracy_ci95": list(boot[k].ci95)})
+        test.setdefault(k, {}).update(boot[k].entry("accuracy"))
     for k in BASELINES:
         valid[k] = {"accuracy": float(np.mean(np.concatenate(valid_pred[k]) == y_valid)) if len(y_valid) else None}
     valid["chance"] = {"accuracy": float(np.concatenate(chance_valid).mean()) if len(y_valid) else None}
