@@ -296,14 +296,24 @@ PAIRS = [("adapted", "template_own"), ("adapted", "ridge_own"), ("adapted", "scr
 ADAPT_MODELS = ("adapted", "adapted_own", "ridge_map")
 
 
+def sample_blocks(outcomes: list[dict]) -> np.ndarray:
+    """Bootstrap blocks of the frame outcomes' pooled test samples: 1 s per session."""
+    return blocks_of(np.concatenate([np.full(len(t["index"]), t["session_id"]) for t in outcomes]),
+                     np.concatenate([t["index"] for t in outcomes]), outcomes[0]["block_samples"])
+
+
+def trial_blocks(outcomes: list[dict]) -> np.ndarray:
+    """Bootstrap blocks of one class label's pooled test trials: a trial's first sample, one
+    block however many sessions saw it (:func:`summarize_adapt_trials`)."""
+    return np.unique(np.concatenate([g["index"] for g in outcomes]), return_inverse=True)[1]
+
+
 def summarize_adapt(trials: list[dict], k: int, init: str, label: str, seed: int = 0) -> Comparison:
     """One result from the per-session outcomes of :func:`adapt_protocol` (their test samples
     pooled, 1-s blocks per session): every method's accuracy with an interval (under
     ``"frame_id"`` in its JSON), and the paired differences."""
     correct = {m: np.concatenate([t["correct"][m] for t in trials]) for m in METHODS}
-    blocks = blocks_of(np.concatenate([np.full(len(t["index"]), t["session_id"]) for t in trials]),
-                       np.concatenate([t["index"] for t in trials]), trials[0]["block_samples"])
-    boot = block_bootstrap(correct, blocks, seed=seed, pairs=PAIRS)
+    boot = block_bootstrap(correct, sample_blocks(trials), seed=seed, pairs=PAIRS)
     frame_id = {m: boot[m].entry("accuracy_1s", CI) for m in METHODS}
     for m in ("adapted", "adapted_own", "scratch", "strongest_own"):
         frame_id[m]["decoder"] = ", ".join(sorted({t["decoders"][m] for t in trials}))
@@ -353,8 +363,7 @@ def summarize_adapt_trials(outcomes: list[dict], k: int, init: str, seed: int = 
     for label in labels:
         got = [o["labels"][label] for o in outcomes if label in o["labels"]]
         correct = {m: np.concatenate([g["correct"][m] for g in got]) for m in TRIAL_METHODS}
-        _, blocks = np.unique(np.concatenate([g["index"] for g in got]), return_inverse=True)
-        boot = block_bootstrap(correct, blocks, seed=seed, pairs=TRIAL_PAIRS)
+        boot = block_bootstrap(correct, trial_blocks(got), seed=seed, pairs=TRIAL_PAIRS)
         entry = {m: boot[m].entry("accuracy", CI) for m in TRIAL_METHODS}
         for m in ("adapted", "adapted_own", "scratch"):
             entry[m]["decoder"] = got[0]["decoders"][m]

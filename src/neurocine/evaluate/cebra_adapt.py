@@ -27,11 +27,11 @@ import numpy as np
 from neurocine.data import normalized_splits, training_rows
 from neurocine.decoders.classify import KNN, Logistic
 from neurocine.decoders.frame_id import FrameTemplates, knn_predict_frames
-from neurocine.decoders.uncertainty import block_bootstrap, blocks_of
+from neurocine.decoders.uncertainty import block_bootstrap
 from neurocine.embed.estimator import CEBRA
 from neurocine.embed.modes.stimulus_aligned import alignment_keys
-from neurocine.evaluate.adapt import adapt_session, first_repeats, first_trials, summarize_adapt, \
-    summarize_adapt_trials
+from neurocine.evaluate.adapt import (adapt_session, first_repeats, first_trials, sample_blocks, summarize_adapt,
+                                     summarize_adapt_trials, trial_blocks)
 from neurocine.evaluate.trials import stimulus_trials, trial_features
 from neurocine.settings import Config
 from neurocine.stimuli import LABELS, STIMULI
@@ -156,17 +156,16 @@ def leave_one_animal_out(sessions: list, cfg: Config, ks=(1, 2, 4, 8), *, unit: 
         if unit == "repeats":
             res = summarize_adapt(got, k, init, label, cfg.training.seed)
             if with_cebra_adapt:
-                blocks = blocks_of(np.concatenate([np.full(len(o["index"]), o["session_id"]) for o in got]),
-                                   np.concatenate([o["index"] for o in got]), got[0]["block_samples"])
-                res = _with_method(res, np.concatenate([c["correct"] for c in theirs[k]]), blocks, cfg.training.seed)
+                res = _with_method(res, np.concatenate([c["correct"] for c in theirs[k]]), sample_blocks(got),
+                                   cfg.training.seed)
             curve[k] = res
             continue
         res = summarize_adapt_trials(got, k, init, cfg.training.seed)
         if with_cebra_adapt:
             for name, e in res["classes"].items():
-                _, blocks = np.unique(np.concatenate([o["labels"][name]["index"] for o in got]), return_inverse=True)
-                res["classes"][name] = _with_method(e, np.concatenate([c[name]["correct"] for c in theirs[k]]),
-                                                    blocks, cfg.training.seed)
+                blocks = trial_blocks([o["labels"][name] for o in got if name in o["labels"]])
+                correct = np.concatenate([c[name]["correct"] for c in theirs[k] if name in c])
+                res["classes"][name] = _with_method(e, correct, blocks, cfg.training.seed)
         curve[k] = res
     return {"curve": curve, "base_seconds": base_seconds}
 
